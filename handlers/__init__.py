@@ -1,0 +1,1 @@
+"""Lambda entry points. Each is a thin shell over ``stoplist``: parse the event, call the domain, shape the answer."""

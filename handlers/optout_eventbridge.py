@@ -1,0 +1,40 @@
+"""EventBridge (detail-type SmsOptOutRequested) -> SMS Partner stop list.
+
+Invoked asynchronously: a retryable failure raises, Lambda retries (EventInvokeConfig), then the event
+lands in the dead-letter queue through the OnFailure destination with the error message. A permanent
+failure is dead-lettered here, with its reason, and the invocation succeeds.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from stoplist.config import Settings
+from stoplist.errors import RetryableError
+from stoplist.events import parse_eventbridge_event
+from stoplist.observability import count, logger, metrics
+from stoplist.optout import OptOutService, RawEvent, failure_metric
+from stoplist.wiring import build_optout_service
+
+
+@cache
+def service() -> OptOutService:
+    return build_optout_service(Settings.from_env(), use_receive_count=False)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
+    event_id = event.get("id") if isinstance(event.get("id"), str) else "unknown"
+    raw = RawEvent(json.dumps(event, default=str), str(event_id))
+    try:
+        disposition = service().handle(raw, lambda: parse_eventbridge_event(event))
+    except RetryableError as exc:
+        count(failure_metric(exc))
+        raise
+    count(disposition.value)
+    return {"eventId": raw.message_id, "disposition": disposition.name}

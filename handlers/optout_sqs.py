@@ -1,0 +1,58 @@
+"""SQS -> SMS Partner stop list, with partial batch failures (only the records that must come back fail).
+
+Records of a batch run concurrently in a bounded thread pool (RECORD_CONCURRENCY), driven by Powertools'
+AsyncBatchProcessor; the event source's MaximumConcurrency bounds the number of instances.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    AsyncBatchProcessor,
+    EventType,
+    async_process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from stoplist.config import Settings
+from stoplist.errors import RetryableError
+from stoplist.events import parse_sqs_body
+from stoplist.observability import count, logger, metrics
+from stoplist.optout import OptOutService, RawEvent, failure_metric
+from stoplist.wiring import build_optout_service
+
+batch = AsyncBatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def runtime() -> tuple[OptOutService, ThreadPoolExecutor]:
+    """Built on the first invocation, reused by the container; kept out of import for a short cold start."""
+    settings = Settings.from_env()
+    pool = ThreadPoolExecutor(max_workers=settings.record_concurrency, thread_name_prefix="record")
+    return build_optout_service(settings), pool
+
+
+async def handle_record(record: SQSRecord) -> str:
+    service, pool = runtime()
+    raw = RawEvent(record.body or "", record.message_id, int(record.attributes.approximate_receive_count))
+    try:
+        disposition = await asyncio.get_running_loop().run_in_executor(
+            pool, service.handle, raw, lambda: parse_sqs_body(raw.body, raw.message_id)
+        )
+    except RetryableError as exc:
+        count(failure_metric(exc))
+        raise
+    count(disposition.value)
+    return disposition.name
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return dict(
+        async_process_partial_response(event=event, record_handler=handle_record, processor=batch, context=context)
+    )

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The test command: sets up what it needs, then runs the whole suite (unit + integration). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,132 @@
+"""The opt-out event contract that other teams publish to (documented in the README, kept exactly).
+
+A message body (SQS) or ``detail`` (EventBridge) is a JSON object: ``phoneNumber`` (required string),
+``country`` (ISO alpha-2), ``source``, ``reason``, ``eventId``, ``occurredAt`` (ISO 8601), all optional
+strings. Unknown fields are ignored. An SQS body may also be an SNS notification or a whole EventBridge
+event wrapping that object.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from stoplist.errors import InvalidEventError
+
+# SQS and EventBridge both cap a message at 256 KB; anything larger did not come through them unchanged.
+MAX_EVENT_BYTES = 256 * 1024
+MAX_TEXT_FIELD = 1024
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+
+
+@dataclass(frozen=True)
+class OptOutRequest:
+    phone_number: str
+    event_id: str
+    country: str | None = None
+    source: str | None = None
+    reason: str | None = None
+    occurred_at: str | None = None
+
+
+def parse_sqs_body(body: str, message_id: str) -> OptOutRequest:
+    """Read an SQS message body: the contract's object, or an SNS / EventBridge envelope around it."""
+    if len(body.encode("utf-8", errors="surrogatepass")) > MAX_EVENT_BYTES:
+        raise InvalidEventError(f"message body is larger than {MAX_EVENT_BYTES} bytes")
+    payload = _load_json(body, "message body")
+    payload, envelope_id = _unwrap(payload)
+    return parse_optout(payload, envelope_id or message_id)
+
+
+def parse_eventbridge_event(event: dict[str, Any]) -> OptOutRequest:
+    """Read an EventBridge event whose ``detail`` is the contract's object."""
+    detail = event.get("detail")
+    event_id = event.get("id")
+    if not isinstance(event_id, str) or not event_id:
+        event_id = "unknown"
+    if len(json.dumps(detail, default=str).encode()) > MAX_EVENT_BYTES:
+        raise InvalidEventError(f"event detail is larger than {MAX_EVENT_BYTES} bytes")
+    return parse_optout(detail, event_id)
+
+
+def parse_optout(payload: object, default_event_id: str) -> OptOutRequest:
+    if not isinstance(payload, dict):
+        raise InvalidEventError(f"opt-out event is a JSON {_json_type(payload)}, not an object")
+    phone = payload.get("phoneNumber")
+    if phone is None:
+        raise InvalidEventError("phoneNumber is missing")
+    if not isinstance(phone, str):
+        raise InvalidEventError(f"phoneNumber is a JSON {_json_type(phone)}, not a string")
+    if not phone.strip():
+        raise InvalidEventError("phoneNumber is empty")
+    country = _optional_text(payload, "country")
+    if country is not None and not _COUNTRY.match(country):
+        raise InvalidEventError("country is not an ISO 3166 alpha-2 code")
+    occurred_at = _optional_text(payload, "occurredAt")
+    if occurred_at is not None:
+        try:
+            datetime.fromisoformat(occurred_at.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidEventError("occurredAt is not an ISO 8601 date-time") from None
+    return OptOutRequest(
+        phone_number=phone,
+        event_id=_optional_text(payload, "eventId") or default_event_id,
+        country=country.upper() if country else None,
+        source=_optional_text(payload, "source"),
+        reason=_optional_text(payload, "reason"),
+        occurred_at=occurred_at,
+    )
+
+
+def _unwrap(payload: object) -> tuple[object, str | None]:
+    """Peel one SNS notification and/or one EventBridge event off the payload (the usual fan-outs)."""
+    envelope_id: str | None = None
+    if isinstance(payload, dict) and payload.get("Type") == "Notification" and "TopicArn" in payload:
+        message = payload.get("Message")
+        if not isinstance(message, str):
+            raise InvalidEventError("SNS notification has no string Message")
+        envelope_id = payload.get("MessageId") if isinstance(payload.get("MessageId"), str) else None
+        payload = _load_json(message, "SNS Message")
+    if isinstance(payload, dict) and "detail-type" in payload and "detail" in payload:
+        if not isinstance(payload.get("detail"), dict):
+            raise InvalidEventError("EventBridge event has no object detail")
+        event_id = payload.get("id")
+        envelope_id = event_id if isinstance(event_id, str) and event_id else envelope_id
+        payload = payload["detail"]
+    return payload, envelope_id
+
+
+def _load_json(text: str, what: str) -> object:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        # RecursionError: deeply nested arrays; ValueError covers JSONDecodeError and bad unicode.
+        raise InvalidEventError(f"{what} is not valid JSON") from None
+
+
+def _optional_text(payload: dict[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidEventError(f"{key} is a JSON {_json_type(value)}, not a string")
+    if len(value) > MAX_TEXT_FIELD:
+        raise InvalidEventError(f"{key} is longer than {MAX_TEXT_FIELD} characters")
+    return value
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "string"
+    return "object"

@@ -1,0 +1,44 @@
+"""The one Logger and the one Metrics of the application (Powertools), plus the helpers that keep logs clean.
+
+Service name and metrics namespace come from POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE,
+which the template sets.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+logger = Logger(service="smspartner-stoplist")
+metrics = Metrics(namespace="SmsPartnerStopList", service="smspartner-stoplist")
+
+__all__ = ["MetricUnit", "count", "logger", "mask_phone", "metrics"]
+
+_API_KEY_IN_URL = re.compile(r"(apiKey=)[^&\s\"']+", re.IGNORECASE)
+
+
+def mask_phone(number: str) -> str:
+    """``+33612345678`` -> ``+336****5678``: enough to tell numbers apart in a log, not enough to text one."""
+    if len(number) <= 8:
+        return "****"
+    return f"{number[:4]}****{number[-4:]}"
+
+
+class _RedactApiKeyFilter(logging.Filter):
+    """urllib3 logs request lines at DEBUG, and the GET of the stop list carries the key in its query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = _API_KEY_IN_URL.sub(r"\1***", record.getMessage())
+        record.args = None
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactApiKeyFilter())
+
+
+def count(name: str, value: float = 1) -> None:
+    """Add to a Count metric (EMF, flushed by ``metrics.log_metrics`` at the end of the invocation)."""
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -1,0 +1,127 @@
+"""The opt-out service: one event in, one final disposition out, or an exception that asks for a retry.
+
+    parse (events) -> E.164 (phone) -> POST /stop-sms/add (provider) -> write-through (table)
+
+Permanent failures go to the dead-letter queue with their reason and count as handled; retryable ones
+raise, so that SQS (or Lambda's async retries, for EventBridge) bring the event back, except on the last
+receive, where we dead-letter with the reason ourselves rather than let the redrive drop it there bare.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from stoplist.dead_letters import DeadLetterQueue
+from stoplist.errors import AwsServiceError, PermanentError, ProviderAuthError, RetryableError
+from stoplist.events import OptOutRequest
+from stoplist.observability import logger, mask_phone
+from stoplist.phone import to_e164
+from stoplist.provider import SmsPartnerClient
+from stoplist.table import OptOutRecord, StopListTable
+
+
+class Disposition(enum.Enum):
+    """Final outcome of one event; the value is the metric it counts in."""
+
+    ADDED = "OptOutAdded"
+    ALREADY_LISTED = "OptOutAlreadyListed"
+    REJECTED = "OptOutRejected"
+    DEAD_LETTERED = "OptOutDeadLettered"
+
+
+@dataclass(frozen=True)
+class RawEvent:
+    """An event as received, before parsing: what goes to the dead-letter queue if it is refused."""
+
+    body: str
+    message_id: str
+    receive_count: int = 1
+
+
+class OptOutService:
+    def __init__(
+        self,
+        provider: SmsPartnerClient,
+        dead_letters: DeadLetterQueue,
+        table: StopListTable | None = None,
+        default_region: str = "FR",
+        max_receive_count: int | None = None,
+    ) -> None:
+        self._provider = provider
+        self._dead_letters = dead_letters
+        self._table = table
+        self._default_region = default_region
+        self._max_receive_count = max_receive_count
+
+    def handle(self, raw: RawEvent, parse: Callable[[], OptOutRequest]) -> Disposition:
+        """Take one event to its end; ``parse`` reads the contract's object out of ``raw``."""
+        event_id = raw.message_id
+        try:
+            request = parse()
+            event_id = request.event_id
+            return self._opt_out(request)
+        except PermanentError as exc:
+            logger.warning("opt-out rejected", event_id=event_id, error_type=exc.reason, error=str(exc))
+            self._dead_letter(raw, event_id, exc, f"rejected: {exc}")
+            return Disposition.REJECTED
+        except RetryableError as exc:
+            log = logger.error if isinstance(exc, ProviderAuthError) else logger.warning
+            last_receive = self._max_receive_count is not None and raw.receive_count >= self._max_receive_count
+            log(
+                "opt-out failed on its last receive, dead-lettering"
+                if last_receive
+                else "opt-out failed, will be retried",
+                event_id=event_id,
+                error_type=exc.reason,
+                error=str(exc),
+                receive_count=raw.receive_count,
+            )
+            if not last_receive:
+                raise
+            self._dead_letter(raw, event_id, exc, f"gave up after {raw.receive_count} receives, last error: {exc}")
+            return Disposition.DEAD_LETTERED
+
+    def _opt_out(self, request: OptOutRequest) -> Disposition:
+        number = to_e164(request.phone_number, request.country, self._default_region)
+        result = self._provider.add_stop(number)
+        if self._table is not None:
+            self._table.record_opt_out(
+                OptOutRecord(
+                    phone_number=number,
+                    event_id=request.event_id,
+                    source=request.source,
+                    reason=request.reason,
+                    opted_out_at=request.occurred_at,
+                    stop_id=result.stop_id,
+                )
+            )
+        disposition = Disposition.ALREADY_LISTED if result.already_listed else Disposition.ADDED
+        logger.info(
+            "opt-out done",
+            event_id=request.event_id,
+            phone=mask_phone(number),
+            outcome=disposition.name.lower(),
+            source=request.source,
+        )
+        return disposition
+
+    def _dead_letter(self, raw: RawEvent, event_id: str, exc: Exception, reason: str) -> None:
+        self._dead_letters.send(
+            body=raw.body,
+            reason=reason,
+            error_type=getattr(exc, "reason", type(exc).__name__),
+            event_id=event_id,
+            original_message_id=raw.message_id,
+            receive_count=raw.receive_count,
+        )
+
+
+def failure_metric(exc: RetryableError) -> str:
+    """The metric a record that will come back counts in."""
+    if isinstance(exc, ProviderAuthError):
+        return "ProviderAuthError"
+    if isinstance(exc, AwsServiceError):
+        return "AwsServiceError"
+    return "ProviderTransientError"

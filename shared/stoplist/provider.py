@@ -1,0 +1,237 @@
+"""SMS Partner client for the two stop-list endpoints (docs: shared/smspartner-docs/).
+
+One ``requests.Session`` per container (keep-alive, pooled to the record concurrency), connect and read
+timeouts, JSON asked with ``_format=json``. The body is read whatever the HTTP status, since the docs do
+not say which status an error comes with. Provider codes become the typed errors of ``stoplist.errors``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from stoplist.errors import (
+    InvalidPhoneNumberError,
+    ProviderAuthError,
+    ProviderError,
+    ProviderRejectedError,
+    ProviderUnavailableError,
+)
+from stoplist.observability import logger
+from stoplist.secrets import ApiKeySource
+
+CODE_SUCCESS = 200
+CODE_API_KEY_REQUIRED = 1
+CODE_PHONE_REQUIRED = 2
+CODE_ALREADY_LISTED = 3
+CODE_INVALID_PHONE = 9
+CODE_INVALID_API_KEY = 10
+AUTH_CODES = frozenset({CODE_API_KEY_REQUIRED, CODE_INVALID_API_KEY})
+# A Retry-After longer than this is not waited for inside an invocation: SQS redelivery covers it.
+MAX_RETRY_AFTER_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class AddResult:
+    already_listed: bool
+    stop_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StopEntry:
+    """One entry of ``GET /stop-sms/list``, as the provider returns it (number not yet normalised)."""
+
+    stop_id: int | None
+    phone_number: str
+    created_at: str | None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    base_delay: float = 0.2
+    max_delay: float = 2.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Full jitter on an exponential backoff; a (capped) Retry-After is a floor."""
+        backoff = random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))  # noqa: S311
+        if retry_after is not None:
+            return max(backoff, min(retry_after, MAX_RETRY_AFTER_SECONDS))
+        return backoff
+
+
+def new_session(pool_size: int) -> requests.Session:
+    """A keep-alive session whose pool holds a connection for each record in flight."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size), max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = "smspartner-stoplist/0.1"
+    return session
+
+
+class SmsPartnerClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: ApiKeySource,
+        session: requests.Session | None = None,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._session = session or new_session(pool_size=8)
+        self._timeout = (connect_timeout, read_timeout)
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+
+    def add_stop(self, e164: str) -> AddResult:
+        """``POST /stop-sms/add``. Code 3 (already listed) is a success: the call is idempotent."""
+
+        def send(key: str) -> requests.Response:
+            body = {"apiKey": key, "phoneNumber": e164, "_format": "json"}
+            return self._session.post(f"{self._base_url}/stop-sms/add", json=body, timeout=self._timeout)
+
+        document = self._call("stop-sms/add", send, accept_codes={CODE_ALREADY_LISTED})
+        code = document.get("code")
+        if code == CODE_ALREADY_LISTED:
+            return AddResult(already_listed=True)
+        stop_id = document.get("stopId")
+        return AddResult(already_listed=False, stop_id=stop_id if isinstance(stop_id, int) else None)
+
+    def list_stops(self) -> list[StopEntry]:
+        """``GET /stop-sms/list``; a body whose ``nbData`` disagrees with ``data`` is treated as truncated."""
+
+        def send(key: str) -> requests.Response:
+            params = {"apiKey": key, "_format": "json"}
+            return self._session.get(f"{self._base_url}/stop-sms/list", params=params, timeout=self._timeout)
+
+        document = self._call("stop-sms/list", send, accept_codes=frozenset())
+        data = document.get("data")
+        if not isinstance(data, list):
+            raise ProviderUnavailableError("stop-sms/list answered without a data list")
+        declared = document.get("nbData")
+        if isinstance(declared, int) and declared != len(data):
+            raise ProviderUnavailableError(
+                f"stop-sms/list declared {declared} entries but returned {len(data)}: truncated"
+            )
+        entries = []
+        for item in data:
+            if not isinstance(item, dict) or not isinstance(item.get("phoneNumber"), str):
+                raise ProviderUnavailableError("stop-sms/list returned an entry without a phoneNumber")
+            stop_id = item.get("id")
+            created_at = item.get("createdAt")
+            entries.append(
+                StopEntry(
+                    stop_id=stop_id if isinstance(stop_id, int) else None,
+                    phone_number=item["phoneNumber"],
+                    created_at=created_at if isinstance(created_at, str) else None,
+                )
+            )
+        return entries
+
+    def _call(
+        self,
+        endpoint: str,
+        send: Callable[[str], requests.Response],
+        accept_codes: frozenset[int] | set[int],
+    ) -> dict[str, Any]:
+        """Send with bounded retries of transient failures and one re-read of the secret on an auth code."""
+        key = self._api_key.get()
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._once(endpoint, send, key, accept_codes)
+            except ProviderAuthError:
+                if refreshed:
+                    raise
+                refreshed = True
+                logger.warning("provider refused the api key, reading the secret again", endpoint=endpoint)
+                key = self._api_key.refresh_after_rejection(key)
+                attempt -= 1  # the re-read is not one of the transient attempts
+            except ProviderUnavailableError as exc:
+                if attempt >= self._retry.max_attempts:
+                    raise
+                delay = self._retry.delay(attempt, exc.retry_after)
+                logger.info(
+                    "provider call failed, retrying",
+                    endpoint=endpoint,
+                    attempt=attempt,
+                    delay_seconds=round(delay, 3),
+                    error=str(exc),
+                )
+                self._sleep(delay)
+
+    def _once(
+        self,
+        endpoint: str,
+        send: Callable[[str], requests.Response],
+        key: str,
+        accept_codes: frozenset[int] | set[int],
+    ) -> dict[str, Any]:
+        try:
+            response = send(key)
+            status = response.status_code
+            retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+            text = response.text
+        except requests.RequestException as exc:
+            # requests' messages carry the URL, and the URL of the GET carries the key: name the type only.
+            raise ProviderUnavailableError(f"{endpoint}: {type(exc).__name__}") from None
+        if status == 429 or status >= 500:
+            raise ProviderUnavailableError(f"{endpoint}: HTTP {status}", retry_after=retry_after)
+        try:
+            document = response.json() if text else None
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            raise ProviderUnavailableError(f"{endpoint}: HTTP {status} with a body that is not a JSON object")
+        return _check_code(endpoint, document, status, accept_codes, key)
+
+
+def _check_code(
+    endpoint: str,
+    document: dict[str, Any],
+    status: int,
+    accept_codes: frozenset[int] | set[int],
+    key: str,
+) -> dict[str, Any]:
+    code = document.get("code")
+    if document.get("success") is True and code in (CODE_SUCCESS, None):
+        return document
+    if code in accept_codes:
+        return document
+    message = _safe_message(document.get("message"), key)
+    if code in AUTH_CODES:
+        raise ProviderAuthError(f"{endpoint}: code {code} ({message})")
+    if code == CODE_INVALID_PHONE:
+        raise InvalidPhoneNumberError(f"{endpoint}: code 9 ({message})")
+    if code == CODE_PHONE_REQUIRED:
+        raise ProviderRejectedError(f"{endpoint}: code 2 ({message})")
+    raise ProviderError(f"{endpoint}: HTTP {status}, unexpected code {code!r} ({message})")
+
+
+def _safe_message(message: object, key: str) -> str:
+    """The provider's message, shortened and without the key: it is echoed into logs and DLQ attributes."""
+    if message is None:
+        return "no message"
+    return str(message)[:120].replace(key, "***")
+
+
+def _retry_after_seconds(header: str | None) -> float | None:
+    if not header:
+        return None
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        return None  # an HTTP-date: fall back to our own backoff

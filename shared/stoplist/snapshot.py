@@ -1,0 +1,154 @@
+"""Make the table equal to the provider's stop list, writing only what changed.
+
+Safety rules: a failed or untrustworthy fetch leaves the table exactly as it was (nothing is written, not
+even the status item); a list that would remove more than ``max_delete_percent`` of the table, or an empty
+list while the table is not, only adds (no updates, no deletions) until an operator raises the threshold;
+a delete is conditional on the item not having been written since the fetch began, so that an opt-out
+written through by a handler meanwhile survives.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import TypeVar
+
+from stoplist.observability import logger
+from stoplist.phone import provider_e164
+from stoplist.provider import SmsPartnerClient
+from stoplist.table import BATCH_WRITE_LIMIT, ProviderFields, StopListTable, utc_now
+
+T = TypeVar("T")
+
+
+@dataclass
+class SnapshotReport:
+    size: int = 0
+    table_size_before: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    removals_skipped_recent_write: int = 0
+    deletions_skipped: int = 0
+    invalid_numbers: int = 0
+    duration_ms: int = 0
+    guard_tripped: bool = False
+    fetched_from: str = ""
+
+    @property
+    def items_written(self) -> int:
+        return self.added + self.updated + self.removed
+
+    def as_dict(self) -> dict[str, int | bool | str]:
+        return {**asdict(self), "items_written": self.items_written}
+
+
+class SnapshotSync:
+    def __init__(
+        self,
+        provider: SmsPartnerClient,
+        table: StopListTable,
+        default_region: str = "FR",
+        max_delete_percent: float = 10.0,
+        write_threads: int = 8,
+        clock: Callable[[], str] = utc_now,
+    ) -> None:
+        self._provider = provider
+        self._table = table
+        self._default_region = default_region
+        self._max_delete_percent = max_delete_percent
+        self._threads = max(1, write_threads)
+        self._clock = clock
+
+    def run(self) -> SnapshotReport:
+        started = time.monotonic()
+        report = SnapshotReport()
+        # Anything written at or after this instant may be newer than the list we are about to fetch.
+        cutoff = self._clock()
+        report.fetched_from = cutoff
+        desired = self._fetch(report)  # raises before any write when the list cannot be trusted
+        with ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="snapshot") as pool:
+            current = self._scan(pool)
+            report.table_size_before = len(current)
+            additions = [(number, fields) for number, fields in desired.items() if number not in current]
+            changes = [
+                (number, fields)
+                for number, fields in desired.items()
+                if number in current and current[number] != fields
+            ]
+            removals = [number for number in current if number not in desired]
+            del current
+
+            if self._guard_trips(len(desired), report.table_size_before, len(removals)):
+                report.guard_tripped = True
+                report.deletions_skipped = len(removals)
+                logger.error(
+                    "snapshot would remove too much of the table, applying additions only",
+                    removals=len(removals),
+                    table_size=report.table_size_before,
+                    list_size=len(desired),
+                    max_delete_percent=self._max_delete_percent,
+                )
+                changes, removals = [], []
+
+            now = self._clock()
+            chunks = _chunks(additions, BATCH_WRITE_LIMIT)
+            report.added = sum(pool.map(lambda chunk: self._table.put_new(chunk, now), chunks))
+            list(pool.map(lambda change: self._table.merge_provider_fields(change[0], change[1], now), changes))
+            report.updated = len(changes)
+            deleted = list(pool.map(lambda number: self._table.delete_unless_written_since(number, cutoff), removals))
+        report.removed = sum(deleted)
+        report.removals_skipped_recent_write = len(deleted) - report.removed
+        report.size = len(desired)
+        report.duration_ms = int((time.monotonic() - started) * 1000)
+        self._table.write_status(
+            {
+                "lastSuccessAt": self._clock(),
+                "listFetchedAt": cutoff,
+                "size": report.size,
+                "added": report.added,
+                "updated": report.updated,
+                "removed": report.removed,
+                "deletionsSkipped": report.deletions_skipped,
+                "invalidNumbers": report.invalid_numbers,
+                "durationMs": report.duration_ms,
+            }
+        )
+        logger.info("snapshot done", extra=report.as_dict())
+        return report
+
+    def _fetch(self, report: SnapshotReport) -> dict[str, ProviderFields]:
+        desired: dict[str, ProviderFields] = {}
+        for entry in self._provider.list_stops():
+            number = provider_e164(entry.phone_number, self._default_region)
+            if number is None:
+                report.invalid_numbers += 1
+                continue
+            # The same number written two ways: the first entry (the oldest, in the provider's order) wins.
+            desired.setdefault(number, ProviderFields(entry.stop_id, entry.created_at))
+        if report.invalid_numbers:
+            logger.warning("provider list holds numbers that are not valid", count=report.invalid_numbers)
+        return desired
+
+    def _scan(self, pool: ThreadPoolExecutor) -> dict[str, ProviderFields]:
+        segments = self._threads
+        current: dict[str, ProviderFields] = {}
+        for part in pool.map(lambda segment: dict(self._table.scan_segment(segment, segments)), range(segments)):
+            current.update(part)
+        return current
+
+    def _guard_trips(self, list_size: int, table_size: int, removals: int) -> bool:
+        if table_size == 0 or removals == 0:
+            return False
+        if list_size == 0:
+            return True
+        return removals * 100 > self._max_delete_percent * table_size
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk

@@ -1,0 +1,221 @@
+"""Access to the StopListTable (DynamoDB): one item per opted-out number, key ``phoneNumber`` in E.164.
+
+Item attributes (the README documents them for readers):
+``phoneNumber`` (S, key), ``providerStopId`` (N), ``providerCreatedAt`` (S, as the provider writes it),
+``source``, ``eventId``, ``optOutReason`` (S, from the opt-out event), ``optedOutAt`` (S, ISO 8601 UTC),
+``recordedBy`` (S: ``optout`` or ``snapshot``, who wrote the item first), ``firstSeenAt`` and
+``updatedAt`` (S, ISO 8601 UTC, fixed width so that they sort as text).
+One extra item, key ``#snapshot-status``, holds the last snapshot's status; it is never an E.164 number.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from stoplist.errors import AwsServiceError, aws_error
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+STATUS_KEY = "#snapshot-status"
+BATCH_WRITE_LIMIT = 25
+_MAX_UNPROCESSED_ROUNDS = 8
+
+
+def utc_now() -> str:
+    """Fixed-width ISO 8601 UTC with microseconds: compares correctly as a string."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class ProviderFields:
+    """What the provider's list says of a number; what the snapshot compares to decide on a write."""
+
+    stop_id: int | None
+    created_at: str | None
+
+
+@dataclass(frozen=True)
+class OptOutRecord:
+    phone_number: str
+    event_id: str
+    source: str | None = None
+    reason: str | None = None
+    opted_out_at: str | None = None
+    stop_id: int | None = None
+
+
+class StopListTable:
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.name = table_name
+        self._client = client or boto3.client("dynamodb")
+
+    # --- write-through from the opt-out handlers ----------------------------------------------------------
+    def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
+        """Upsert the number with its audit fields; provider fields already there are kept."""
+        now = now or utc_now()
+        values: dict[str, Any] = {":now": {"S": now}, ":by": {"S": "optout"}, ":event": {"S": record.event_id}}
+        sets = [
+            "updatedAt = :now",
+            "eventId = :event",
+            "recordedBy = if_not_exists(recordedBy, :by)",
+            "firstSeenAt = if_not_exists(firstSeenAt, :now)",
+            "optedOutAt = :at",
+        ]
+        values[":at"] = {"S": record.opted_out_at or now}
+        for attribute, placeholder, value in (
+            ("source", ":source", record.source),
+            ("optOutReason", ":reason", record.reason),
+        ):
+            if value:
+                sets.append(f"{attribute} = {placeholder}")
+                values[placeholder] = {"S": value}
+        if record.stop_id is not None:
+            sets.append("providerStopId = :stop")
+            values[":stop"] = {"N": str(record.stop_id)}
+        try:
+            self._client.update_item(
+                TableName=self.name,
+                Key={"phoneNumber": {"S": record.phone_number}},
+                UpdateExpression="SET " + ", ".join(sets),
+                ExpressionAttributeValues=values,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error("write the opt-out to the table", exc) from None
+
+    # --- snapshot ------------------------------------------------------------------------------------------
+    def scan_segment(self, segment: int, total_segments: int) -> Iterator[tuple[str, ProviderFields]]:
+        """One segment of a parallel scan, projected to what the snapshot compares."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "ProjectionExpression": "phoneNumber, providerStopId, providerCreatedAt",
+            "Segment": segment,
+            "TotalSegments": total_segments,
+        }
+        try:
+            while True:
+                page = self._client.scan(**kwargs)
+                for item in page.get("Items", []):
+                    key = item["phoneNumber"]["S"]
+                    if key == STATUS_KEY:
+                        continue
+                    stop = item.get("providerStopId", {}).get("N")
+                    created = item.get("providerCreatedAt", {}).get("S")
+                    yield key, ProviderFields(int(stop) if stop is not None else None, created)
+                last = page.get("LastEvaluatedKey")
+                if not last:
+                    return
+                kwargs["ExclusiveStartKey"] = last
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error("scan the table", exc) from None
+
+    def put_new(self, entries: Iterable[tuple[str, ProviderFields]], now: str) -> int:
+        """Batch-put numbers the table did not have (at most 25 a request); returns the items written."""
+        requests_ = [{"PutRequest": {"Item": _snapshot_item(number, fields, now)}} for number, fields in entries]
+        for start in range(0, len(requests_), BATCH_WRITE_LIMIT):
+            self._batch_write(requests_[start : start + BATCH_WRITE_LIMIT])
+        return len(requests_)
+
+    def merge_provider_fields(self, number: str, fields: ProviderFields, now: str) -> None:
+        """Update the provider's id and date on an item, keeping its audit fields."""
+        sets = [
+            "updatedAt = :now",
+            "recordedBy = if_not_exists(recordedBy, :by)",
+            "firstSeenAt = if_not_exists(firstSeenAt, :now)",
+        ]
+        removes = []
+        values: dict[str, Any] = {":now": {"S": now}, ":by": {"S": "snapshot"}}
+        if fields.stop_id is not None:
+            sets.append("providerStopId = :stop")
+            values[":stop"] = {"N": str(fields.stop_id)}
+        else:
+            removes.append("providerStopId")
+        if fields.created_at is not None:
+            sets.append("providerCreatedAt = :created")
+            values[":created"] = {"S": fields.created_at}
+        else:
+            removes.append("providerCreatedAt")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            self._client.update_item(
+                TableName=self.name,
+                Key={"phoneNumber": {"S": number}},
+                UpdateExpression=expression,
+                ExpressionAttributeValues=values,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error("update an item", exc) from None
+
+    def delete_unless_written_since(self, number: str, cutoff: str) -> bool:
+        """Delete ``number`` unless it was written at or after ``cutoff`` (a write-through that raced us)."""
+        try:
+            self._client.delete_item(
+                TableName=self.name,
+                Key={"phoneNumber": {"S": number}},
+                ConditionExpression="attribute_exists(phoneNumber) AND "
+                "(attribute_not_exists(updatedAt) OR updatedAt < :cutoff)",
+                ExpressionAttributeValues={":cutoff": {"S": cutoff}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise aws_error("delete an item", exc) from None
+        except BotoCoreError as exc:
+            raise aws_error("delete an item", exc) from None
+        return True
+
+    def write_status(self, status: dict[str, str | int | float]) -> None:
+        item: dict[str, Any] = {"phoneNumber": {"S": STATUS_KEY}}
+        for name, value in status.items():
+            item[name] = {"S": value} if isinstance(value, str) else {"N": str(value)}
+        try:
+            self._client.put_item(TableName=self.name, Item=item)
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error("write the snapshot status", exc) from None
+
+    def read_status(self) -> dict[str, str | float]:
+        try:
+            item = self._client.get_item(
+                TableName=self.name, Key={"phoneNumber": {"S": STATUS_KEY}}, ConsistentRead=True
+            ).get("Item", {})
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error("read the snapshot status", exc) from None
+        status: dict[str, str | float] = {}
+        for name, value in item.items():
+            if name != "phoneNumber":
+                status[name] = value["S"] if "S" in value else float(value["N"])
+        return status
+
+    def _batch_write(self, chunk: list[dict[str, Any]]) -> None:
+        pending: dict[str, Any] = {self.name: chunk}
+        for round_ in range(_MAX_UNPROCESSED_ROUNDS):
+            try:
+                answer = self._client.batch_write_item(RequestItems=pending)
+            except (ClientError, BotoCoreError) as exc:
+                raise aws_error("batch-write items", exc) from None
+            pending = answer.get("UnprocessedItems") or {}
+            if not pending:
+                return
+            time.sleep(min(1.0, 0.05 * 2**round_))
+        raise AwsServiceError("cannot batch-write items: unprocessed items left after retries")
+
+
+def _snapshot_item(number: str, fields: ProviderFields, now: str) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "phoneNumber": {"S": number},
+        "recordedBy": {"S": "snapshot"},
+        "firstSeenAt": {"S": now},
+        "updatedAt": {"S": now},
+    }
+    if fields.stop_id is not None:
+        item["providerStopId"] = {"N": str(fields.stop_id)}
+    if fields.created_at is not None:
+        item["providerCreatedAt"] = {"S": fields.created_at}
+    return item

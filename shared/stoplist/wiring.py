@@ -1,0 +1,103 @@
+"""Builds the application's objects from Settings, once per container; tests pass their own clients.
+
+boto3 clients use the standard retry mode and honour AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>, so
+the same code talks to AWS, to moto server or to DynamoDB Local without a special case.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import requests
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from botocore.config import Config
+
+from stoplist.config import Settings
+from stoplist.dead_letters import DeadLetterQueue
+from stoplist.optout import OptOutService
+from stoplist.provider import RetryPolicy, SmsPartnerClient, new_session
+from stoplist.secrets import ApiKeySource
+from stoplist.snapshot import SnapshotSync
+from stoplist.table import StopListTable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
+
+
+def aws_client(service: str, pool_size: int = 10) -> Any:
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 5},
+        max_pool_connections=max(10, pool_size),
+        connect_timeout=5,
+        read_timeout=30,
+    )
+    return boto3.client(service, config=config)  # type: ignore[call-overload]
+
+
+def build_provider(
+    settings: Settings,
+    secrets: SecretsManagerClient | None = None,
+    session: requests.Session | None = None,
+    pool_size: int = 8,
+) -> SmsPartnerClient:
+    settings.require("api_url", "api_key_secret_id")
+    api_key = ApiKeySource(
+        settings.api_key_secret_id,
+        settings.secret_max_age_seconds,
+        SecretsProvider(boto3_client=secrets or aws_client("secretsmanager")),
+    )
+    return SmsPartnerClient(
+        settings.api_url,
+        api_key,
+        session=session or new_session(pool_size),
+        connect_timeout=settings.connect_timeout_seconds,
+        read_timeout=settings.read_timeout_seconds,
+        retry=RetryPolicy(
+            max_attempts=settings.provider_max_attempts,
+            base_delay=settings.retry_base_delay_seconds,
+            max_delay=settings.retry_max_delay_seconds,
+        ),
+    )
+
+
+def build_optout_service(
+    settings: Settings,
+    sqs: SQSClient | None = None,
+    secrets: SecretsManagerClient | None = None,
+    dynamodb: DynamoDBClient | None = None,
+    session: requests.Session | None = None,
+    use_receive_count: bool = True,
+) -> OptOutService:
+    """``use_receive_count``: SQS knows how often a message came back; EventBridge deliveries do not."""
+    settings.require("dead_letter_queue_url")
+    pool = settings.record_concurrency
+    table = (
+        StopListTable(settings.table_name, dynamodb or aws_client("dynamodb", pool)) if settings.table_name else None
+    )
+    return OptOutService(
+        provider=build_provider(settings, secrets, session, pool_size=pool),
+        dead_letters=DeadLetterQueue(settings.dead_letter_queue_url, sqs or aws_client("sqs", pool)),
+        table=table,
+        default_region=settings.default_phone_region,
+        max_receive_count=settings.max_receive_count if use_receive_count else None,
+    )
+
+
+def build_snapshot_sync(
+    settings: Settings,
+    secrets: SecretsManagerClient | None = None,
+    dynamodb: DynamoDBClient | None = None,
+    session: requests.Session | None = None,
+) -> SnapshotSync:
+    settings.require("table_name")
+    threads = settings.snapshot_write_threads
+    return SnapshotSync(
+        provider=build_provider(settings, secrets, session, pool_size=1),
+        table=StopListTable(settings.table_name, dynamodb or aws_client("dynamodb", threads + 2)),
+        default_region=settings.default_phone_region,
+        max_delete_percent=settings.snapshot_max_delete_percent,
+        write_threads=threads,
+    )
