@@ -7,13 +7,15 @@ which the template sets.
 from __future__ import annotations
 
 import logging
+import os
 import re
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-logger = Logger(service="smspartner-stoplist")
-metrics = Metrics(namespace="SmsPartnerStopList", service="smspartner-stoplist")
+SERVICE = os.getenv("POWERTOOLS_SERVICE_NAME", "smspartner-stoplist")
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=os.getenv("POWERTOOLS_METRICS_NAMESPACE", "SmsPartnerStopList"), service=SERVICE)
 
 __all__ = ["MetricUnit", "count", "logger", "mask_phone", "metrics"]
 
