@@ -22,7 +22,7 @@ from stoplist.wiring import build_optout_service
 
 
 @cache
-def service() -> OptOutService:
+def dependencies() -> OptOutService:
     return build_optout_service(Settings.from_env(), use_receive_count=False)
 
 
@@ -32,7 +32,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, s
     event_id = event.get("id") if isinstance(event.get("id"), str) else "unknown"
     raw = RawEvent(json.dumps(event, default=str), str(event_id))
     try:
-        disposition = service().handle(raw, lambda: parse_eventbridge_event(event))
+        disposition = dependencies().handle(raw, lambda: parse_eventbridge_event(event))
     except RetryableError as exc:
         count(failure_metric(exc))
         raise

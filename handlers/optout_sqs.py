@@ -29,7 +29,7 @@ batch = AsyncBatchProcessor(event_type=EventType.SQS)
 
 
 @cache
-def runtime() -> tuple[OptOutService, ThreadPoolExecutor]:
+def dependencies() -> tuple[OptOutService, ThreadPoolExecutor]:
     """Built on the first invocation, reused by the container; kept out of import for a short cold start."""
     settings = Settings.from_env()
     pool = ThreadPoolExecutor(max_workers=settings.record_concurrency, thread_name_prefix="record")
@@ -37,7 +37,7 @@ def runtime() -> tuple[OptOutService, ThreadPoolExecutor]:
 
 
 async def handle_record(record: SQSRecord) -> str:
-    service, pool = runtime()
+    service, pool = dependencies()
     raw = RawEvent(record.body or "", record.message_id, int(record.attributes.approximate_receive_count))
     try:
         disposition = await asyncio.get_running_loop().run_in_executor(

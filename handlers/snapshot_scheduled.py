@@ -15,7 +15,7 @@ from stoplist.wiring import build_snapshot_sync
 
 
 @cache
-def sync() -> SnapshotSync:
+def dependencies() -> SnapshotSync:
     return build_snapshot_sync(Settings.from_env())
 
 
@@ -23,7 +23,7 @@ def sync() -> SnapshotSync:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        report = sync().run()
+        report = dependencies().run()
     except StopListError as exc:
         count("SnapshotFailed")
         logger.error("snapshot failed, table left as it was", error_type=exc.reason, error=str(exc))

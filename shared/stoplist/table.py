@@ -61,34 +61,20 @@ class StopListTable:
     def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
         """Upsert the number with its audit fields; provider fields already there are kept."""
         now = now or utc_now()
-        values: dict[str, Any] = {":now": {"S": now}, ":by": {"S": "optout"}, ":event": {"S": record.event_id}}
-        sets = [
-            "updatedAt = :now",
-            "eventId = :event",
-            "recordedBy = if_not_exists(recordedBy, :by)",
-            "firstSeenAt = if_not_exists(firstSeenAt, :now)",
-            "optedOutAt = :at",
-        ]
-        values[":at"] = {"S": record.opted_out_at or now}
-        for attribute, placeholder, value in (
-            ("source", ":source", record.source),
-            ("optOutReason", ":reason", record.reason),
-        ):
-            if value:
-                sets.append(f"{attribute} = {placeholder}")
-                values[placeholder] = {"S": value}
-        if record.stop_id is not None:
-            sets.append("providerStopId = :stop")
-            values[":stop"] = {"N": str(record.stop_id)}
-        try:
-            self._client.update_item(
-                TableName=self.name,
-                Key={"phoneNumber": {"S": record.phone_number}},
-                UpdateExpression="SET " + ", ".join(sets),
-                ExpressionAttributeValues=values,
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error("write the opt-out to the table", exc) from None
+        assignments: dict[str, str | int | None] = {
+            "updatedAt": now,
+            "eventId": record.event_id,
+            "optedOutAt": record.opted_out_at or now,
+            "source": record.source,
+            "optOutReason": record.reason,
+            "providerStopId": record.stop_id,
+        }
+        self._update(
+            record.phone_number,
+            assignments,
+            set_if_missing={"recordedBy": "optout", "firstSeenAt": now},
+            action="write the opt-out to the table",
+        )
 
     # --- snapshot ------------------------------------------------------------------------------------------
     def scan_segment(self, segment: int, total_segments: int) -> Iterator[tuple[str, ProviderFields]]:
@@ -125,33 +111,57 @@ class StopListTable:
 
     def merge_provider_fields(self, number: str, fields: ProviderFields, now: str) -> None:
         """Update the provider's id and date on an item, keeping its audit fields."""
-        sets = [
-            "updatedAt = :now",
-            "recordedBy = if_not_exists(recordedBy, :by)",
-            "firstSeenAt = if_not_exists(firstSeenAt, :now)",
-        ]
-        removes = []
-        values: dict[str, Any] = {":now": {"S": now}, ":by": {"S": "snapshot"}}
-        if fields.stop_id is not None:
-            sets.append("providerStopId = :stop")
-            values[":stop"] = {"N": str(fields.stop_id)}
-        else:
-            removes.append("providerStopId")
-        if fields.created_at is not None:
-            sets.append("providerCreatedAt = :created")
-            values[":created"] = {"S": fields.created_at}
-        else:
-            removes.append("providerCreatedAt")
+        assignments: dict[str, str | int | None] = {
+            "updatedAt": now,
+            "providerStopId": fields.stop_id,
+            "providerCreatedAt": fields.created_at,
+        }
+        self._update(
+            number,
+            assignments,
+            set_if_missing={"recordedBy": "snapshot", "firstSeenAt": now},
+            action="update an item",
+            remove_missing={"providerStopId", "providerCreatedAt"},
+        )
+
+    def _update(
+        self,
+        number: str,
+        assignments: dict[str, str | int | None],
+        set_if_missing: dict[str, str],
+        action: str,
+        remove_missing: set[str] = frozenset(),  # type: ignore[assignment]
+    ) -> None:
+        """One UpdateItem; every name goes through ExpressionAttributeNames (``source`` is a reserved word)."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        removes: list[str] = []
+        for index, (attribute, value) in enumerate(assignments.items()):
+            names[f"#a{index}"] = attribute
+            if value is None or value == "":
+                if attribute in remove_missing:
+                    removes.append(f"#a{index}")
+                else:
+                    del names[f"#a{index}"]
+                continue
+            values[f":v{index}"] = {"N": str(value)} if isinstance(value, int) else {"S": value}
+            sets.append(f"#a{index} = :v{index}")
+        for index, (attribute, value) in enumerate(set_if_missing.items()):
+            names[f"#m{index}"] = attribute
+            values[f":m{index}"] = {"S": value}
+            sets.append(f"#m{index} = if_not_exists(#m{index}, :m{index})")
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         try:
             self._client.update_item(
                 TableName=self.name,
                 Key={"phoneNumber": {"S": number}},
                 UpdateExpression=expression,
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except (ClientError, BotoCoreError) as exc:
-            raise aws_error("update an item", exc) from None
+            raise aws_error(action, exc) from None
 
     def delete_unless_written_since(self, number: str, cutoff: str) -> bool:
         """Delete ``number`` unless it was written at or after ``cutoff`` (a write-through that raced us)."""

@@ -1,0 +1,139 @@
+"""Behaves like Lambda's SQS event source mapping, against a real (moto) queue.
+
+Receives up to BatchSize messages, invokes the handler with a real SQS event, deletes the records the
+handler did not report in ``batchItemFailures`` (all of them stay when the invocation raised), and leaves
+the failures to come back after the visibility timeout; the queue's own redrive policy moves a message to
+its dead-letter queue after maxReceiveCount receives. Locally the visibility timeout of failed messages is
+shortened (``retry_delay_seconds``) so that retries happen in seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+
+@dataclass
+class PollStats:
+    batches: int = 0
+    received: int = 0
+    deleted: int = 0
+    failed: int = 0
+    invocation_errors: int = 0
+    last_invocation_error: str = ""
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str = "eu-west-3") -> dict[str, Any]:
+    """The event Lambda passes for these received messages (same keys and casing as AWS)."""
+    records = []
+    for message in messages:
+        attributes = message.get("Attributes", {})
+        records.append(
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+                    "SentTimestamp": attributes.get("SentTimestamp", "0"),
+                    "SenderId": attributes.get("SenderId", "AIDAEXAMPLE"),
+                    "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", "0"),
+                },
+                "messageAttributes": {
+                    name: {
+                        "stringValue": value.get("StringValue"),
+                        "binaryValue": value.get("BinaryValue"),
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": value["DataType"],
+                    }
+                    for name, value in message.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+        )
+    return {"Records": records}
+
+
+class SqsEventSourcePoller:
+    def __init__(
+        self,
+        queue_url: str,
+        queue_arn: str,
+        invoke: Callable[[dict[str, Any]], Any],
+        batch_size: int = 10,
+        retry_delay_seconds: int = 1,
+        sqs: Any = None,
+    ) -> None:
+        self._url = queue_url
+        self._arn = queue_arn
+        self._invoke = invoke
+        self._batch_size = min(batch_size, 10)  # ReceiveMessage's own limit
+        self._retry_delay = retry_delay_seconds
+        self._sqs: Any = sqs or boto3.client("sqs")
+        self.stats = PollStats()
+
+    def poll_once(self, wait_seconds: int = 0) -> int:
+        """One receive and one invocation; returns how many messages were received."""
+        messages: list[dict[str, Any]] = self._sqs.receive_message(
+            QueueUrl=self._url,
+            MaxNumberOfMessages=self._batch_size,
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        self.stats.batches += 1
+        self.stats.received += len(messages)
+        by_id = {message["MessageId"]: message for message in messages}
+        try:
+            response = self._invoke(sqs_event(messages, self._arn))
+            failed_ids = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
+        except Exception as exc:  # noqa: BLE001 - a raising invocation fails the whole batch, exactly as in Lambda
+            self.stats.invocation_errors += 1
+            self.stats.last_invocation_error = f"{type(exc).__name__}: {exc}"[:300]
+            failed_ids = set(by_id)
+        done = [message for message_id, message in by_id.items() if message_id not in failed_ids]
+        for start in range(0, len(done), 10):
+            chunk = done[start : start + 10]
+            self._sqs.delete_message_batch(
+                QueueUrl=self._url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )
+        self.stats.deleted += len(done)
+        self.stats.failed += len(failed_ids)
+        for message_id in failed_ids & set(by_id):
+            self._sqs.change_message_visibility(
+                QueueUrl=self._url,
+                ReceiptHandle=by_id[message_id]["ReceiptHandle"],
+                VisibilityTimeout=self._retry_delay,
+            )
+        return len(messages)
+
+    def in_queue(self) -> int:
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=self._url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def drain(self, on_batch: Callable[[int], None] | None = None, max_batches: int = 1_000_000) -> PollStats:
+        """Poll until the queue holds nothing, visible or in flight."""
+        for _ in range(max_batches):
+            received = self.poll_once(wait_seconds=0)
+            if on_batch is not None and received:
+                on_batch(received)
+            if received == 0:
+                if self.in_queue() == 0:
+                    return self.stats
+                time.sleep(0.2)  # failures are invisible until their (shortened) visibility timeout ends
+        return self.stats

@@ -1,0 +1,239 @@
+"""Creates the local resources from template.yaml itself, so the local pipeline cannot drift from the template.
+
+Reads the template's parameters (defaults, or overrides), queues (with their redrive policy), the
+EventBridge rule's bus and pattern, the table's key schema and the secret, and creates them on moto
+server and DynamoDB Local. It also resolves each function's environment (Globals plus the function's own),
+so handlers run locally with the same variables they get in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+
+from devkit.services import REPO_ROOT
+
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+_INTRINSICS = ("Ref", "Condition")
+_FN_TAGS = ("GetAtt", "Sub", "If", "Not", "Equals", "FindInMap", "Join", "Select", "Split", "GetAZs", "ImportValue")
+
+
+class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """YAML loader that turns CloudFormation short forms (!Ref, !GetAtt ...) into their long forms."""
+
+
+def _construct(tag: str) -> Any:
+    key = tag if tag in _INTRINSICS else f"Fn::{tag}"
+
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if tag == "GetAtt" and isinstance(value, str):
+                value = value.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {key: value}
+
+    return construct
+
+
+for _tag in (*_INTRINSICS, *_FN_TAGS):
+    _CfnLoader.add_constructor(f"!{_tag}", _construct(_tag))
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    with path.open() as handle:
+        document: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return document
+
+
+@dataclass
+class QueueSpec:
+    logical_id: str
+    attributes: dict[str, str]
+    redrive_target: str | None = None
+    max_receive_count: int | None = None
+
+
+@dataclass
+class LocalResources:
+    """Names and addresses of what was created, by the template's logical ids."""
+
+    parameters: dict[str, str]
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    queue_arns: dict[str, str] = field(default_factory=dict)
+    secret_arn: str = ""
+    table_name: str = ""
+    event_bus: str = "default"
+    rule_name: str = ""
+    rule_pattern: dict[str, Any] = field(default_factory=dict)
+    rule_delivery_queue_url: str = ""
+    function_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    template: dict[str, Any] = field(default_factory=dict)
+
+    def queue_spec(self, logical_id: str) -> QueueSpec:
+        return _queue_specs(self.template, self.parameters)[logical_id]
+
+
+class _Resolver:
+    """Evaluates the handful of intrinsic functions the template uses, against local resources."""
+
+    def __init__(self, template: dict[str, Any], parameters: dict[str, str], physical: dict[str, dict[str, str]]):
+        self.template = template
+        self.parameters = parameters
+        self.physical = physical  # logical id -> {"Ref": ..., "Arn": ..., ...}
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            ((name, argument),) = value.items()
+            if name == "Ref":
+                if argument in self.parameters:
+                    return self.parameters[argument]
+                if argument in self.physical:
+                    return self.physical[argument]["Ref"]
+                if argument == "AWS::NoValue":
+                    return None
+                return f"local-{argument}"
+            if name == "Fn::GetAtt":
+                logical, attribute = argument
+                return self.physical.get(logical, {}).get(attribute, f"local-{logical}-{attribute}")
+            if name == "Fn::Sub":
+                text = argument if isinstance(argument, str) else argument[0]
+                for key, replacement in self.parameters.items():
+                    text = text.replace("${" + key + "}", str(replacement))
+                return text
+            if name == "Fn::FindInMap":
+                mapping, top, second = (self(part) for part in argument)
+                return self.template["Mappings"][mapping][str(top)][second]
+        if isinstance(value, dict):
+            return {key: self(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self(item) for item in value]
+        return value
+
+
+def template_parameters(template: dict[str, Any], overrides: dict[str, str] | None = None) -> dict[str, str]:
+    parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
+    parameters.update(overrides or {})
+    return parameters
+
+
+def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: spec for name, spec in template["Resources"].items() if spec["Type"] == kind}
+
+
+def _queue_specs(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, QueueSpec]:
+    resolve = _Resolver(template, parameters, {})
+    specs = {}
+    for logical_id, spec in _resources(template, "AWS::SQS::Queue").items():
+        properties = spec.get("Properties", {})
+        attributes = {
+            name: str(resolve(properties[name]))
+            for name in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
+            if name in properties
+        }
+        if properties.get("SqsManagedSseEnabled"):
+            attributes["SqsManagedSseEnabled"] = "true"
+        redrive = properties.get("RedrivePolicy")
+        target = None
+        receives = None
+        if redrive:
+            target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            receives = int(resolve(redrive["maxReceiveCount"]))
+        specs[logical_id] = QueueSpec(logical_id, attributes, target, receives)
+    return specs
+
+
+def create_resources(
+    template: dict[str, Any] | None = None,
+    parameter_overrides: dict[str, str] | None = None,
+    api_key: str = "local-key",
+    prefix: str = "local",
+) -> LocalResources:
+    """Create everything the handlers touch; clients come from the environment (moto / DynamoDB Local)."""
+    template = template or load_template()
+    parameters = template_parameters(template, parameter_overrides)
+    resources = LocalResources(parameters=parameters, template=template)
+    physical: dict[str, dict[str, str]] = {}
+    sqs: Any = boto3.client("sqs")
+
+    # Queues: dead-letter targets first, so that redrive policies can name them.
+    specs = _queue_specs(template, parameters)
+    for spec in sorted(specs.values(), key=lambda queue: queue.redrive_target is not None):
+        attributes: dict[str, Any] = dict(spec.attributes)
+        if spec.redrive_target:
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": physical[spec.redrive_target]["Arn"], "maxReceiveCount": spec.max_receive_count}
+            )
+        url = sqs.create_queue(QueueName=f"{prefix}-{spec.logical_id}", Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        physical[spec.logical_id] = {"Ref": url, "Arn": arn, "QueueName": f"{prefix}-{spec.logical_id}"}
+        resources.queue_urls[spec.logical_id] = url
+        resources.queue_arns[spec.logical_id] = arn
+
+    # The secret, holding the key the way the README tells users to store it.
+    for logical_id in _resources(template, "AWS::SecretsManager::Secret"):
+        secret = boto3.client("secretsmanager").create_secret(
+            Name=f"{prefix}-{logical_id}", SecretString=json.dumps({"apiKey": api_key})
+        )
+        physical[logical_id] = {"Ref": secret["ARN"], "Arn": secret["ARN"]}
+        resources.secret_arn = secret["ARN"]
+
+    # The table, with the template's key schema and attribute definitions.
+    dynamodb = boto3.client("dynamodb")
+    for logical_id, table_spec in _resources(template, "AWS::DynamoDB::Table").items():
+        properties = table_spec["Properties"]
+        name = f"{prefix}-{logical_id}"
+        dynamodb.create_table(
+            TableName=name,
+            KeySchema=properties["KeySchema"],
+            AttributeDefinitions=properties["AttributeDefinitions"],
+            BillingMode=properties.get("BillingMode", "PAY_PER_REQUEST"),
+        )
+        dynamodb.get_waiter("table_exists").wait(TableName=name)
+        physical[logical_id] = {"Ref": name, "Arn": f"arn:aws:dynamodb:local:000000000000:table/{name}"}
+        resources.table_name = name
+
+    resolve = _Resolver(template, parameters, physical)
+    _create_rule(template, resolve, resources, prefix)
+
+    globals_env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    for logical_id, function_spec in _resources(template, "AWS::Serverless::Function").items():
+        own = function_spec["Properties"].get("Environment", {}).get("Variables", {})
+        resources.function_env[logical_id] = {
+            name: str(value) for name, value in resolve({**globals_env, **own}).items() if value is not None
+        }
+    return resources
+
+
+def _create_rule(template: dict[str, Any], resolve: _Resolver, resources: LocalResources, prefix: str) -> None:
+    """The EventBridge rule as the template declares it; locally it targets a delivery queue that the
+    local pipeline drains into the EventBridge handler (moto does the pattern matching)."""
+    events = boto3.client("events")
+    sqs: Any = boto3.client("sqs")
+    for function_id, spec in _resources(template, "AWS::Serverless::Function").items():
+        for event_name, event in spec["Properties"].get("Events", {}).items():
+            if event["Type"] != "EventBridgeRule":
+                continue
+            properties = resolve(event["Properties"])
+            bus = properties.get("EventBusName", "default")
+            if bus != "default":
+                events.create_event_bus(Name=bus)
+            rule_name = f"{prefix}-{function_id}{event_name}"
+            events.put_rule(Name=rule_name, EventBusName=bus, EventPattern=json.dumps(properties["Pattern"]))
+            delivery_url = sqs.create_queue(QueueName=f"{prefix}-{function_id}-delivery")["QueueUrl"]
+            delivery_arn = sqs.get_queue_attributes(QueueUrl=delivery_url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            events.put_targets(Rule=rule_name, EventBusName=bus, Targets=[{"Id": "handler", "Arn": delivery_arn}])
+            resources.event_bus = bus
+            resources.rule_name = rule_name
+            resources.rule_pattern = properties["Pattern"]
+            resources.rule_delivery_queue_url = delivery_url
