@@ -3,14 +3,17 @@ EventBridge, Secrets Manager), DynamoDB Local and the SMS Partner stand-in, all 
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from stoplist.observability import logger
 
 from devkit.lambda_runtime import LocalFunction
 from devkit.services import LocalAws, start_local_aws
@@ -20,6 +23,17 @@ from devkit.template import LocalResources, create_resources, load_template
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 API_KEY = "test-key-0123456789abcdef"
 _prefixes = itertools.count(1)
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """The application's log lines, formatted by Powertools exactly as CloudWatch would receive them."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    yield stream
+    logger.removeHandler(handler)
 
 
 def load_event(name: str) -> dict[str, Any]:

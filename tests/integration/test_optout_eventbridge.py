@@ -1,0 +1,110 @@
+"""The EventBridge handler in-process with real EventBridge events; and the template's rule, matched by moto."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import boto3
+import pytest
+from stoplist.errors import ProviderAuthError, ProviderUnavailableError
+
+from devkit.lambda_runtime import LocalFunction
+from devkit.standin import SmsPartnerStandIn
+from devkit.template import LocalResources
+from tests.conftest import dead_letters, emitted_metrics, load_event, table_items
+
+pytestmark = pytest.mark.integration
+
+
+def bus_event(detail: Any) -> dict[str, Any]:
+    event = copy.deepcopy(load_event("eventbridge_optout.json"))
+    event["detail"] = detail
+    return event
+
+
+def test_sample_event_is_added_and_written_through(
+    eventbridge_function: LocalFunction,
+    resources: LocalResources,
+    standin: SmsPartnerStandIn,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    result = eventbridge_function.invoke(load_event("eventbridge_optout.json"))
+
+    assert result == {"eventId": "7bf73129-1428-4cd3-a780-95db273d1602", "disposition": "ADDED"}
+    assert "+33611223344" in standin.stop_list()
+    item = table_items(resources.table_name)["+33611223344"]
+    assert item["eventId"] == "web-unsub-5521"
+    assert item["source"] == "web-unsubscribe"
+    assert item["optOutReason"] == "unsubscribe form"
+    assert emitted_metrics(capsys.readouterr().out)["OptOutAdded"] == 1
+
+
+def test_already_listed_is_done(eventbridge_function: LocalFunction, standin: SmsPartnerStandIn) -> None:
+    standin.seed_stop_list(["+33611223344"])
+
+    assert eventbridge_function.invoke(load_event("eventbridge_optout.json"))["disposition"] == "ALREADY_LISTED"
+
+
+@pytest.mark.parametrize(
+    ("detail", "error_type"),
+    [
+        ({"phoneNumber": "12"}, "invalid_phone_number"),
+        ({"phoneNumber": ["0612345678"]}, "invalid_event"),
+        ("0612345678", "invalid_event"),
+        ({"source": "crm"}, "invalid_event"),
+    ],
+)
+def test_permanent_failures_go_to_the_events_dead_letter_queue(
+    eventbridge_function: LocalFunction, resources: LocalResources, detail: Any, error_type: str
+) -> None:
+    event = bus_event(detail)
+
+    result = eventbridge_function.invoke(event)
+
+    assert result["disposition"] == "REJECTED"
+    [dead] = dead_letters(resources.queue_urls["OptOutEventsDeadLetterQueue"])
+    assert dead["errorType"] == error_type
+    assert json.loads(dead["body"]) == event  # the whole event, as EventBridge's own DLQ would keep it
+    assert dead_letters(resources.queue_urls["OptOutDeadLetterQueue"]) == []  # only its own DLQ
+
+
+def test_transient_failure_raises_for_lambda_async_retries(
+    eventbridge_function: LocalFunction, resources: LocalResources, standin: SmsPartnerStandIn
+) -> None:
+    standin.queue_faults("http_500", "http_500", "http_500")
+
+    with pytest.raises(ProviderUnavailableError, match="HTTP 500"):
+        eventbridge_function.invoke(load_event("eventbridge_optout.json"))
+
+    # Not dead-lettered by the handler: Lambda retries, then its OnFailure destination takes the event.
+    assert dead_letters(resources.queue_urls["OptOutEventsDeadLetterQueue"]) == []
+
+
+def test_auth_failure_raises(eventbridge_function: LocalFunction, standin: SmsPartnerStandIn) -> None:
+    standin.api_keys = {"another-key"}
+
+    with pytest.raises(ProviderAuthError, match="code 10"):
+        eventbridge_function.invoke(load_event("eventbridge_optout.json"))
+
+
+def test_template_rule_matches_opt_out_events_only(resources: LocalResources) -> None:
+    """Events put on the bus reach the handler's delivery queue only when the template's pattern matches."""
+    events: Any = boto3.client("events")
+    sample = load_event("eventbridge_optout.json")
+    entries = [
+        {
+            "Source": sample["source"],
+            "DetailType": detail_type,
+            "Detail": json.dumps(sample["detail"]),
+            "EventBusName": resources.event_bus,
+        }
+        for detail_type in ("SmsOptOutRequested", "SmsOptInRequested", "smsoptoutrequested")
+    ]
+    assert events.put_events(Entries=entries)["FailedEntryCount"] == 0
+
+    delivered = dead_letters(resources.rule_delivery_queue_url)  # reads and empties the queue
+
+    assert [json.loads(message["body"])["detail-type"] for message in delivered] == ["SmsOptOutRequested"]
+    assert resources.rule_pattern == {"detail-type": ["SmsOptOutRequested"]}
