@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import pytest
+from stoplist.errors import AwsServiceError, ProviderAuthError, ProviderUnavailableError, RetryableError
+from stoplist.events import OptOutRequest, parse_sqs_body
+from stoplist.optout import Disposition, OptOutService, RawEvent, failure_metric
+
+from tests.unit.fakes import FakeDeadLetters, FakeProvider, FakeTable
+
+
+def service(provider: FakeProvider | None = None, table: FakeTable | None = None, max_receives: int | None = 5):
+    dead = FakeDeadLetters()
+    return (
+        OptOutService(provider or FakeProvider(), dead, table, "FR", max_receives),  # type: ignore[arg-type]
+        dead,
+    )
+
+
+def handle(svc: OptOutService, body: str, receive_count: int = 1) -> Disposition:
+    raw = RawEvent(body, "msg-1", receive_count)
+    return svc.handle(raw, lambda: parse_sqs_body(raw.body, raw.message_id))
+
+
+def test_added_number_is_written_through() -> None:
+    table = FakeTable()
+    svc, dead = service(table=table)
+    assert handle(svc, '{"phoneNumber": "06 12 34 56 78", "source": "crm"}') is Disposition.ADDED
+    assert table.items["+33612345678"]["source"] == "crm"
+    assert dead.sent == []
+
+
+def test_already_listed_is_written_through_too() -> None:
+    table = FakeTable()
+    svc, _ = service(FakeProvider(already={"+33612345678"}), table)
+    assert handle(svc, '{"phoneNumber": "+33612345678"}') is Disposition.ALREADY_LISTED
+    assert "+33612345678" in table.items
+
+
+def test_invalid_number_never_reaches_the_provider() -> None:
+    provider = FakeProvider()
+    svc, dead = service(provider)
+    assert handle(svc, '{"phoneNumber": "3639", "eventId": "e-1"}') is Disposition.REJECTED
+    assert provider.added == []
+    [message] = dead.sent
+    assert message["body"] == '{"phoneNumber": "3639", "eventId": "e-1"}'
+    assert message["error_type"] == "invalid_phone_number"
+    assert message["event_id"] == "e-1"
+
+
+def test_retryable_error_raises_before_the_last_receive() -> None:
+    provider = FakeProvider(errors={"+33612345678": ProviderUnavailableError("stop-sms/add: HTTP 503")})
+    svc, dead = service(provider)
+    with pytest.raises(ProviderUnavailableError):
+        handle(svc, '{"phoneNumber": "0612345678"}', receive_count=4)
+    assert dead.sent == []
+
+
+def test_retryable_error_on_the_last_receive_is_dead_lettered_with_the_reason() -> None:
+    provider = FakeProvider(errors={"+33612345678": ProviderAuthError("stop-sms/add: code 10 (Invalid API key)")})
+    svc, dead = service(provider)
+    assert handle(svc, '{"phoneNumber": "0612345678"}', receive_count=5) is Disposition.DEAD_LETTERED
+    [message] = dead.sent
+    assert message["reason"] == "gave up after 5 receives, last error: stop-sms/add: code 10 (Invalid API key)"
+    assert message["receive_count"] == 5
+
+
+def test_without_receive_counts_retryable_errors_always_raise() -> None:
+    provider = FakeProvider(errors={"+33612345678": ProviderUnavailableError("x")})
+    svc, _ = service(provider, max_receives=None)
+    with pytest.raises(RetryableError):
+        handle(svc, '{"phoneNumber": "0612345678"}', receive_count=99)
+
+
+def test_table_failure_after_provider_success_retries_the_event() -> None:
+    class BrokenTable(FakeTable):
+        def record_opt_out(self, record: object, now: str | None = None) -> None:
+            raise AwsServiceError("cannot write the opt-out to the table: ProvisionedThroughputExceededException")
+
+    provider = FakeProvider()
+    svc, _ = service(provider, BrokenTable())
+    with pytest.raises(AwsServiceError):
+        handle(svc, '{"phoneNumber": "0612345678"}')
+    assert provider.added == ["+33612345678"]  # the retry will see code 3: idempotent
+
+
+@pytest.mark.parametrize(
+    ("error", "metric"),
+    [
+        (ProviderAuthError("x"), "ProviderAuthError"),
+        (ProviderUnavailableError("x"), "ProviderTransientError"),
+        (AwsServiceError("x"), "AwsServiceError"),
+    ],
+)
+def test_failure_metrics(error: RetryableError, metric: str) -> None:
+    assert failure_metric(error) == metric
+
+
+def test_request_country_is_used() -> None:
+    provider = FakeProvider()
+    svc, _ = service(provider)
+    raw = RawEvent("{}", "m")
+    request = OptOutRequest(phone_number="01512 3456789", event_id="e", country="DE")
+    assert svc.handle(raw, lambda: request) is Disposition.ADDED
+    assert provider.added == ["+4915123456789"]

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import pytest
+import requests
+from stoplist.errors import (
+    InvalidPhoneNumberError,
+    ProviderAuthError,
+    ProviderError,
+    ProviderRejectedError,
+    ProviderUnavailableError,
+)
+from stoplist.provider import MAX_RETRY_AFTER_SECONDS, RetryPolicy, SmsPartnerClient
+from stoplist.secrets import ApiKeySource
+
+from tests.unit.fakes import FakeSecrets, FakeSession, response
+
+KEY = "secret-key-value-1234"
+OK = {"success": True, "code": 200, "stopId": 300}
+
+
+def client(
+    session: FakeSession, secrets: FakeSecrets | None = None, sleeps: list[float] | None = None
+) -> SmsPartnerClient:
+    source = ApiKeySource("arn:secret", 300, secrets or FakeSecrets(KEY))  # type: ignore[arg-type]
+    return SmsPartnerClient(
+        "https://api.example/v1/",
+        source,
+        session=session,  # type: ignore[arg-type]
+        retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02),
+        sleep=(sleeps.append if sleeps is not None else lambda _: None),
+    )
+
+
+def test_add_posts_json_with_key_number_and_format() -> None:
+    session = FakeSession(response(200, OK))
+    result = client(session).add_stop("+33612345678")
+    assert (result.already_listed, result.stop_id) == (False, 300)
+    [sent] = session.sent
+    assert sent["url"] == "https://api.example/v1/stop-sms/add"
+    assert sent["json"] == {"apiKey": KEY, "phoneNumber": "+33612345678", "_format": "json"}
+    assert sent["timeout"] == (3.05, 10.0)
+
+
+@pytest.mark.parametrize("status", [200, 400, 409])
+def test_code_3_is_already_listed_whatever_the_status(status: int) -> None:
+    session = FakeSession(response(status, {"success": False, "code": 3, "message": "Number is already in stop list"}))
+    assert client(session).add_stop("+33612345678").already_listed
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [(9, InvalidPhoneNumberError), (2, ProviderRejectedError), (42, ProviderError)],
+)
+@pytest.mark.parametrize("status", [200, 400])
+def test_error_codes_map_to_typed_errors(code: int, error: type[Exception], status: int) -> None:
+    session = FakeSession(response(status, {"success": False, "code": code, "message": "m"}))
+    with pytest.raises(error, match=f"code {code}"):
+        client(session).add_stop("+33612345678")
+    assert len(session.sent) == 1  # not retried
+
+
+@pytest.mark.parametrize("code", [1, 10])
+def test_auth_code_reads_the_secret_again_once(code: int) -> None:
+    secrets = FakeSecrets(KEY)
+    refused = response(401, {"success": False, "code": code, "message": "Invalid API key"})
+    session = FakeSession(refused, response(200, OK))
+
+    def rotate(url: str, json: object = None, timeout: object = None) -> requests.Response:
+        secrets.value = "rotated-key"
+        return FakeSession._next(session, method="POST", url=url, json=json, timeout=timeout)
+
+    session.post = rotate  # type: ignore[method-assign]
+    assert client(session, secrets).add_stop("+33612345678").stop_id == 300
+    assert [sent["json"]["apiKey"] for sent in session.sent] == [KEY, "rotated-key"]
+    assert secrets.forced_reads == 1
+
+
+def test_auth_code_after_the_reread_raises() -> None:
+    refused = response(200, {"success": False, "code": 10, "message": "Invalid API key"})
+    session = FakeSession(refused, refused)
+    with pytest.raises(ProviderAuthError, match="code 10"):
+        client(session).add_stop("+33612345678")
+    assert len(session.sent) == 2
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        response(500, "<html>oops</html>"),
+        response(503, ""),
+        response(429, {"success": False}),
+        response(200, '{"success": tr'),
+        response(200, "[]"),
+        requests.ConnectionError("connection reset"),
+        requests.ReadTimeout("read timed out"),
+    ],
+    ids=["500", "503", "429", "malformed", "not-an-object", "reset", "timeout"],
+)
+def test_transient_failures_are_retried_then_raised(failure: requests.Response | Exception) -> None:
+    sleeps: list[float] = []
+    session = FakeSession(failure, failure, failure)
+    with pytest.raises(ProviderUnavailableError):
+        client(session, sleeps=sleeps).add_stop("+33612345678")
+    assert len(session.sent) == 3
+    assert len(sleeps) == 2
+    assert all(0 <= delay <= 0.02 for delay in sleeps)
+
+
+def test_retry_after_is_a_floor_and_capped() -> None:
+    sleeps: list[float] = []
+    session = FakeSession(
+        response(429, {}, {"Retry-After": "1.5"}), response(429, {}, {"Retry-After": "3600"}), response(200, OK)
+    )
+    client(session, sleeps=sleeps).add_stop("+33612345678")
+    assert sleeps == [1.5, MAX_RETRY_AFTER_SECONDS]
+
+
+def test_network_errors_never_carry_the_url_or_key() -> None:
+    leaky = requests.ConnectionError(f"HTTPSConnectionPool: /v1/stop-sms/list?apiKey={KEY} failed")
+    session = FakeSession(leaky, leaky, leaky)
+    with pytest.raises(ProviderUnavailableError) as caught:
+        client(session).list_stops()
+    assert KEY not in str(caught.value)
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+
+
+def test_provider_message_echoing_the_key_is_redacted() -> None:
+    session = FakeSession(response(200, {"success": False, "code": 42, "message": f"bad key {KEY}"}))
+    with pytest.raises(ProviderError) as caught:
+        client(session).add_stop("+33612345678")
+    assert KEY not in str(caught.value)
+
+
+def test_list_reads_entries() -> None:
+    body = {
+        "success": True,
+        "code": 200,
+        "nbData": 2,
+        "data": [
+            {"id": 19, "phoneNumber": "+33612345678", "createdAt": "2015-07-20 10:19:45"},
+            {"id": 20, "phoneNumber": "0698765432", "createdAt": None},
+        ],
+    }
+    session = FakeSession(response(200, body))
+    entries = client(session).list_stops()
+    assert [(e.stop_id, e.phone_number, e.created_at) for e in entries] == [
+        (19, "+33612345678", "2015-07-20 10:19:45"),
+        (20, "0698765432", None),
+    ]
+    assert session.sent[0]["params"] == {"apiKey": KEY, "_format": "json"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"success": True, "code": 200, "nbData": 3, "data": [{"id": 1, "phoneNumber": "+33612345678"}]},
+        {"success": True, "code": 200},
+        {"success": True, "code": 200, "nbData": 1, "data": [{"id": 1}]},
+    ],
+    ids=["nbdata-mismatch", "no-data", "entry-without-number"],
+)
+def test_untrustworthy_lists_are_errors(body: dict[str, object]) -> None:
+    session = FakeSession(response(200, body), response(200, body), response(200, body))
+    with pytest.raises(ProviderUnavailableError):
+        client(session).list_stops()

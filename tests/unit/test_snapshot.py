@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from stoplist.errors import ProviderUnavailableError
+from stoplist.provider import StopEntry
+from stoplist.snapshot import SnapshotSync
+from stoplist.table import ProviderFields
+
+from tests.unit.fakes import FakeProvider, FakeTable
+
+
+def entries(count: int, start: int = 0, created: str = "2024-01-01 00:00:00") -> list[StopEntry]:
+    return [StopEntry(start + index, f"+3361{start + index:07d}", created) for index in range(count)]
+
+
+_ticks = itertools.count()  # one clock for all syncs of a test run: time only moves forward
+
+
+def sync(provider: FakeProvider, table: FakeTable, max_delete_percent: float = 10.0) -> SnapshotSync:
+    ticks = _ticks
+    return SnapshotSync(
+        provider,  # type: ignore[arg-type]
+        table,  # type: ignore[arg-type]
+        max_delete_percent=max_delete_percent,
+        write_threads=3,
+        clock=lambda: f"2026-11-22T00:00:00.{next(ticks):06d}Z",
+    )
+
+
+def test_writes_are_proportional_to_the_change() -> None:
+    provider = FakeProvider(entries=entries(1000))
+    table = FakeTable()
+    sync(provider, table).run()
+    assert table.writes == 1000
+
+    table.writes = 0
+    provider.entries = entries(995) + entries(3, start=5000)  # 5 gone, 3 new
+    provider.entries[10] = StopEntry(10, provider.entries[10].phone_number, "2025-01-01 00:00:00")  # 1 changed
+    report = sync(provider, table).run()
+
+    assert (report.added, report.updated, report.removed) == (3, 1, 5)
+    assert table.writes == 9
+
+
+def test_guard_boundary_is_the_threshold() -> None:
+    table = FakeTable()
+    sync(FakeProvider(entries=entries(100)), table).run()
+
+    exactly_ten_percent = sync(FakeProvider(entries=entries(90, start=10)), table).run()
+    assert (exactly_ten_percent.guard_tripped, exactly_ten_percent.removed) == (False, 10)
+
+    eleven_percent = sync(FakeProvider(entries=entries(79, start=21)), table).run()
+    assert (eleven_percent.guard_tripped, eleven_percent.deletions_skipped) == (True, 11)
+
+
+def test_guard_skips_updates_too() -> None:
+    table = FakeTable()
+    sync(FakeProvider(entries=entries(10)), table).run()
+    report = sync(FakeProvider(entries=entries(1, created="2030-01-01 00:00:00")), table).run()
+    assert report.guard_tripped
+    assert report.updated == 0
+    assert table.items["+33610000000"]["providerCreatedAt"] == "2024-01-01 00:00:00"
+
+
+def test_empty_table_accepts_any_list_and_empty_list_on_empty_table_is_fine() -> None:
+    assert not sync(FakeProvider(entries=[]), FakeTable()).run().guard_tripped
+
+
+def test_duplicate_spellings_keep_the_first_entry() -> None:
+    provider = FakeProvider(entries=[StopEntry(1, "0612345678", "a"), StopEntry(2, "+33612345678", "b")])
+    table = FakeTable()
+    report = sync(provider, table).run()
+    assert report.size == 1
+    assert table.items["+33612345678"]["providerStopId"] == 1
+
+
+def test_fetch_failure_writes_nothing() -> None:
+    class Failing(FakeProvider):
+        def list_stops(self) -> list[StopEntry]:
+            raise ProviderUnavailableError("stop-sms/list: HTTP 500")
+
+    table = FakeTable(items={"+33612345678": {"updatedAt": "x"}})
+    with pytest.raises(ProviderUnavailableError):
+        sync(Failing(), table).run()
+    assert table.writes == 0
+    assert table.status == {}
+
+
+def test_status_is_written_on_success() -> None:
+    table = FakeTable()
+    sync(FakeProvider(entries=[*entries(3), StopEntry(9, "bad", None)]), table).run()
+    assert table.status["size"] == 3
+    assert table.status["invalidNumbers"] == 1
+    assert table.status["lastSuccessAt"] > table.status["listFetchedAt"]
+
+
+def test_provider_fields_compare_by_value() -> None:
+    assert ProviderFields(1, "a") == ProviderFields(1, "a")
+    assert ProviderFields(1, "a") != ProviderFields(1, None)
