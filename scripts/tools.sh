@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the template tools into .tools/venv, apart from .venv: the SAM CLI pins its own versions of
+# boto3 and cfn-lint, which would fight moto's. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python_bin=.venv/bin/python
+[ -x "$python_bin" ] || bash scripts/bootstrap.sh
+if [ ! -x .tools/venv/bin/sam ] || [ ! -f .tools/venv/.installed-$(sha1sum scripts/tools.sh | cut -c1-12) ]; then
+    echo "tools: installing aws-sam-cli and cfn-lint into .tools/venv" >&2
+    "$python_bin" -m venv --clear .tools/venv
+    .tools/venv/bin/python -m pip install --quiet --disable-pip-version-check 'aws-sam-cli==1.170.0' 'cfn-lint>=1.30'
+    touch .tools/venv/.installed-$(sha1sum scripts/tools.sh | cut -c1-12)
+fi
