@@ -18,11 +18,12 @@ from stoplist.errors import RetryableError
 from stoplist.events import parse_eventbridge_event
 from stoplist.observability import count, logger, metrics
 from stoplist.optout import OptOutService, RawEvent, failure_metric
-from stoplist.wiring import build_optout_service
 
 
 @cache
 def dependencies() -> OptOutService:
+    from stoplist.wiring import build_optout_service
+
     return build_optout_service(Settings.from_env(), use_receive_count=False)
 
 

@@ -23,7 +23,6 @@ from stoplist.errors import RetryableError
 from stoplist.events import parse_sqs_body
 from stoplist.observability import count, logger, metrics
 from stoplist.optout import OptOutService, RawEvent, failure_metric
-from stoplist.wiring import build_optout_service
 
 batch = AsyncBatchProcessor(event_type=EventType.SQS)
 
@@ -31,6 +30,8 @@ batch = AsyncBatchProcessor(event_type=EventType.SQS)
 @cache
 def dependencies() -> tuple[OptOutService, ThreadPoolExecutor]:
     """Built on the first invocation, reused by the container; kept out of import for a short cold start."""
+    from stoplist.wiring import build_optout_service
+
     settings = Settings.from_env()
     pool = ThreadPoolExecutor(max_workers=settings.record_concurrency, thread_name_prefix="record")
     return build_optout_service(settings), pool

@@ -11,11 +11,12 @@ from stoplist.config import Settings
 from stoplist.errors import StopListError
 from stoplist.observability import count, logger, metrics
 from stoplist.snapshot import SnapshotSync
-from stoplist.wiring import build_snapshot_sync
 
 
 @cache
 def dependencies() -> SnapshotSync:
+    from stoplist.wiring import build_snapshot_sync
+
     return build_snapshot_sync(Settings.from_env())
 
 

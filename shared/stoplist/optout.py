@@ -12,14 +12,17 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from stoplist.dead_letters import DeadLetterQueue
 from stoplist.errors import AwsServiceError, PermanentError, ProviderAuthError, RetryableError
 from stoplist.events import OptOutRequest
 from stoplist.observability import logger, mask_phone
 from stoplist.phone import to_e164
-from stoplist.provider import SmsPartnerClient
 from stoplist.table import OptOutRecord, StopListTable
+
+if TYPE_CHECKING:
+    from stoplist.provider import SmsPartnerClient
 
 
 class Disposition(enum.Enum):

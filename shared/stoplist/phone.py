@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-
-import phonenumbers
+from functools import cache
+from types import ModuleType
 
 from stoplist.errors import InvalidPhoneNumberError
 
@@ -14,6 +14,14 @@ _REGION = re.compile(r"^[A-Z]{2}$")
 # Canonical French E.164: what the provider's list holds for the vast majority of entries. phonenumbers
 # parses about 40,000 numbers a second on one core here, too slow for a million-entry list on every snapshot.
 _CANONICAL_FRENCH = re.compile(r"^\+33[1-9][0-9]{8}$")
+
+
+@cache
+def _phonenumbers() -> ModuleType:
+    """phonenumbers takes ~50 ms to import; load it when a number is not already canonical."""
+    import phonenumbers
+
+    return phonenumbers
 
 
 def to_e164(raw: str, country: str | None = None, default_region: str = "FR") -> str:
@@ -36,6 +44,7 @@ def to_e164(raw: str, country: str | None = None, default_region: str = "FR") ->
         raise InvalidPhoneNumberError("country is not an ISO 3166 alpha-2 code")
     if _CANONICAL_FRENCH.match(text):
         return text
+    phonenumbers = _phonenumbers()
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:

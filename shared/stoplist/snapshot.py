@@ -14,12 +14,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from stoplist.observability import logger
 from stoplist.phone import provider_e164
-from stoplist.provider import SmsPartnerClient
 from stoplist.table import BATCH_WRITE_LIMIT, ProviderFields, StopListTable, utc_now
+
+if TYPE_CHECKING:
+    from stoplist.provider import SmsPartnerClient
 
 T = TypeVar("T")
 

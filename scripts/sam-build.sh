@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# sam build with the template's runtime (python3.13) on PATH, as `sam build` requires.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/tools.sh
+py313_dir=$(dirname "$(.venv/bin/python -c 'import sys; print(sys.executable)')")
+for candidate in "$(pyenv root 2>/dev/null || echo /nonexistent)"/versions/3.13*/bin; do
+    [ -x "$candidate/python3.13" ] && py313_dir=$candidate
+done
+export SAM_CLI_TELEMETRY=0
+PATH="$py313_dir:$PATH" exec .tools/venv/bin/sam build --region eu-west-3 "$@"
