@@ -184,6 +184,9 @@ def run_pipeline(options: RunOptions, console: IO[str] | None = None) -> RunSumm
         standin = SmsPartnerStandIn(api_keys=(LOCAL_API_KEY,)).start()
         standin.faults.latency_seconds = options.latency_seconds
         standin.faults.rates = dict(options.fault_rates)
+        standin.faults.endpoints = ("add",)  # opt-outs under faults; the snapshot's failures have their own suite
+        read_timeout = float(options.extra_env.get("PROVIDER_READ_TIMEOUT_SECONDS", "10"))
+        standin.faults.timeout_seconds = read_timeout + 0.5  # a "timeout" answer comes after the client gave up
         if options.preseed:
             standin.seed_stop_list(PRESEEDED)
         api_url, api_key = standin.base_url, LOCAL_API_KEY

@@ -115,7 +115,8 @@ def _optional_text(payload: dict[str, Any], key: str) -> str | None:
         raise InvalidEventError(f"{key} is a JSON {_json_type(value)}, not a string")
     if len(value) > MAX_TEXT_FIELD:
         raise InvalidEventError(f"{key} is longer than {MAX_TEXT_FIELD} characters")
-    return value
+    # An empty optional field (a blank form input) means "not given", not "invalid".
+    return value if value.strip() else None
 
 
 def _json_type(value: object) -> str:

@@ -38,7 +38,15 @@ class _RedactApiKeyFilter(logging.Filter):
         return True
 
 
+class _DropResponseBodiesFilter(logging.Filter):
+    """botocore logs every response body at DEBUG: GetSecretValue's holds the API key, DynamoDB's hold numbers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith("Response body"))
+
+
 logging.getLogger("urllib3.connectionpool").addFilter(_RedactApiKeyFilter())
+logging.getLogger("botocore.parsers").addFilter(_DropResponseBodiesFilter())
 
 
 def count(name: str, value: float = 1) -> None:

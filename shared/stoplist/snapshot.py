@@ -37,6 +37,9 @@ class SnapshotReport:
     deletions_skipped: int = 0
     invalid_numbers: int = 0
     duration_ms: int = 0
+    fetch_ms: int = 0  # fetch and parse of the list, from the start
+    scan_ms: int = 0  # the table scan, from the start (it runs while the list is fetched)
+    write_ms: int = 0
     guard_tripped: bool = False
     fetched_from: str = ""
 
@@ -71,9 +74,21 @@ class SnapshotSync:
         # Anything written at or after this instant may be newer than the list we are about to fetch.
         cutoff = self._clock()
         report.fetched_from = cutoff
-        desired = self._fetch(report)  # raises before any write when the list cannot be trusted
         with ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="snapshot") as pool:
-            current = self._scan(pool)
+            # The scan does not depend on the list: run it while the list is fetched and parsed.
+            segments = [pool.submit(self._scan_segment, segment) for segment in range(self._threads)]
+            try:
+                desired = self._fetch(report)  # raises before any write when the list cannot be trusted
+            except BaseException:
+                for future in segments:
+                    future.cancel()
+                raise
+            report.fetch_ms = int((time.monotonic() - started) * 1000)
+            current: dict[str, ProviderFields] = {}
+            for future in segments:
+                current.update(future.result())
+            scanned = time.monotonic()
+            report.scan_ms = int((scanned - started) * 1000)
             report.table_size_before = len(current)
             additions = [(number, fields) for number, fields in desired.items() if number not in current]
             changes = [
@@ -102,6 +117,7 @@ class SnapshotSync:
             list(pool.map(lambda change: self._table.merge_provider_fields(change[0], change[1], now), changes))
             report.updated = len(changes)
             deleted = list(pool.map(lambda number: self._table.delete_unless_written_since(number, cutoff), removals))
+        report.write_ms = int((time.monotonic() - scanned) * 1000)
         report.removed = sum(deleted)
         report.removals_skipped_recent_write = len(deleted) - report.removed
         report.size = len(desired)
@@ -135,12 +151,8 @@ class SnapshotSync:
             logger.warning("provider list holds numbers that are not valid", count=report.invalid_numbers)
         return desired
 
-    def _scan(self, pool: ThreadPoolExecutor) -> dict[str, ProviderFields]:
-        segments = self._threads
-        current: dict[str, ProviderFields] = {}
-        for part in pool.map(lambda segment: dict(self._table.scan_segment(segment, segments)), range(segments)):
-            current.update(part)
-        return current
+    def _scan_segment(self, segment: int) -> dict[str, ProviderFields]:
+        return dict(self._table.scan_segment(segment, self._threads))
 
     def _guard_trips(self, list_size: int, table_size: int, removals: int) -> bool:
         if table_size == 0 or removals == 0:

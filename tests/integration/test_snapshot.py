@@ -120,20 +120,27 @@ class _OptOutDuringFetch:
         return entries
 
 
-def test_opt_out_written_during_the_snapshot_survives_it(resources: LocalResources, standin: SmsPartnerStandIn) -> None:
+def test_opt_out_written_during_the_snapshot_survives_it(
+    resources: LocalResources, standin: SmsPartnerStandIn
+) -> None:
     table = StopListTable(resources.table_name, boto3.client("dynamodb"))
-    table.record_opt_out(OptOutRecord("+33600000001", event_id="old"))  # before: no longer on the list
+    table.record_opt_out(OptOutRecord("+33600000001", event_id="old"))  # no longer on the list: goes
+    table.record_opt_out(OptOutRecord("+33600000003", event_id="old"))  # not on the list either, but ...
     standin.seed_stop_list(["+33600000002"])
-    # Two of two items would go: raise the guard, which is tested on its own below.
+    # Two of three items would go: raise the guard, which is tested on its own below.
     settings = Settings.from_env({**resources.function_env["SnapshotFunction"], "SNAPSHOT_MAX_DELETE_PERCENT": "100"})
     sync = build_snapshot_sync(settings)
     sync._provider = _OptOutDuringFetch(  # type: ignore[assignment]
-        sync._provider, lambda: table.record_opt_out(OptOutRecord("+33600000003", event_id="racing"))
+        # ... opted out again while the list is being fetched: the list cannot know it yet.
+        sync._provider,
+        lambda: table.record_opt_out(OptOutRecord("+33600000003", event_id="racing")),
     )
 
     report = sync.run()
 
-    assert set(phone_items(resources.table_name)) == {"+33600000002", "+33600000003"}
+    items = phone_items(resources.table_name)
+    assert set(items) == {"+33600000002", "+33600000003"}
+    assert items["+33600000003"]["eventId"] == "racing"
     assert report.removed == 1
     assert report.removals_skipped_recent_write == 1
 

@@ -1,0 +1,134 @@
+"""The API key never escapes (logs, metrics, dead-letter messages, exception texts), under every fault type
+and every error code, on both endpoints; phone numbers appear in logs only masked."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from devkit.lambda_runtime import LocalFunction
+from devkit.standin import FAULTS, ListOverride, SmsPartnerStandIn
+from devkit.template import LocalResources
+from tests.conftest import API_KEY, dead_letters, load_event
+from tests.integration.test_optout_sqs import optout, sqs_event
+
+pytestmark = pytest.mark.integration
+
+NUMBER = "+33612345678"
+
+
+@pytest.fixture
+def everything_logged() -> Iterator[io.StringIO]:
+    """Every log record of every library at DEBUG (urllib3 logs request lines with their query string)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(previous)
+
+
+def assert_clean(application_logs: str, *texts: str) -> None:
+    for text in (application_logs, *texts):
+        assert API_KEY not in text
+    # Full numbers never reach an application log line; the masked form does. (Libraries' DEBUG lines, which
+    # an operator must turn on, echo request parameters and so numbers; never the key.)
+    assert NUMBER not in application_logs and "0612345678" not in application_logs
+
+
+def run_optout(function: LocalFunction, resources: LocalResources) -> tuple[str, str]:
+    """Invoke with one record; return the exception text (if any) and the dead-letter messages."""
+    error = ""
+    try:
+        response = function.invoke(sqs_event(optout("06 12 34 56 78"), receive_count=5))
+        error = json.dumps(response)
+    except Exception as exc:  # noqa: BLE001 - the text of whatever escaped is what is checked
+        error = f"{type(exc).__name__}: {exc}"
+    return error, json.dumps(dead_letters(resources.queue_urls["OptOutDeadLetterQueue"]))
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_optout_under_each_fault(
+    sqs_function: LocalFunction,
+    resources: LocalResources,
+    standin: SmsPartnerStandIn,
+    json_logs: io.StringIO,
+    everything_logged: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
+    fault: str,
+) -> None:
+    standin.queue_faults(fault, fault, fault)  # every attempt fails; receive 5 of 5: dead-lettered with the error
+
+    error, dead = run_optout(sqs_function, resources)
+
+    out = capsys.readouterr()
+    assert "gave up after 5 receives" in dead  # the DLQ message (body is the original, unmasked, by design)
+    assert API_KEY not in dead
+    assert_clean(json_logs.getvalue() + out.out, error, everything_logged.getvalue(), out.err)
+    assert "+336****5678" in json_logs.getvalue() or "provider call failed" in json_logs.getvalue()
+
+
+@pytest.mark.parametrize("code", [1, 2, 3, 9, 10, 42])
+def test_optout_under_each_error_code(
+    sqs_function: LocalFunction,
+    resources: LocalResources,
+    standin: SmsPartnerStandIn,
+    json_logs: io.StringIO,
+    everything_logged: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
+    code: int,
+) -> None:
+    standin.queue_codes(code, code, code)
+
+    error, dead = run_optout(sqs_function, resources)
+
+    out = capsys.readouterr()
+    assert API_KEY not in dead
+    assert_clean(json_logs.getvalue() + out.out, error, everything_logged.getvalue(), out.err)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [*FAULTS, "code-1", "code-10", "http-500-override", "truncated", "nbdata-mismatch"],
+)
+def test_snapshot_under_each_failure(
+    snapshot_function: LocalFunction,
+    standin: SmsPartnerStandIn,
+    json_logs: io.StringIO,
+    everything_logged: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
+    failure: str,
+) -> None:
+    standin.faults.timeout_seconds = 1.0
+    snapshot_function.env["PROVIDER_READ_TIMEOUT_SECONDS"] = "0.5"
+    snapshot_function.new_container()
+    standin.seed_stop_list([NUMBER])
+    if failure in FAULTS:
+        standin.queue_faults(failure, failure, failure)
+    elif failure.startswith("code-"):
+        standin.override_list(ListOverride("error_code", code=int(failure[5:]), remaining=5))
+    else:
+        standin.override_list(ListOverride(failure.replace("-override", "").replace("-", "_"), remaining=5))
+
+    error = ""
+    try:
+        snapshot_function.invoke(load_event("schedule.json"))
+    except Exception as exc:  # noqa: BLE001 - the text of whatever escaped is what is checked
+        error = f"{type(exc).__name__}: {exc!r} {exc.__context__!r} {exc.__cause__!r}"
+
+    out = capsys.readouterr()
+    assert error  # every one of these failures fails the snapshot
+    assert API_KEY not in error
+    assert API_KEY not in json_logs.getvalue()
+    assert API_KEY not in everything_logged.getvalue()
+    assert API_KEY not in out.out + out.err
+    if failure not in {"reset", "timeout"}:  # those get no response, so urllib3 logs no request line
+        assert "stop-sms/list?apiKey=***" in everything_logged.getvalue()  # the line was there, redacted

@@ -1,0 +1,140 @@
+"""What template.yaml must keep true (read with the same loader the local pipeline uses)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from devkit.template import load_template
+
+TEMPLATE = load_template()
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+GLOBAL_FUNCTION = TEMPLATE["Globals"]["Function"]
+
+
+def of_type(kind: str) -> dict[str, dict[str, Any]]:
+    return {name: spec for name, spec in RESOURCES.items() if spec["Type"] == kind}
+
+
+FUNCTIONS = of_type("AWS::Serverless::Function")
+
+
+def test_runtime_and_layer_build() -> None:
+    assert GLOBAL_FUNCTION["Runtime"] == "python3.13"
+    assert RESOURCES["SharedLayer"]["Metadata"]["BuildMethod"] == "python3.13"
+    assert RESOURCES["SharedLayer"]["Properties"]["ContentUri"] == "shared/"
+    assert set(FUNCTIONS) == {"OptOutSqsFunction", "OptOutEventBridgeFunction", "SnapshotFunction"}
+
+
+@pytest.mark.parametrize("queue", sorted(of_type("AWS::SQS::Queue")))
+def test_every_queue_is_encrypted(queue: str) -> None:
+    assert RESOURCES[queue]["Properties"]["SqsManagedSseEnabled"] is True
+
+
+@pytest.mark.parametrize("queue", ["OptOutDeadLetterQueue", "OptOutEventsDeadLetterQueue"])
+def test_dead_letter_queues_keep_messages_14_days(queue: str) -> None:
+    assert RESOURCES[queue]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def test_queue_visibility_is_at_least_six_function_timeouts() -> None:
+    timeout = FUNCTIONS["OptOutSqsFunction"]["Properties"].get("Timeout", GLOBAL_FUNCTION["Timeout"])
+    assert RESOURCES["OptOutQueue"]["Properties"]["VisibilityTimeout"] >= 6 * timeout
+
+
+def test_redrive_count_is_the_parameter_the_function_also_gets() -> None:
+    redrive = RESOURCES["OptOutQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] == {"Ref": "MaxReceiveCount"}
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["OptOutDeadLetterQueue", "Arn"]}
+    env = FUNCTIONS["OptOutSqsFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["MAX_RECEIVE_COUNT"] == {"Ref": "MaxReceiveCount"}
+
+
+def test_sqs_event_source_reports_partial_failures_and_is_bounded() -> None:
+    source = FUNCTIONS["OptOutSqsFunction"]["Properties"]["Events"]["OptOutQueueEvent"]["Properties"]
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert source["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "MaximumConcurrency"}
+
+
+def test_eventbridge_rule_has_retries_and_dead_letters() -> None:
+    properties = FUNCTIONS["OptOutEventBridgeFunction"]["Properties"]
+    rule = properties["Events"]["OptOutRequested"]["Properties"]
+    assert rule["Pattern"] == {"detail-type": ["SmsOptOutRequested"]}
+    assert rule["EventBusName"] == {"Ref": "EventBusName"}
+    assert rule["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert rule["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["OptOutEventsDeadLetterQueue", "Arn"]}
+    on_failure = properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert on_failure["Destination"] == {"Fn::GetAtt": ["OptOutEventsDeadLetterQueue", "Arn"]}
+
+
+def test_api_url_parameter_reaches_every_function() -> None:
+    assert TEMPLATE["Parameters"]["SmsPartnerApiUrl"]["Default"] == "https://api.smspartner.fr/v1"
+    assert GLOBAL_FUNCTION["Environment"]["Variables"]["SMSPARTNER_API_URL"] == {"Ref": "SmsPartnerApiUrl"}
+
+
+def test_table_is_encrypted_recoverable_and_retained() -> None:
+    table = RESOURCES["StopListTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+    properties = table["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["KeySchema"] == [{"AttributeName": "phoneNumber", "KeyType": "HASH"}]
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+    assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_read_policy_grants_reads_on_the_table_only() -> None:
+    [statement] = RESOURCES["StopListReadPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert sorted(statement["Action"]) == ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]
+    assert statement["Resource"] == {"Fn::GetAtt": ["StopListTable", "Arn"]}
+
+
+def test_no_policy_uses_a_wildcard_resource() -> None:
+    text = json.dumps({name: spec.get("Properties", {}).get("Policies") for name, spec in FUNCTIONS.items()})
+    text += json.dumps(RESOURCES["StopListReadPolicy"])
+    assert '"Resource": "*"' not in text
+    assert '"Action": "*"' not in text
+
+
+def test_each_function_sends_only_to_its_own_dead_letter_queue() -> None:
+    def queues(function: str) -> list[Any]:
+        return [
+            policy["SQSSendMessagePolicy"]["QueueName"]
+            for policy in FUNCTIONS[function]["Properties"]["Policies"]
+            if isinstance(policy, dict) and "SQSSendMessagePolicy" in policy
+        ]
+
+    assert queues("OptOutSqsFunction") == [{"Fn::GetAtt": ["OptOutDeadLetterQueue", "QueueName"]}]
+    assert queues("OptOutEventBridgeFunction") == [{"Fn::GetAtt": ["OptOutEventsDeadLetterQueue", "QueueName"]}]
+    assert queues("SnapshotFunction") == []
+
+
+@pytest.mark.parametrize(
+    ("alarm", "metric"),
+    [
+        ("OptOutDeadLetterQueueAlarm", "ApproximateNumberOfMessagesVisible"),
+        ("OptOutEventsDeadLetterQueueAlarm", "ApproximateNumberOfMessagesVisible"),
+        ("SnapshotStaleAlarm", "SnapshotSucceeded"),
+        ("ProviderAuthErrorAlarm", "ProviderAuthError"),
+    ],
+)
+def test_alarms(alarm: str, metric: str) -> None:
+    assert RESOURCES[alarm]["Properties"]["MetricName"] == metric
+
+
+def test_staleness_alarm_spans_three_intervals() -> None:
+    properties = RESOURCES["SnapshotStaleAlarm"]["Properties"]
+    assert properties["EvaluationPeriods"] == 3
+    assert properties["TreatMissingData"] == "breaching"
+    seconds = TEMPLATE["Mappings"]["SnapshotIntervals"]
+    assert all(seconds[minutes]["Seconds"] == int(minutes) * 60 for minutes in seconds)
+    allowed = TEMPLATE["Parameters"]["SnapshotIntervalMinutes"]["AllowedValues"]
+    assert sorted(allowed, key=int) == sorted(seconds, key=int)
+
+
+def test_snapshot_cannot_overlap_itself_and_has_time_and_memory() -> None:
+    properties = FUNCTIONS["SnapshotFunction"]["Properties"]
+    assert properties["ReservedConcurrentExecutions"] == 1
+    assert properties["Timeout"] == 900
+    assert properties["MemorySize"] >= 1769
