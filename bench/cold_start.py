@@ -28,7 +28,7 @@ PROBE = "import time; t = time.perf_counter(); import {module}; print(time.perf_
 
 def build() -> None:
     """Always rebuild: the figures must be those of the code as it is now."""
-    subprocess.run(["/bin/bash", str(REPO / "scripts" / "sam-build.sh")], check=True, capture_output=True)
+    subprocess.run(["/bin/bash", str(REPO / "scripts" / "sam.sh"), "build"], check=True, capture_output=True)
 
 
 def sample(module: str, function_dir: Path | None) -> float:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from devkit.lambda_runtime import environment
 from devkit.services import REPO_ROOT
 
 EVENTS_DIR = REPO_ROOT / "events"
@@ -192,8 +193,7 @@ def run_pipeline(options: RunOptions, console: IO[str] | None = None) -> RunSumm
         api_url, api_key = standin.base_url, LOCAL_API_KEY
     aws = start_local_aws()
     try:
-        aws.apply_environment()
-        with handler_output(LOG_PATH) as log:
+        with environment(aws.environment()), handler_output(LOG_PATH) as log:
             summary = _run(options, console, bodies, bus_events, api_url, api_key)
             log.flush()
         summary.metrics = tally_metrics(LOG_PATH.read_text(encoding="utf-8"))

@@ -27,7 +27,7 @@ def dependencies() -> OptOutService:
     return build_optout_service(Settings.from_env(), use_receive_count=False)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     event_id = event.get("id") if isinstance(event.get("id"), str) else "unknown"

@@ -51,7 +51,7 @@ async def handle_record(record: SQSRecord) -> str:
     return disposition.name
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dict(

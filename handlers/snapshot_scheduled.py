@@ -20,7 +20,7 @@ def dependencies() -> SnapshotSync:
     return build_snapshot_sync(Settings.from_env())
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:

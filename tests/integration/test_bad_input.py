@@ -32,13 +32,21 @@ def phone(value: Any, **extra: Any) -> str:
 
 
 def sns(message: Any, **envelope: Any) -> str:
-    return json.dumps({"Type": "Notification", "MessageId": "sns-1", "TopicArn": "arn:aws:sns:eu-west-3:1:t",
-                       "Message": message, **envelope})
+    return json.dumps(
+        {
+            "Type": "Notification",
+            "MessageId": "sns-1",
+            "TopicArn": "arn:aws:sns:eu-west-3:1:t",
+            "Message": message,
+            **envelope,
+        }
+    )
 
 
 def bridge(detail: Any) -> str:
-    return json.dumps({"version": "0", "id": "eb-1", "detail-type": "SmsOptOutRequested", "source": "x",
-                       "detail": detail})
+    return json.dumps(
+        {"version": "0", "id": "eb-1", "detail-type": "SmsOptOutRequested", "source": "x", "detail": detail}
+    )
 
 
 def nested(depth: int) -> Any:
@@ -94,8 +102,12 @@ CASES: list[tuple[str, str, str, str | None]] = [
     ("phone-whitespace", phone("   "), REJECTED, None),
     ("phone-tabs-newlines", phone("\t\n"), REJECTED, None),
     ("full-width-digits", phone("\uff10\uff16\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18"), ADDED, "+33612345678"),
-    ("arabic-indic-digits", phone("\u0660\u0666\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668"), ADDED,
-     "+33612345678"),
+    (
+        "arabic-indic-digits",
+        phone("\u0660\u0666\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668"),
+        ADDED,
+        "+33612345678",
+    ),
     ("emoji-prefix", phone("\U0001f4f10612345678"), ADDED, "+33612345678"),
     ("emoji-only", phone("\U0001f4f1\U0001f4de"), REJECTED, None),
     ("nul-byte", phone("06 12\x00 34 56 78"), REJECTED, None),
@@ -146,8 +158,12 @@ CASES: list[tuple[str, str, str, str | None]] = [
     ("sns-message-not-string", sns({"phoneNumber": "0612345678"}), REJECTED, None),
     ("sns-message-not-json", sns("{not json"), REJECTED, None),
     ("sns-message-array", sns("[1]"), REJECTED, None),
-    ("sns-without-topic-is-plain-object", json.dumps({"Type": "Notification", "Message": phone("0612345678")}),
-     REJECTED, None),
+    (
+        "sns-without-topic-is-plain-object",
+        json.dumps({"Type": "Notification", "Message": phone("0612345678")}),
+        REJECTED,
+        None,
+    ),
     ("eventbridge-valid", bridge({"phoneNumber": "0612345678"}), ADDED, "+33612345678"),
     ("eventbridge-detail-string", bridge("0612345678"), REJECTED, None),
     ("eventbridge-detail-null", bridge(None), REJECTED, None),

@@ -18,7 +18,7 @@ FAULT_RATES = {"http_500": 0.10, "http_503": 0.10, "http_429": 0.10, "timeout": 
 
 def test_thousand_opt_outs_under_provider_faults(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     valid = [f"+3376{index:07d}" for index in range(950)]
-    invalid = [f"36{index:02d}" for index in range(50)]  # short numbers: rejected before any call
+    invalid = [f"35{index:02d}" for index in range(50)]  # short numbers: rejected before any call
     numbers_file = tmp_path / "numbers.csv"
     numbers_file.write_text("phone\n" + "\n".join(valid + invalid) + "\n")
 

@@ -120,9 +120,7 @@ class _OptOutDuringFetch:
         return entries
 
 
-def test_opt_out_written_during_the_snapshot_survives_it(
-    resources: LocalResources, standin: SmsPartnerStandIn
-) -> None:
+def test_opt_out_written_during_the_snapshot_survives_it(resources: LocalResources, standin: SmsPartnerStandIn) -> None:
     table = StopListTable(resources.table_name, boto3.client("dynamodb"))
     table.record_opt_out(OptOutRecord("+33600000001", event_id="old"))  # no longer on the list: goes
     table.record_opt_out(OptOutRecord("+33600000003", event_id="old"))  # not on the list either, but ...

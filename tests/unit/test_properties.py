@@ -8,7 +8,6 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from stoplist.errors import InvalidEventError, InvalidPhoneNumberError
 from stoplist.events import parse_sqs_body
 from stoplist.phone import to_e164
