@@ -43,7 +43,7 @@ class AddResult:
     stop_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StopEntry:
     """One entry of ``GET /stop-sms/list``, as the provider returns it (number not yet normalised)."""
 

@@ -34,7 +34,7 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProviderFields:
     """What the provider's list says of a number; what the snapshot compares to decide on a write."""
 
