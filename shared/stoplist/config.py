@@ -31,6 +31,9 @@ class Settings:
     max_receive_count: int = 5
     snapshot_max_delete_percent: float = 10.0
     snapshot_write_threads: int = 8
+    # Parallel-scan segments; more than threads: a segment's cost grows faster than its size (measured:
+    # 1,000,000 items in 8 segments 93 s, in 16 segments 43 s, on DynamoDB Local).
+    snapshot_scan_segments: int = 32
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +55,7 @@ class Settings:
                 max_receive_count=int(env.get("MAX_RECEIVE_COUNT", "5")),
                 snapshot_max_delete_percent=float(env.get("SNAPSHOT_MAX_DELETE_PERCENT", "10")),
                 snapshot_write_threads=int(env.get("SNAPSHOT_WRITE_THREADS", "8")),
+                snapshot_scan_segments=int(env.get("SNAPSHOT_SCAN_SEGMENTS", "32")),
             )
         except ValueError as exc:
             raise ConfigurationError(f"a numeric setting is not a number: {exc}") from None

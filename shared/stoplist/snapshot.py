@@ -62,12 +62,14 @@ class SnapshotSync:
         max_delete_percent: float = 10.0,
         write_threads: int = 8,
         clock: Callable[[], str] = utc_now,
+        scan_segments: int = 32,
     ) -> None:
         self._provider = provider
         self._table = table
         self._default_region = default_region
         self._max_delete_percent = max_delete_percent
         self._threads = max(1, write_threads)
+        self._segments = max(1, scan_segments)
         self._clock = clock
 
     def run(self) -> SnapshotReport:
@@ -82,7 +84,7 @@ class SnapshotSync:
         report.fetched_from = cutoff
         with ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="snapshot") as pool:
             # The scan does not depend on the list: run it while the list is fetched and parsed.
-            segments = [pool.submit(self._scan_segment, segment) for segment in range(self._threads)]
+            segments = [pool.submit(self._scan_segment, segment) for segment in range(self._segments)]
             try:
                 desired = self._fetch(report)  # raises before any write when the list cannot be trusted
             except BaseException:
@@ -158,7 +160,7 @@ class SnapshotSync:
         return desired
 
     def _scan_segment(self, segment: int) -> dict[str, ProviderFields]:
-        return dict(self._table.scan_segment(segment, self._threads))
+        return dict(self._table.scan_segment(segment, self._segments))
 
     def _guard_trips(self, list_size: int, table_size: int, removals: int) -> bool:
         if table_size == 0 or removals == 0:

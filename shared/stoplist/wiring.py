@@ -100,4 +100,5 @@ def build_snapshot_sync(
         default_region=settings.default_phone_region,
         max_delete_percent=settings.snapshot_max_delete_percent,
         write_threads=threads,
+        scan_segments=settings.snapshot_scan_segments,
     )

@@ -1,0 +1,92 @@
+"""The local pipeline's pieces behave like AWS: the poller like the event source mapping, the run end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from devkit.poller import SqsEventSourcePoller
+from devkit.run import RunOptions, read_numbers, run_pipeline
+from devkit.template import LocalResources
+from tests.conftest import dead_letters
+
+pytestmark = pytest.mark.integration
+
+
+def send(queue_url: str, *bodies: str) -> None:
+    sqs: Any = boto3.client("sqs")
+    for body in bodies:
+        sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+
+
+def test_poller_keeps_reported_failures_and_the_queue_redrives_them(resources: LocalResources) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def handler(event: dict[str, Any]) -> dict[str, Any]:
+        seen.extend(event["Records"])
+        failing = [r["messageId"] for r in event["Records"] if json.loads(r["body"])["fail"]]
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failing]}
+
+    queue_url = resources.queue_urls["OptOutQueue"]
+    send(queue_url, json.dumps({"fail": False}), json.dumps({"fail": True}))
+    poller = SqsEventSourcePoller(queue_url, resources.queue_arns["OptOutQueue"], handler, retry_delay_seconds=0)
+
+    stats = poller.drain()
+
+    max_receives = int(resources.parameters["MaxReceiveCount"])
+    failing_receives = [r for r in seen if json.loads(r["body"])["fail"]]
+    assert [r["attributes"]["ApproximateReceiveCount"] for r in failing_receives] == [
+        str(n) for n in range(1, max_receives + 1)
+    ]
+    assert all(
+        r["eventSource"] == "aws:sqs" and r["eventSourceARN"] == resources.queue_arns["OptOutQueue"] for r in seen
+    )
+    [redriven] = dead_letters(resources.queue_urls["OptOutDeadLetterQueue"])
+    assert json.loads(redriven["body"]) == {"fail": True}
+    assert (stats.deleted, stats.failed) == (1, max_receives)
+
+
+def test_poller_treats_a_raising_invocation_as_a_failed_batch(resources: LocalResources) -> None:
+    calls = 0
+
+    def handler(event: dict[str, Any]) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("function crashed")
+        return {"batchItemFailures": []}
+
+    queue_url = resources.queue_urls["OptOutQueue"]
+    send(queue_url, "a", "b")
+    poller = SqsEventSourcePoller(queue_url, resources.queue_arns["OptOutQueue"], handler, retry_delay_seconds=0)
+
+    stats = poller.drain()
+
+    assert stats.invocation_errors == 1
+    assert "function crashed" in stats.last_invocation_error
+    assert stats.deleted == 2
+
+
+def test_numbers_file_reading(tmp_path: Path) -> None:
+    path = tmp_path / "numbers.csv"
+    path.write_text("\ufeffphone,name\n06 12 34 56 78,Ann\n\n+33698765432\n  , blank\nnot a number,x\n")
+    assert read_numbers(path) == ["06 12 34 56 78", "+33698765432"]
+
+
+def test_local_run_accounts_for_every_event(tmp_path: Path) -> None:
+    path = tmp_path / "numbers.txt"
+    path.write_text("06 11 11 11 11\n06 22 22 22 22\n12\n")
+
+    summary = run_pipeline(RunOptions(numbers_file=path, via="both", progress=False))
+
+    assert summary.total_in == 6 + 3
+    assert summary.accounted == summary.total_in
+    assert summary.metrics["OptOutAdded"] == 6  # 4 + 1 sample events, 2 of the file (1 already listed)
+    assert summary.metrics["OptOutAlreadyListed"] == 1  # the pre-seeded +33612345678
+    assert {"+33611111111", "+33622222222"} <= summary.stop_list
+    assert summary.table_numbers == summary.stop_list
+    assert dict(summary.lookups)["07 81 23 45 67"] == "may be texted"
