@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import (
-    AsyncBatchProcessor,
-    EventType,
-    async_process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from stoplist.config import Settings
 from stoplist.errors import RetryableError
@@ -24,25 +19,36 @@ from stoplist.events import parse_sqs_body
 from stoplist.observability import count, logger, metrics
 from stoplist.optout import OptOutService, RawEvent, failure_metric
 
-batch = AsyncBatchProcessor(event_type=EventType.SQS)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+
+@dataclass(frozen=True)
+class Runtime:
+    service: OptOutService
+    pool: ThreadPoolExecutor
+    batch: AsyncBatchProcessor
 
 
 @cache
-def dependencies() -> tuple[OptOutService, ThreadPoolExecutor]:
-    """Built on the first invocation, reused by the container; kept out of import for a short cold start."""
+def dependencies() -> Runtime:
+    """Built on the first invocation, reused by the container. Clients, the HTTP stack and Powertools' batch
+    module (which imports every event data class) stay out of import for a short cold start."""
+    from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType
     from stoplist.wiring import build_optout_service
 
     settings = Settings.from_env()
     pool = ThreadPoolExecutor(max_workers=settings.record_concurrency, thread_name_prefix="record")
-    return build_optout_service(settings), pool
+    return Runtime(build_optout_service(settings), pool, AsyncBatchProcessor(event_type=EventType.SQS))
 
 
 async def handle_record(record: SQSRecord) -> str:
-    service, pool = dependencies()
+    runtime = dependencies()
     raw = RawEvent(record.body or "", record.message_id, int(record.attributes.approximate_receive_count))
     try:
         disposition = await asyncio.get_running_loop().run_in_executor(
-            pool, service.handle, raw, lambda: parse_sqs_body(raw.body, raw.message_id)
+            runtime.pool, runtime.service.handle, raw, lambda: parse_sqs_body(raw.body, raw.message_id)
         )
     except RetryableError as exc:
         count(failure_metric(exc))
@@ -54,6 +60,10 @@ async def handle_record(record: SQSRecord) -> str:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import async_process_partial_response
+
     return dict(
-        async_process_partial_response(event=event, record_handler=handle_record, processor=batch, context=context)
+        async_process_partial_response(
+            event=event, record_handler=handle_record, processor=dependencies().batch, context=context
+        )
     )

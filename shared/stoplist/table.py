@@ -103,7 +103,12 @@ class StopListTable:
             raise aws_error("scan the table", exc) from None
 
     def put_new(self, entries: Iterable[tuple[str, ProviderFields]], now: str) -> int:
-        """Batch-put numbers the table did not have (at most 25 a request); returns the items written."""
+        """Batch-put numbers the table did not have (at most 25 a request); returns the items written.
+
+        BatchWriteItem cannot be conditional: a number written through by a handler between the snapshot's
+        scan and this put loses its audit fields (source, eventId) to the provider's; it stays opted out.
+        One conditional write per new number would close that window at 25 times the requests.
+        """
         requests_ = [{"PutRequest": {"Item": _snapshot_item(number, fields, now)}} for number, fields in entries]
         for start in range(0, len(requests_), BATCH_WRITE_LIMIT):
             self._batch_write(requests_[start : start + BATCH_WRITE_LIMIT])
