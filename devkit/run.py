@@ -20,6 +20,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -232,7 +233,11 @@ def _run(
 
     template = load_template()
     resources = create_resources(
-        template, {"SmsPartnerApiUrl": api_url, **options.parameter_overrides}, api_key=api_key, prefix="local"
+        template,
+        {"SmsPartnerApiUrl": api_url, **options.parameter_overrides},
+        api_key=api_key,
+        # moto keeps its state per process: a second run in the same process needs names of its own.
+        prefix=f"local-{uuid.uuid4().hex[:8]}",
     )
     env = {name: {**values, **options.extra_env} for name, values in resources.function_env.items()}
     sqs_function = LocalFunction("OptOutSqsFunction", "handlers.optout_sqs", env["OptOutSqsFunction"])
