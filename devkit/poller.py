@@ -63,6 +63,15 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str = "eu-
     return {"Records": records}
 
 
+def queue_depth(sqs: Any, queue_url: str) -> int:
+    """Messages in the queue, visible or in flight."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
 class SqsEventSourcePoller:
     def __init__(
         self,
@@ -120,11 +129,7 @@ class SqsEventSourcePoller:
         return len(messages)
 
     def in_queue(self) -> int:
-        attributes = self._sqs.get_queue_attributes(
-            QueueUrl=self._url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        return queue_depth(self._sqs, self._url)
 
     def drain(self, on_batch: Callable[[int], None] | None = None, max_batches: int = 1_000_000) -> PollStats:
         """Poll until the queue holds nothing, visible or in flight."""

@@ -228,7 +228,7 @@ def _run(
     from stoplist.table import STATUS_KEY
 
     from devkit.lambda_runtime import LocalFunction
-    from devkit.poller import SqsEventSourcePoller
+    from devkit.poller import SqsEventSourcePoller, queue_depth
     from devkit.template import create_resources, load_template
 
     template = load_template()
@@ -294,7 +294,7 @@ def _run(
         )
         bar(delivered)
         if received == 0 and delivered == 0:
-            if poller.in_queue() == 0 and _queue_depth(sqs, resources.rule_delivery_queue_url) == 0:
+            if poller.in_queue() == 0 and queue_depth(sqs, resources.rule_delivery_queue_url) == 0:
                 break
             time.sleep(0.2)
     bar(None)
@@ -345,13 +345,6 @@ def _deliver_bus_events(sqs: Any, delivery_url: str, function: Any, retries: int
                     sqs.send_message(QueueUrl=dead_letter_url, MessageBody=json.dumps(record))
         sqs.delete_message(QueueUrl=delivery_url, ReceiptHandle=message["ReceiptHandle"])
     return len(messages)
-
-
-def _queue_depth(sqs: Any, url: str) -> int:
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
 def _peek(sqs: Any, url: str) -> list[dict[str, str]]:

@@ -16,6 +16,7 @@ import pytest
 from stoplist.observability import logger
 
 from devkit.lambda_runtime import LocalFunction
+from devkit.run import tally_metrics
 from devkit.services import LocalAws, start_local_aws
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources, create_resources, load_template
@@ -138,15 +139,4 @@ def table_items(table_name: str) -> dict[str, dict[str, Any]]:
 
 def emitted_metrics(captured_stdout: str) -> dict[str, float]:
     """Sum of each metric in the EMF documents Powertools printed."""
-    totals: dict[str, float] = {}
-    for line in captured_stdout.splitlines():
-        if '"_aws"' not in line:
-            continue
-        document = json.loads(line)
-        for definition in document["_aws"]["CloudWatchMetrics"]:
-            for metric in definition["Metrics"]:
-                value = document[metric["Name"]]
-                totals[metric["Name"]] = totals.get(metric["Name"], 0) + (
-                    sum(value) if isinstance(value, list) else value
-                )
-    return totals
+    return dict(tally_metrics(captured_stdout))

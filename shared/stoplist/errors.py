@@ -85,8 +85,9 @@ def aws_error(action: str, exc: ClientError | BotoCoreError) -> AwsServiceError:
     return error
 
 
-class ConfigurationError(StopListError):
-    """The deployment is wrong (missing setting, unreadable secret): nothing to do until an operator acts."""
+class ConfigurationError(RetryableError):
+    """The deployment is wrong (missing setting, unreadable or empty secret): events come back until an
+    operator fixes it, and on their last receive go to the dead-letter queue with this reason."""
 
     reason = "configuration"
 

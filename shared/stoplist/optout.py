@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from stoplist.dead_letters import DeadLetterQueue
-from stoplist.errors import AwsServiceError, PermanentError, ProviderAuthError, RetryableError
+from stoplist.errors import AwsServiceError, ConfigurationError, PermanentError, ProviderAuthError, RetryableError
 from stoplist.events import OptOutRequest
 from stoplist.observability import logger, mask_phone
 from stoplist.phone import to_e164
@@ -70,7 +70,7 @@ class OptOutService:
             self._dead_letter(raw, event_id, exc, f"rejected: {exc}")
             return Disposition.REJECTED
         except RetryableError as exc:
-            log = logger.error if isinstance(exc, ProviderAuthError) else logger.warning
+            log = logger.error if isinstance(exc, ProviderAuthError | ConfigurationError) else logger.warning
             last_receive = self._max_receive_count is not None and raw.receive_count >= self._max_receive_count
             log(
                 "opt-out failed on its last receive, dead-lettering"
@@ -127,4 +127,6 @@ def failure_metric(exc: RetryableError) -> str:
         return "ProviderAuthError"
     if isinstance(exc, AwsServiceError):
         return "AwsServiceError"
+    if isinstance(exc, ConfigurationError):
+        return "ConfigurationError"
     return "ProviderTransientError"

@@ -235,3 +235,24 @@ def test_bare_key_secret_is_accepted(
     sqs_function.new_container()
 
     assert sqs_function.invoke(sqs_event(optout("0612345678"))) == {"batchItemFailures": []}
+
+
+def test_empty_secret_fails_records_then_dead_letters_them_with_the_reason(
+    sqs_function: LocalFunction, resources: LocalResources, standin: SmsPartnerStandIn
+) -> None:
+    # As deployed: the template's generated secret has an empty apiKey until an operator puts the key.
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=resources.secret_arn, SecretString=json.dumps({"apiKey": "", "placeholder": "x"})
+    )
+
+    with pytest.raises(BatchProcessingError):
+        sqs_function.invoke(sqs_event(optout("0612345678")))
+    response = sqs_function.invoke(
+        sqs_event(optout("0612345678"), receive_count=int(resources.parameters["MaxReceiveCount"]))
+    )
+
+    assert response == {"batchItemFailures": []}
+    [dead] = dead_letters(resources.queue_urls["OptOutDeadLetterQueue"])
+    assert dead["errorType"] == "configuration"
+    assert "the API key secret is empty" in dead["reason"]
+    assert standin.counters["calls_add"] == 0

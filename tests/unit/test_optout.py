@@ -1,7 +1,13 @@
 from __future__ import annotations
 
 import pytest
-from stoplist.errors import AwsServiceError, ProviderAuthError, ProviderUnavailableError, RetryableError
+from stoplist.errors import (
+    AwsServiceError,
+    ConfigurationError,
+    ProviderAuthError,
+    ProviderUnavailableError,
+    RetryableError,
+)
 from stoplist.events import OptOutRequest, parse_sqs_body
 from stoplist.optout import Disposition, OptOutService, RawEvent, failure_metric
 
@@ -89,6 +95,7 @@ def test_table_failure_after_provider_success_retries_the_event() -> None:
         (ProviderAuthError("x"), "ProviderAuthError"),
         (ProviderUnavailableError("x"), "ProviderTransientError"),
         (AwsServiceError("x"), "AwsServiceError"),
+        (ConfigurationError("x"), "ConfigurationError"),
     ],
 )
 def test_failure_metrics(error: RetryableError, metric: str) -> None:
