@@ -78,9 +78,6 @@ class LocalResources:
     function_env: dict[str, dict[str, str]] = field(default_factory=dict)
     template: dict[str, Any] = field(default_factory=dict)
 
-    def queue_spec(self, logical_id: str) -> QueueSpec:
-        return _queue_specs(self.template, self.parameters)[logical_id]
-
 
 class _Resolver:
     """Evaluates the handful of intrinsic functions the template uses, against local resources."""

@@ -11,7 +11,7 @@ One extra item, key ``#snapshot-status``, holds the last snapshot's status; it i
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -135,7 +135,7 @@ class StopListTable:
         assignments: dict[str, str | int | None],
         set_if_missing: dict[str, str],
         action: str,
-        remove_missing: set[str] = frozenset(),  # type: ignore[assignment]
+        remove_missing: Collection[str] = (),
     ) -> None:
         """One UpdateItem; every name goes through ExpressionAttributeNames (``source`` is a reserved word)."""
         names: dict[str, str] = {}
@@ -194,19 +194,6 @@ class StopListTable:
             self._client.put_item(TableName=self.name, Item=item)
         except (ClientError, BotoCoreError) as exc:
             raise aws_error("write the snapshot status", exc) from None
-
-    def read_status(self) -> dict[str, str | float]:
-        try:
-            item = self._client.get_item(
-                TableName=self.name, Key={"phoneNumber": {"S": STATUS_KEY}}, ConsistentRead=True
-            ).get("Item", {})
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error("read the snapshot status", exc) from None
-        status: dict[str, str | float] = {}
-        for name, value in item.items():
-            if name != "phoneNumber":
-                status[name] = value["S"] if "S" in value else float(value["N"])
-        return status
 
     def _batch_write(self, chunk: list[dict[str, Any]]) -> None:
         pending: dict[str, Any] = {self.name: chunk}
