@@ -115,9 +115,9 @@ def file_events(numbers: list[str], via: str) -> tuple[list[str], list[dict[str,
 
 # --- dry run ---------------------------------------------------------------------------------------------------
 def dry_run(bodies: list[str], bus_events: list[dict[str, Any]], out: IO[str]) -> int:
+    from stoplist.domain.events import parse_eventbridge_event, parse_sqs_body
+    from stoplist.domain.phone import to_e164
     from stoplist.errors import PermanentError
-    from stoplist.events import parse_eventbridge_event, parse_sqs_body
-    from stoplist.phone import to_e164
 
     outcomes: Counter[str] = Counter()
     parsers: list[tuple[str, Callable[[], Any]]] = [
@@ -224,8 +224,8 @@ def _run(
     api_key: str,
 ) -> RunSummary:
     import boto3
+    from stoplist.adapters.table import STATUS_KEY
     from stoplist.lookup import StopListLookup
-    from stoplist.table import STATUS_KEY
 
     from devkit.lambda_runtime import LocalFunction
     from devkit.poller import SqsEventSourcePoller, queue_depth

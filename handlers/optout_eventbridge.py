@@ -14,10 +14,10 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from stoplist.config import Settings
+from stoplist.domain.events import parse_eventbridge_event
+from stoplist.domain.optout import OptOutService, RawEvent, failure_metric
 from stoplist.errors import RetryableError
-from stoplist.events import parse_eventbridge_event
 from stoplist.observability import count, logger, metrics
-from stoplist.optout import OptOutService, RawEvent, failure_metric
 
 
 @cache

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from stoplist.config import Settings
+from stoplist.domain.events import parse_sqs_body
+from stoplist.domain.optout import OptOutService, RawEvent, failure_metric
 from stoplist.errors import RetryableError
-from stoplist.events import parse_sqs_body
 from stoplist.observability import count, logger, metrics
-from stoplist.optout import OptOutService, RawEvent, failure_metric
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor

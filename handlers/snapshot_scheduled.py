@@ -1,4 +1,4 @@
-"""Scheduled: make the StopListTable equal to the provider's stop list (see stoplist.snapshot for the rules)."""
+"""Scheduled: make the StopListTable equal to the provider's stop list (see stoplist.domain.snapshot for the rules)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from stoplist.config import Settings
+from stoplist.domain.snapshot import SnapshotSync
 from stoplist.errors import StopListError
 from stoplist.observability import count, logger, metrics
-from stoplist.snapshot import SnapshotSync
 
 
 @cache

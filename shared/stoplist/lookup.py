@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from stoplist.domain.phone import to_e164
 from stoplist.errors import AwsServiceError, InvalidPhoneNumberError, aws_error
-from stoplist.phone import to_e164
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

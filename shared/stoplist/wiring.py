@@ -13,13 +13,13 @@ import requests
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
+from stoplist.adapters.dead_letters import DeadLetterQueue
+from stoplist.adapters.provider import RetryPolicy, SmsPartnerClient, new_session
+from stoplist.adapters.secrets import ApiKeySource
+from stoplist.adapters.table import StopListTable
 from stoplist.config import Settings
-from stoplist.dead_letters import DeadLetterQueue
-from stoplist.optout import OptOutService
-from stoplist.provider import RetryPolicy, SmsPartnerClient, new_session
-from stoplist.secrets import ApiKeySource
-from stoplist.snapshot import SnapshotSync
-from stoplist.table import StopListTable
+from stoplist.domain.optout import OptOutService
+from stoplist.domain.snapshot import SnapshotSync
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -6,9 +6,9 @@ from typing import Any
 
 import boto3
 import pytest
+from stoplist.adapters.table import OptOutRecord, StopListTable
 from stoplist.errors import AwsServiceError, InvalidPhoneNumberError
 from stoplist.lookup import StopListLookup
-from stoplist.table import OptOutRecord, StopListTable
 
 from devkit.template import LocalResources
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import boto3
 import pytest
+from stoplist.adapters.provider import SmsPartnerClient, StopEntry
+from stoplist.adapters.table import STATUS_KEY, OptOutRecord, StopListTable
 from stoplist.config import Settings
 from stoplist.errors import StopListError
-from stoplist.provider import SmsPartnerClient, StopEntry
-from stoplist.table import STATUS_KEY, OptOutRecord, StopListTable
 from stoplist.wiring import build_snapshot_sync
 
 from devkit.lambda_runtime import LocalFunction

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from stoplist.provider import AddResult, StopEntry
-from stoplist.table import OptOutRecord, ProviderFields
+from stoplist.adapters.provider import AddResult, StopEntry
+from stoplist.adapters.table import OptOutRecord, ProviderFields
 
 
 class FakeSecrets:

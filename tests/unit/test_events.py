@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from stoplist.domain.events import MAX_EVENT_BYTES, parse_eventbridge_event, parse_sqs_body
 from stoplist.errors import InvalidEventError
-from stoplist.events import MAX_EVENT_BYTES, parse_eventbridge_event, parse_sqs_body
 
 
 def test_contract_fields_are_read_and_unknown_fields_ignored() -> None:

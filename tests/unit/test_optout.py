@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from stoplist.domain.events import OptOutRequest, parse_sqs_body
+from stoplist.domain.optout import Disposition, OptOutService, RawEvent, failure_metric
 from stoplist.errors import (
     AwsServiceError,
     ConfigurationError,
@@ -8,8 +10,6 @@ from stoplist.errors import (
     ProviderUnavailableError,
     RetryableError,
 )
-from stoplist.events import OptOutRequest, parse_sqs_body
-from stoplist.optout import Disposition, OptOutService, RawEvent, failure_metric
 
 from tests.unit.fakes import FakeDeadLetters, FakeProvider, FakeTable
 

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from stoplist.domain.phone import provider_e164, to_e164
 from stoplist.errors import InvalidPhoneNumberError
-from stoplist.phone import provider_e164, to_e164
 
 
 @pytest.mark.parametrize(

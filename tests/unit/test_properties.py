@@ -8,9 +8,9 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stoplist.domain.events import parse_sqs_body
+from stoplist.domain.phone import to_e164
 from stoplist.errors import InvalidEventError, InvalidPhoneNumberError
-from stoplist.events import parse_sqs_body
-from stoplist.phone import to_e164
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 json_values = st.recursive(

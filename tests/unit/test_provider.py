@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 import requests
+from stoplist.adapters.provider import MAX_RETRY_AFTER_SECONDS, RetryPolicy, SmsPartnerClient
+from stoplist.adapters.secrets import ApiKeySource
 from stoplist.errors import (
     InvalidPhoneNumberError,
     ProviderAuthError,
@@ -9,8 +11,6 @@ from stoplist.errors import (
     ProviderRejectedError,
     ProviderUnavailableError,
 )
-from stoplist.provider import MAX_RETRY_AFTER_SECONDS, RetryPolicy, SmsPartnerClient
-from stoplist.secrets import ApiKeySource
 
 from tests.unit.fakes import FakeSecrets, FakeSession, response
 

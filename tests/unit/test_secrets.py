@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from stoplist.adapters.secrets import ApiKeySource
 from stoplist.errors import ConfigurationError
-from stoplist.secrets import ApiKeySource
 
 from tests.unit.fakes import FakeSecrets
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from stoplist.adapters.provider import StopEntry
+from stoplist.adapters.table import ProviderFields
+from stoplist.domain.snapshot import SnapshotSync
 from stoplist.errors import ProviderUnavailableError
-from stoplist.provider import StopEntry
-from stoplist.snapshot import SnapshotSync
-from stoplist.table import ProviderFields
 
 from tests.unit.fakes import FakeProvider, FakeTable
 

@@ -16,6 +16,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from stoplist.adapters.secrets import ApiKeySource
 from stoplist.errors import (
     InvalidPhoneNumberError,
     ProviderAuthError,
@@ -24,7 +25,6 @@ from stoplist.errors import (
     ProviderUnavailableError,
 )
 from stoplist.observability import logger
-from stoplist.secrets import ApiKeySource
 
 CODE_SUCCESS = 200
 CODE_API_KEY_REQUIRED = 1

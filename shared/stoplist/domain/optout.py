@@ -14,15 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stoplist.dead_letters import DeadLetterQueue
+from stoplist.adapters.dead_letters import DeadLetterQueue
+from stoplist.adapters.table import OptOutRecord, StopListTable
+from stoplist.domain.events import OptOutRequest
+from stoplist.domain.phone import to_e164
 from stoplist.errors import AwsServiceError, ConfigurationError, PermanentError, ProviderAuthError, RetryableError
-from stoplist.events import OptOutRequest
 from stoplist.observability import logger, mask_phone
-from stoplist.phone import to_e164
-from stoplist.table import OptOutRecord, StopListTable
 
 if TYPE_CHECKING:
-    from stoplist.provider import SmsPartnerClient
+    from stoplist.adapters.provider import SmsPartnerClient
 
 
 class Disposition(enum.Enum):

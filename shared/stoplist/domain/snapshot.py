@@ -18,12 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+from stoplist.adapters.table import BATCH_WRITE_LIMIT, ProviderFields, StopListTable, utc_now
+from stoplist.domain.phone import provider_e164
 from stoplist.observability import logger
-from stoplist.phone import provider_e164
-from stoplist.table import BATCH_WRITE_LIMIT, ProviderFields, StopListTable, utc_now
 
 if TYPE_CHECKING:
-    from stoplist.provider import SmsPartnerClient
+    from stoplist.adapters.provider import SmsPartnerClient
 
 T = TypeVar("T")
 
