@@ -239,7 +239,9 @@ def _run(
         # moto keeps its state per process: a second run in the same process needs names of its own.
         prefix=f"local-{uuid.uuid4().hex[:8]}",
     )
-    env = {name: {**values, **options.extra_env} for name, values in resources.function_env.items()}
+    # Local backoff in seconds, not minutes: the first wait is the poller's retry delay.
+    backoff = {"RETRY_BACKOFF_BASE_SECONDS": str(options.retry_delay_seconds)}
+    env = {name: {**values, **backoff, **options.extra_env} for name, values in resources.function_env.items()}
     sqs_function = LocalFunction("OptOutSqsFunction", "handlers.optout_sqs", env["OptOutSqsFunction"])
     bus_function = LocalFunction(
         "OptOutEventBridgeFunction", "handlers.optout_eventbridge", env["OptOutEventBridgeFunction"]

@@ -1,8 +1,9 @@
 """EventBridge (detail-type SmsOptOutRequested) -> SMS Partner stop list.
 
-Invoked asynchronously: a retryable failure raises, Lambda retries (EventInvokeConfig), then the event
-lands in the dead-letter queue through the OnFailure destination with the error message. A permanent
-failure is dead-lettered here, with its reason, and the invocation succeeds.
+Invoked asynchronously. A permanent failure is dead-lettered here, with its reason, and the invocation
+succeeds. A transient one (provider down, slow, throttled) hands the whole event over to OptOutQueue, whose
+backoff then applies, and the invocation succeeds too; only if that hand-over fails does the invocation
+raise: Lambda retries (EventInvokeConfig), then the OnFailure destination takes the event.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from stoplist.config import Settings
+from stoplist.domain.deadline import Deadline
 from stoplist.domain.events import parse_eventbridge_event
 from stoplist.domain.optout import OptOutService, RawEvent, failure_metric
 from stoplist.errors import RetryableError
@@ -21,10 +23,11 @@ from stoplist.observability import count, logger, metrics
 
 
 @cache
-def dependencies() -> OptOutService:
+def dependencies() -> tuple[OptOutService, Settings]:
     from stoplist.wiring import build_optout_service
 
-    return build_optout_service(Settings.from_env(), use_receive_count=False)
+    settings = Settings.from_env()
+    return build_optout_service(settings, use_receive_count=False), settings
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
@@ -32,8 +35,10 @@ def dependencies() -> OptOutService:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     event_id = event.get("id") if isinstance(event.get("id"), str) else "unknown"
     raw = RawEvent(json.dumps(event, default=str), str(event_id))
+    service, settings = dependencies()
+    deadline = Deadline.from_context(context, settings.deadline_margin_seconds)
     try:
-        disposition = dependencies().handle(raw, lambda: parse_eventbridge_event(event))
+        disposition = service.handle(raw, lambda: parse_eventbridge_event(event), deadline)
     except RetryableError as exc:
         count(failure_metric(exc))
         raise

@@ -13,12 +13,16 @@ import requests
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
+from stoplist.adapters.circuit import CircuitBreaker
 from stoplist.adapters.dead_letters import DeadLetterQueue
+from stoplist.adapters.opt_out_queue import OptOutQueue
+from stoplist.adapters.pacing import Pacer
 from stoplist.adapters.provider import RetryPolicy, SmsPartnerClient, new_session
 from stoplist.adapters.secrets import ApiKeySource
 from stoplist.adapters.table import StopListTable
 from stoplist.config import Settings
 from stoplist.domain.optout import OptOutService
+from stoplist.domain.redelivery import RedeliverySchedule
 from stoplist.domain.snapshot import SnapshotSync
 
 if TYPE_CHECKING:
@@ -60,6 +64,12 @@ def build_provider(
             base_delay=settings.retry_base_delay_seconds,
             max_delay=settings.retry_max_delay_seconds,
         ),
+        pacer=Pacer(calls_per_minute=settings.provider_calls_per_minute, burst=settings.provider_burst),
+        circuit=CircuitBreaker(
+            threshold=settings.circuit_failure_threshold,
+            cooldown_seconds=settings.circuit_cooldown_seconds,
+            max_cooldown_seconds=settings.circuit_max_cooldown_seconds,
+        ),
     )
 
 
@@ -72,17 +82,22 @@ def build_optout_service(
     use_receive_count: bool = True,
 ) -> OptOutService:
     """``use_receive_count``: SQS knows how often a message came back; EventBridge deliveries do not."""
-    settings.require("dead_letter_queue_url")
+    settings.require("dead_letter_queue_url", "opt_out_queue_url")
     pool = settings.record_concurrency
     table = (
         StopListTable(settings.table_name, dynamodb or aws_client("dynamodb", pool)) if settings.table_name else None
     )
+    sqs = sqs or aws_client("sqs", pool)
     return OptOutService(
         provider=build_provider(settings, secrets, session, pool_size=pool),
-        dead_letters=DeadLetterQueue(settings.dead_letter_queue_url, sqs or aws_client("sqs", pool)),
+        dead_letters=DeadLetterQueue(settings.dead_letter_queue_url, sqs),
         table=table,
         default_region=settings.default_phone_region,
         max_receive_count=settings.max_receive_count if use_receive_count else None,
+        queue=OptOutQueue(settings.opt_out_queue_url, sqs),
+        schedule=RedeliverySchedule(
+            base_seconds=settings.retry_backoff_base_seconds, min_jitter=settings.retry_backoff_min_jitter
+        ),
     )
 
 

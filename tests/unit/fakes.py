@@ -9,6 +9,7 @@ from typing import Any
 import requests
 from stoplist.adapters.provider import AddResult, StopEntry
 from stoplist.adapters.table import OptOutRecord, ProviderFields
+from stoplist.domain.deadline import Deadline
 
 
 class FakeSecrets:
@@ -66,7 +67,7 @@ class FakeProvider:
     entries: list[StopEntry] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
 
-    def add_stop(self, e164: str) -> AddResult:
+    def add_stop(self, e164: str, deadline: Deadline | None = None) -> AddResult:
         if e164 in self.errors:
             raise self.errors[e164]
         if e164 in self.already:
@@ -84,6 +85,23 @@ class FakeDeadLetters:
 
     def send(self, **message: Any) -> None:
         self.sent.append(message)
+
+
+@dataclass
+class FakeQueue:
+    """OptOutQueue: records the postponements and requeued bodies."""
+
+    postponed: list[tuple[str, int]] = field(default_factory=list)
+    requeued: list[dict[str, Any]] = field(default_factory=list)
+    fail_with: Exception | None = None
+
+    def postpone(self, receipt_handle: str, seconds: int) -> None:
+        self.postponed.append((receipt_handle, seconds))
+
+    def requeue(self, body: str, delay_seconds: int, original_message_id: str | None = None) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.requeued.append({"body": body, "delay": delay_seconds, "original_message_id": original_message_id})
 
 
 @dataclass

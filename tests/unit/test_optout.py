@@ -3,15 +3,17 @@ from __future__ import annotations
 import pytest
 from stoplist.domain.events import OptOutRequest, parse_sqs_body
 from stoplist.domain.optout import Disposition, OptOutService, RawEvent, failure_metric
+from stoplist.domain.redelivery import RedeliverySchedule
 from stoplist.errors import (
     AwsServiceError,
     ConfigurationError,
     ProviderAuthError,
+    ProviderThrottledError,
     ProviderUnavailableError,
     RetryableError,
 )
 
-from tests.unit.fakes import FakeDeadLetters, FakeProvider, FakeTable
+from tests.unit.fakes import FakeDeadLetters, FakeProvider, FakeQueue, FakeTable
 
 
 def service(provider: FakeProvider | None = None, table: FakeTable | None = None, max_receives: int | None = 5):
@@ -109,3 +111,78 @@ def test_request_country_is_used() -> None:
     request = OptOutRequest(phone_number="01512 3456789", event_id="e", country="DE")
     assert svc.handle(raw, lambda: request) is Disposition.ADDED
     assert provider.added == ["+4915123456789"]
+
+
+# --- coming back later: backoff, throttling, the bus's hand-over ----------------------------------------------
+def queue_service(
+    provider: FakeProvider, max_receives: int | None = 12
+) -> tuple[OptOutService, FakeDeadLetters, FakeQueue]:
+    dead, queue = FakeDeadLetters(), FakeQueue()
+    schedule = RedeliverySchedule(base_seconds=120, min_jitter=0.75)
+    svc = OptOutService(provider, dead, None, "FR", max_receives, queue=queue, schedule=schedule)  # type: ignore[arg-type]
+    return svc, dead, queue
+
+
+def sqs_raw(receive_count: int, body: str = '{"phoneNumber": "0612345678"}') -> RawEvent:
+    return RawEvent(body, "msg-1", receive_count, receipt_handle="rh-1")
+
+
+def parse_of(raw: RawEvent):  # type: ignore[no-untyped-def]
+    return lambda: parse_sqs_body(raw.body, raw.message_id)
+
+
+def test_a_failed_record_is_postponed_by_its_backoff_and_raised() -> None:
+    down = ProviderUnavailableError("stop-sms/add: HTTP 503")
+    svc, dead, queue = queue_service(FakeProvider(errors={"+33612345678": down}))
+    raw = sqs_raw(receive_count=3)
+    with pytest.raises(ProviderUnavailableError):
+        svc.handle(raw, parse_of(raw))
+    [(handle, seconds)] = queue.postponed
+    assert handle == "rh-1"
+    assert 0.75 * 480 - 1 <= seconds <= 480  # the third wait: 120 s x 2^2, jittered
+    assert dead.sent == []
+    assert queue.requeued == []
+
+
+def test_a_throttled_record_is_requeued_without_spending_a_receive_even_on_its_last() -> None:
+    throttled = ProviderThrottledError("stop-sms/add: HTTP 429", retry_after=4.0)
+    svc, dead, queue = queue_service(FakeProvider(errors={"+33612345678": throttled}))
+    for receive in (1, 12):
+        raw = sqs_raw(receive_count=receive)
+        assert svc.handle(raw, parse_of(raw)) is Disposition.THROTTLED
+    assert [message["original_message_id"] for message in queue.requeued] == ["msg-1", "msg-1"]
+    assert all(4 <= message["delay"] <= 6 for message in queue.requeued)
+    assert queue.postponed == []
+    assert dead.sent == []
+
+
+def test_a_throttled_record_that_cannot_be_requeued_falls_back_to_a_short_postponement() -> None:
+    throttled = ProviderThrottledError("no slot", retry_after=2.0, attempted=False)
+    svc, _, queue = queue_service(FakeProvider(errors={"+33612345678": throttled}))
+    queue.fail_with = AwsServiceError("cannot send to the opt-out queue: ThrottlingException")
+    raw = sqs_raw(receive_count=1)
+    with pytest.raises(ProviderThrottledError):
+        svc.handle(raw, parse_of(raw))
+    assert [seconds for _, seconds in queue.postponed] == [pytest.approx(2, abs=1)]
+
+
+def test_a_bus_event_is_handed_over_to_the_queue_on_a_transient_failure() -> None:
+    down = ProviderUnavailableError("stop-sms/add: ReadTimeout")
+    svc, dead, queue = queue_service(FakeProvider(errors={"+33612345678": down}), max_receives=None)
+    raw = RawEvent('{"id": "e-1", "detail-type": "SmsOptOutRequested", "detail": {"phoneNumber": "0612345678"}}', "e-1")
+    assert svc.handle(raw, parse_of(raw)) is Disposition.HANDED_OVER
+    [message] = queue.requeued
+    assert message["body"] == raw.body  # the whole event: the queue handler unwraps it
+    assert message["original_message_id"] is None
+    assert 90 <= message["delay"] <= 120  # the first step of the backoff
+    assert dead.sent == []
+
+
+def test_a_bus_event_whose_hand_over_fails_raises_for_lambdas_retries() -> None:
+    svc, _, queue = queue_service(
+        FakeProvider(errors={"+33612345678": ProviderUnavailableError("HTTP 500")}), max_receives=None
+    )
+    queue.fail_with = AwsServiceError("cannot send to the opt-out queue: AccessDenied")
+    raw = RawEvent('{"phoneNumber": "0612345678"}', "e-1")
+    with pytest.raises(AwsServiceError):
+        svc.handle(raw, parse_of(raw))

@@ -3,7 +3,7 @@
 A message body (SQS) or ``detail`` (EventBridge) is a JSON object: ``phoneNumber`` (required string),
 ``country`` (ISO alpha-2), ``source``, ``reason``, ``eventId``, ``occurredAt`` (ISO 8601), all optional
 strings. Unknown fields are ignored. An SQS body may also be an SNS notification or a whole EventBridge
-event wrapping that object.
+event wrapping that object, or a Lambda invocation record (OnFailure destination) around such an event.
 """
 
 from __future__ import annotations
@@ -82,8 +82,12 @@ def parse_optout(payload: object, default_event_id: str) -> OptOutRequest:
 
 
 def _unwrap(payload: object) -> tuple[object, str | None]:
-    """Peel one SNS notification and/or one EventBridge event off the payload (the usual fan-outs)."""
+    """Peel one SNS notification and/or one EventBridge event off the payload (the usual fan-outs), or the
+    Lambda invocation record that the bus function's OnFailure destination wrote (its ``requestPayload`` is
+    the EventBridge event), so that OptOutEventsDeadLetterQueue can be replayed into the queue as it is."""
     envelope_id: str | None = None
+    if isinstance(payload, dict) and "requestPayload" in payload and "requestContext" in payload:
+        payload = payload["requestPayload"]
     if isinstance(payload, dict) and payload.get("Type") == "Notification" and "TopicArn" in payload:
         message = payload.get("Message")
         if not isinstance(message, str):

@@ -2,9 +2,17 @@
 
     parse (events) -> E.164 (phone) -> POST /stop-sms/add (provider) -> write-through (table)
 
-Permanent failures go to the dead-letter queue with their reason and count as handled; retryable ones
-raise, so that SQS (or Lambda's async retries, for EventBridge) bring the event back, except on the last
-receive, where we dead-letter with the reason ourselves rather than let the redrive drop it there bare.
+Permanent failures go to the dead-letter queue with their reason and count as handled. Retryable ones:
+
+- from the queue, the record is made invisible for its backoff (``RedeliverySchedule``) and the error
+  raised, so that it comes back later and later; on its last receive we dead-letter it with the reason
+  ourselves rather than let the redrive drop it there bare;
+- a throttled record (429, or no slot in the instance's share before the deadline) is the provider's state,
+  not the message's fault: it is sent to the queue again as a new message, delayed by the pacer's wait, and
+  the received one acknowledged. A visibility delay would spend one of its receives, and enough throttling
+  would dead-letter it, or leave too few receives to wait out an outage;
+- from the bus (no receive count), any retryable failure hands the whole event over to the queue, where the
+  same backoff applies; the invocation succeeds.
 """
 
 from __future__ import annotations
@@ -12,13 +20,23 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stoplist.adapters.dead_letters import DeadLetterQueue
+from stoplist.adapters.opt_out_queue import OptOutQueue
 from stoplist.adapters.table import OptOutRecord, StopListTable
+from stoplist.domain.deadline import Deadline
 from stoplist.domain.events import OptOutRequest
 from stoplist.domain.phone import to_e164
-from stoplist.errors import AwsServiceError, ConfigurationError, PermanentError, ProviderAuthError, RetryableError
+from stoplist.domain.redelivery import SQS_MAX_DELAY_SECONDS, RedeliverySchedule
+from stoplist.errors import (
+    AwsServiceError,
+    ConfigurationError,
+    PermanentError,
+    ProviderAuthError,
+    ProviderThrottledError,
+    RetryableError,
+)
 from stoplist.observability import logger, mask_phone
 
 if TYPE_CHECKING:
@@ -32,15 +50,21 @@ class Disposition(enum.Enum):
     ALREADY_LISTED = "OptOutAlreadyListed"
     REJECTED = "OptOutRejected"
     DEAD_LETTERED = "OptOutDeadLettered"
+    # Sent to OptOutQueue as a new message: a bus event after a transient failure, a throttled record.
+    HANDED_OVER = "OptOutHandedOver"
+    THROTTLED = "ProviderThrottled"
 
 
 @dataclass(frozen=True)
 class RawEvent:
-    """An event as received, before parsing: what goes to the dead-letter queue if it is refused."""
+    """An event as received, before parsing: what goes to the dead-letter queue if it is refused.
+
+    ``receipt_handle`` is set for an SQS record (which can be postponed); a bus event has none."""
 
     body: str
     message_id: str
     receive_count: int = 1
+    receipt_handle: str | None = None
 
 
 class OptOutService:
@@ -51,44 +75,94 @@ class OptOutService:
         table: StopListTable | None = None,
         default_region: str = "FR",
         max_receive_count: int | None = None,
+        queue: OptOutQueue | None = None,
+        schedule: RedeliverySchedule | None = None,
     ) -> None:
         self._provider = provider
         self._dead_letters = dead_letters
         self._table = table
         self._default_region = default_region
         self._max_receive_count = max_receive_count
+        self._queue = queue
+        self._schedule = schedule
 
-    def handle(self, raw: RawEvent, parse: Callable[[], OptOutRequest]) -> Disposition:
+    def handle(
+        self, raw: RawEvent, parse: Callable[[], OptOutRequest], deadline: Deadline | None = None
+    ) -> Disposition:
         """Take one event to its end; ``parse`` reads the contract's object out of ``raw``."""
         event_id = raw.message_id
         try:
             request = parse()
             event_id = request.event_id
-            return self._opt_out(request)
+            return self._opt_out(request, deadline)
         except PermanentError as exc:
             logger.warning("opt-out rejected", event_id=event_id, error_type=exc.reason, error=str(exc))
             self._dead_letter(raw, event_id, exc, f"rejected: {exc}")
             return Disposition.REJECTED
         except RetryableError as exc:
-            log = logger.error if isinstance(exc, ProviderAuthError | ConfigurationError) else logger.warning
-            last_receive = self._max_receive_count is not None and raw.receive_count >= self._max_receive_count
-            log(
-                "opt-out failed on its last receive, dead-lettering"
-                if last_receive
-                else "opt-out failed, will be retried",
-                event_id=event_id,
-                error_type=exc.reason,
-                error=str(exc),
-                receive_count=raw.receive_count,
-            )
-            if not last_receive:
-                raise
+            return self._retry_later(raw, event_id, exc)
+
+    def _retry_later(self, raw: RawEvent, event_id: str, exc: RetryableError) -> Disposition:
+        """Bring the event back later (raising, or requeued), or dead-letter it on its last receive."""
+        log = logger.error if isinstance(exc, ProviderAuthError | ConfigurationError) else logger.warning
+        throttled = isinstance(exc, ProviderThrottledError)
+        if throttled:
+            log = logger.info  # the provider's state, expected in a burst: counted, not a warning per record
+        fields: dict[str, Any] = {
+            "event_id": event_id,
+            "error_type": exc.reason,
+            "error": str(exc),
+            "receive_count": raw.receive_count,
+        }
+        from_bus = raw.receipt_handle is None and self._max_receive_count is None
+        if self._queue is not None and (from_bus or throttled):
+            delay = self._requeue_delay(exc)
+            try:
+                self._queue.requeue(raw.body, delay, None if from_bus else raw.message_id)
+            except AwsServiceError as send_error:
+                logger.error("opt-out could not be requeued", event_id=event_id, error=str(send_error))
+                if from_bus:
+                    raise send_error from None  # Lambda's async retries, then the OnFailure destination
+            else:
+                log(
+                    "opt-out throttled, requeued" if throttled else "opt-out handed over to the queue",
+                    delay_seconds=delay,
+                    **fields,
+                )
+                return Disposition.THROTTLED if throttled else Disposition.HANDED_OVER
+        last_receive = self._max_receive_count is not None and raw.receive_count >= self._max_receive_count
+        if last_receive:
+            log("opt-out failed on its last receive, dead-lettering", **fields)
             self._dead_letter(raw, event_id, exc, f"gave up after {raw.receive_count} receives, last error: {exc}")
             return Disposition.DEAD_LETTERED
+        log("opt-out failed, will be retried", retry_in_seconds=self._postpone(raw, exc), **fields)
+        raise exc
 
-    def _opt_out(self, request: OptOutRequest) -> Disposition:
+    def _requeue_delay(self, exc: RetryableError) -> int:
+        if isinstance(exc, ProviderThrottledError):
+            return RedeliverySchedule.throttle_delay(exc.retry_after or 1.0)
+        if self._schedule is None:
+            return 0
+        return min(SQS_MAX_DELAY_SECONDS, self._schedule.backoff(1))
+
+    def _postpone(self, raw: RawEvent, exc: RetryableError) -> int | None:
+        """Make the received message invisible for its backoff; without it, the queue's own timeout applies."""
+        if self._queue is None or self._schedule is None or raw.receipt_handle is None:
+            return None
+        if isinstance(exc, ProviderThrottledError):
+            delay = RedeliverySchedule.throttle_delay(exc.retry_after or 1.0)
+        else:
+            delay = self._schedule.backoff(raw.receive_count)
+        try:
+            self._queue.postpone(raw.receipt_handle, delay)
+        except AwsServiceError as error:
+            logger.warning("could not postpone the record", event_id=raw.message_id, error=str(error))
+            return None
+        return delay
+
+    def _opt_out(self, request: OptOutRequest, deadline: Deadline | None) -> Disposition:
         number = to_e164(request.phone_number, request.country, self._default_region)
-        result = self._provider.add_stop(number)
+        result = self._provider.add_stop(number, deadline)
         if self._table is not None:
             self._table.record_opt_out(
                 OptOutRecord(
@@ -125,6 +199,8 @@ def failure_metric(exc: RetryableError) -> str:
     """The metric a record that will come back counts in."""
     if isinstance(exc, ProviderAuthError):
         return "ProviderAuthError"
+    if isinstance(exc, ProviderThrottledError):
+        return "ProviderThrottled"
     if isinstance(exc, AwsServiceError):
         return "AwsServiceError"
     if isinstance(exc, ConfigurationError):
