@@ -40,8 +40,8 @@ MESSAGES = {
     9: "Invalid phone number",
     10: "Invalid API key",
 }
-_NATIONAL_FR = re.compile(r"^0[1-9][0-9]{8}$")
-_INTERNATIONAL = re.compile(r"^\+[1-9][0-9]{7,14}$")
+_NATIONAL_FR = re.compile(r"0[1-9][0-9]{8}")
+_INTERNATIONAL = re.compile(r"\+[1-9][0-9]{7,14}")
 
 
 @dataclass
@@ -250,9 +250,9 @@ def _apply_list_override(override: ListOverride, body: dict[str, Any], error_sta
 def _provider_format(raw: str) -> str | None:
     """The provider's own check, as documented: national French (06...) or international (+...)."""
     compact = re.sub(r"[\s.\-()]", "", raw)
-    if _NATIONAL_FR.match(compact):
+    if _NATIONAL_FR.fullmatch(compact):
         return "+33" + compact[1:]
-    if _INTERNATIONAL.match(compact):
+    if _INTERNATIONAL.fullmatch(compact):
         return compact
     return None
 

@@ -1,19 +1,43 @@
-"""Phone numbers to E.164, with phonenumbers, the same way for events, snapshots and lookups."""
+"""Phone numbers to E.164, with phonenumbers, the same way for events, snapshots and lookups.
+
+Mainland France and its overseas departments and collectivities share one national numbering plan (``0``
+and nine digits), so a person in Réunion types ``0692 12 34 56`` and one in Martinique ``0596 30 12 34``.
+Read with region FR, phonenumbers calls the first invalid and the second ``+33596301234``, a number that
+rings nowhere: the overseas parts have their own calling codes. So every number that ends up under +33,
+however it was written (``0692…``, ``+33 6 92…``, ``0033692…``), is first offered to the overseas calling
+codes of the shared plan, and becomes theirs when exactly one of them knows it as a landline or a mobile
+(phonenumbers' own metadata decides: RE/YT +262, GP/BL/MF +590, GF +594, MQ +596, PM +508). Ranges that
+all of them share with the mainland (free phone, premium rate, 0806-0809) stay French. Saint-Pierre-et-
+Miquelon is dialled ``05 08`` and its six digits from the plan. Monaco (+377) has its own plan and stays
+itself.
+"""
 
 from __future__ import annotations
 
 import re
 from functools import cache
 from types import ModuleType
+from typing import Any
 
 from stoplist.errors import InvalidPhoneNumberError
 
 # Longer than any real formatting of a number; phonenumbers itself refuses past 250 characters.
 MAX_INPUT_LENGTH = 64
-_REGION = re.compile(r"^[A-Z]{2}$")
-# Canonical French E.164: what the provider's list holds for the vast majority of entries. phonenumbers
-# parses about 40,000 numbers a second on one core here, too slow for a million-entry list on every snapshot.
-_CANONICAL_FRENCH = re.compile(r"^\+33[1-9][0-9]{8}$")
+# Regions whose national numbers are written in the French plan: national input in any of them is read as
+# French first, then offered to the overseas calling codes.
+SHARED_PLAN_REGIONS = frozenset({"FR", "RE", "YT", "GP", "BL", "MF", "GF", "MQ", "PM"})
+OVERSEAS_CALLING_CODES = (262, 590, 594, 596, 508)
+_FRANCE = 33
+_SAINT_PIERRE_ET_MIQUELON = 508
+_REGION = re.compile(r"[A-Z]{2}")
+# Canonical mainland E.164, the vast majority of the provider's list: phonenumbers parses about 40,000
+# numbers a second on one core here, too slow for a million-entry list on every snapshot. These are
+# phonenumbers' FR mobile and landline patterns less every range an overseas code claims (26x, 5x, 639,
+# 69[0-4,6,7], 709x) and so need no parse; a unit test checks the agreement against phonenumbers itself.
+# ASCII only: ``\d`` would let other scripts' digits through.
+_CANONICAL_MAINLAND = re.compile(
+    r"\+33(?:6(?:[0-24-8][0-9]|3[0-8]|9[589])|7[3-9][0-9]|(?:[13][0-9]|2[0-57-9]|4[1-9])[0-9])[0-9]{6}"
+)
 
 
 @cache
@@ -40,25 +64,75 @@ def to_e164(raw: str, country: str | None = None, default_region: str = "FR") ->
     if any(not char.isprintable() for char in text):
         raise InvalidPhoneNumberError("phone number contains control characters")
     region = (country or default_region).upper()
-    if not _REGION.match(region):
+    if not _REGION.fullmatch(region):
         raise InvalidPhoneNumberError("country is not an ISO 3166 alpha-2 code")
-    if _CANONICAL_FRENCH.match(text):
+    if _CANONICAL_MAINLAND.fullmatch(text):
         return text
-    phonenumbers = _phonenumbers()
-    try:
-        parsed = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        raise InvalidPhoneNumberError("not a phone number") from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise InvalidPhoneNumberError("not a valid phone number for its country")
-    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+    return _parse(text, region)
 
 
-def provider_e164(raw: str, default_region: str = "FR") -> str | None:
+def provider_e164(raw: str | None, default_region: str = "FR") -> str | None:
     """Normalise a number read from the provider's list; ``None`` when it is not a valid number."""
-    if _CANONICAL_FRENCH.match(raw):
+    if raw is None:
+        return None
+    if _CANONICAL_MAINLAND.fullmatch(raw):
         return raw
     try:
         return to_e164(raw, None, default_region)
     except InvalidPhoneNumberError:
         return None
+
+
+def _parse(text: str, region: str) -> str:
+    """The full parse: phonenumbers, then the overseas codes for anything under +33."""
+    phonenumbers = _phonenumbers()
+    plan_region = "FR" if region in SHARED_PLAN_REGIONS else region
+    try:
+        parsed = phonenumbers.parse(text, plan_region)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is not None and parsed.country_code == _FRANCE:
+        overseas = _overseas(parsed.national_number)
+        if overseas is not None:
+            return overseas
+    if parsed is not None and phonenumbers.is_valid_number(parsed):
+        return _e164(parsed)
+    if plan_region != region:
+        # A region's own short form outside the ten-digit plan (Saint-Pierre-et-Miquelon's six digits).
+        try:
+            own = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            own = None
+        if own is not None and phonenumbers.is_valid_number(own):
+            return _e164(own)
+    if parsed is None:
+        raise InvalidPhoneNumberError("not a phone number")
+    raise InvalidPhoneNumberError("not a valid phone number for its country")
+
+
+def _overseas(national_number: int) -> str | None:
+    """The overseas E.164 of a French national number, when exactly one overseas code has it as a landline
+    or a mobile; ``None`` when it is not overseas (or shared by all of them, like 0806)."""
+    digits = str(national_number)
+    if len(digits) != 9:
+        return None
+    phonenumbers = _phonenumbers()
+    kinds = {
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    }
+    claims = []
+    for code in OVERSEAS_CALLING_CODES:
+        local = digits
+        if code == _SAINT_PIERRE_ET_MIQUELON and digits.startswith("508"):
+            local = digits[3:]  # 05 08 41 23 45 is +508 41 23 45
+        candidate = phonenumbers.PhoneNumber(country_code=code, national_number=int(local))
+        if phonenumbers.number_type(candidate) in kinds:
+            claims.append(candidate)
+    return _e164(claims[0]) if len(claims) == 1 else None
+
+
+def _e164(number: Any) -> str:
+    phonenumbers = _phonenumbers()
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
