@@ -1,7 +1,8 @@
 """A faithful stand-in of the two SMS Partner stop-list endpoints, as a real HTTP server on loopback.
 
-It follows shared/smspartner-docs/: ``POST /v1/stop-sms/add`` (JSON body or form fields ``apiKey``,
-``phoneNumber``, ``_format``) answers ``{"success": true, "code": 200, "stopId": N}`` or an error object
+It follows the provider's contract as docs/smspartner-api.md writes it down: ``POST /v1/stop-sms/add``
+(JSON body or form fields ``apiKey``, ``phoneNumber``, ``_format``) answers
+``{"success": true, "code": 200, "stopId": N}`` or an error object
 ``{"success": false, "code": C, "message": M}`` with the documented codes 1, 2, 3, 9 and 10;
 ``GET /v1/stop-sms/list?apiKey=...`` answers ``{"success": true, "code": 200, "nbData": N, "data": [...]}``.
 The docs do not say which HTTP status an error comes with: ``error_status`` chooses (200 by default).
@@ -82,6 +83,7 @@ class SmsPartnerStandIn:
         self._random = random.Random(seed)
         self._lock = threading.RLock()
         self._stops: dict[str, tuple[int, str]] = {}
+        self._raw_entries: list[object] = []
         self._next_id = 1
         self._list_cache: bytes | None = None
         self.counters: Counter[str] = Counter()
@@ -116,6 +118,7 @@ class SmsPartnerStandIn:
     def reset(self) -> None:
         with self._lock:
             self._stops.clear()
+            self._raw_entries.clear()
             self._next_id = 1
             self._list_cache = None
             self._queued_faults.clear()
@@ -149,6 +152,14 @@ class SmsPartnerStandIn:
                 if number not in self._stops:
                     self._stops[number] = (self._next_id, created_at)
                     self._next_id += 1
+            self._list_cache = None
+
+    def seed_raw_entries(self, entries: list[object]) -> None:
+        """Append list entries exactly as given, however odd (a ``phoneNumber`` that is a JSON number, null,
+        text, has spaces or a trailing newline; an entry that is not an object): the list answers them after
+        the regular entries, counted in ``nbData``."""
+        with self._lock:
+            self._raw_entries.extend(entries)
             self._list_cache = None
 
     def remove_numbers(self, numbers: list[str]) -> None:
@@ -215,10 +226,11 @@ class SmsPartnerStandIn:
                 if override.remaining <= 0:
                     self._list_override = None
             if self._list_cache is None or override is not None:
-                entries = [
+                entries: list[object] = [
                     {"id": stop_id, "phoneNumber": number, "createdAt": created}
                     for number, (stop_id, created) in self._stops.items()
                 ]
+                entries.extend(self._raw_entries)
                 body = {"success": True, "code": 200, "nbData": len(entries), "data": entries}
                 if override is not None:
                     return _apply_list_override(override, body, self.error_status)
