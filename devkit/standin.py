@@ -76,6 +76,9 @@ class SmsPartnerStandIn:
     ) -> None:
         self.api_keys = set(api_keys)
         self.error_status = error_status
+        # A provider that quotes the request in its error messages: ``{message}``, ``{phone}`` and ``{key}``
+        # are filled in (the real one's messages are not documented to do so; the client must not care).
+        self.message_template = "{message}"
         self.faults = FaultPlan()
         self._queued_faults: list[str] = []
         self._queued_codes: list[int] = []
@@ -125,6 +128,7 @@ class SmsPartnerStandIn:
             self._queued_codes.clear()
             self._list_override = None
             self.faults = FaultPlan()
+            self.message_template = "{message}"
             self.counters.clear()
             self.max_in_flight = 0
 
@@ -190,23 +194,23 @@ class SmsPartnerStandIn:
     def add(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         key = params.get("apiKey", "")
         if not key:
-            return self._error(1)
+            return self._error(1, params)
         if key not in self.api_keys:
-            return self._error(10)
+            return self._error(10, params)
         with self._lock:
             forced = self._queued_codes.pop(0) if self._queued_codes else None
         if forced is not None:
-            return self._error(forced)
+            return self._error(forced, params)
         raw = params.get("phoneNumber", "").strip()
         if not raw:
-            return self._error(2)
+            return self._error(2, params)
         number = _provider_format(raw)
         if number is None:
-            return self._error(9)
+            return self._error(9, params)
         with self._lock:
             if number in self._stops:
                 self.counters["add_already_listed"] += 1
-                return self._error(3)
+                return self._error(3, params)
             stop_id = self._next_id
             self._next_id += 1
             self._stops[number] = (stop_id, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"))
@@ -217,7 +221,7 @@ class SmsPartnerStandIn:
     def list_body(self, params: dict[str, str]) -> tuple[int, bytes]:
         key = params.get("apiKey", "")
         if not key or key not in self.api_keys:
-            status, document = self._error(10 if key else 1)
+            status, document = self._error(10 if key else 1, params)
             return status, json.dumps(document).encode()
         with self._lock:
             override = self._list_override
@@ -237,10 +241,13 @@ class SmsPartnerStandIn:
                 self._list_cache = json.dumps(body, separators=(",", ":")).encode()
             return 200, self._list_cache
 
-    def _error(self, code: int) -> tuple[int, dict[str, Any]]:
+    def _error(self, code: int, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.counters[f"code_{code}"] += 1
-        return self.error_status, {"success": False, "code": code, "message": MESSAGES.get(code, "Error")}
+        message = self.message_template.format(
+            message=MESSAGES.get(code, "Error"), phone=params.get("phoneNumber", ""), key=params.get("apiKey", "")
+        )
+        return self.error_status, {"success": False, "code": code, "message": message}
 
 
 def _apply_list_override(override: ListOverride, body: dict[str, Any], error_status: int) -> tuple[int, bytes]:
