@@ -10,10 +10,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-
-from stoplist.errors import aws_error
+from stoplist.errors import aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -23,18 +20,21 @@ _MAX_BODY_BYTES = 256 * 1024 - 4096
 
 
 class DeadLetterQueue:
-    def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
+    """Implements ``DeadLetterSink`` (``stoplist.domain.ports``)."""
+
+    def __init__(self, queue_url: str, client: SQSClient) -> None:
         self._queue_url = queue_url
-        self._client = client or boto3.client("sqs")
+        self._client = client
 
     def send(
         self,
+        *,
         body: str,
         reason: str,
         error_type: str,
-        event_id: str | None = None,
-        original_message_id: str | None = None,
-        receive_count: int | None = None,
+        event_id: str | None,
+        original_message_id: str | None,
+        receive_count: int | None,
     ) -> None:
         attributes: dict[str, str] = {
             "reason": reason[:1000] or "unknown",
@@ -57,12 +57,10 @@ class DeadLetterQueue:
         message_attributes: dict[str, Any] = {
             name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
         }
-        try:
+        with aws_errors("send to the dead-letter queue"):
             self._client.send_message(
                 QueueUrl=self._queue_url, MessageBody=_sqs_safe(body), MessageAttributes=message_attributes
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error("send to the dead-letter queue", exc) from None
 
 
 def _sqs_safe(text: str) -> str:
