@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 import requests
@@ -16,6 +16,7 @@ from stoplist.adapters.provider import HttpSession
 from stoplist.adapters.secrets import SecretReader
 from stoplist.domain.ports import (
     AddResult,
+    DeadLetter,
     DeadLetterSink,
     OptOutRecord,
     OptOutStore,
@@ -97,26 +98,8 @@ class FakeProvider:
 class FakeDeadLetters:
     sent: list[dict[str, Any]] = field(default_factory=list)
 
-    def send(
-        self,
-        *,
-        body: str,
-        reason: str,
-        error_type: str,
-        event_id: str | None,
-        original_message_id: str | None,
-        receive_count: int | None,
-    ) -> None:
-        self.sent.append(
-            {
-                "body": body,
-                "reason": reason,
-                "error_type": error_type,
-                "event_id": event_id,
-                "original_message_id": original_message_id,
-                "receive_count": receive_count,
-            }
-        )
+    def send(self, letter: DeadLetter) -> None:
+        self.sent.append(asdict(letter))
 
 
 @dataclass

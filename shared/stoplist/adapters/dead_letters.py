@@ -10,6 +10,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from stoplist.domain.ports import DeadLetter
 from stoplist.errors import aws_errors
 
 if TYPE_CHECKING:
@@ -26,27 +27,19 @@ class DeadLetterQueue:
         self._queue_url = queue_url
         self._client = client
 
-    def send(
-        self,
-        *,
-        body: str,
-        reason: str,
-        error_type: str,
-        event_id: str | None,
-        original_message_id: str | None,
-        receive_count: int | None,
-    ) -> None:
+    def send(self, letter: DeadLetter) -> None:
         attributes: dict[str, str] = {
-            "reason": reason[:1000] or "unknown",
-            "errorType": error_type,
+            "reason": letter.reason[:1000] or "unknown",
+            "errorType": letter.error_type,
             "failedAt": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        if event_id:
-            attributes["eventId"] = event_id[:256]
-        if original_message_id:
-            attributes["originalMessageId"] = original_message_id
-        if receive_count is not None:
-            attributes["receiveCount"] = str(receive_count)
+        if letter.event_id:
+            attributes["eventId"] = letter.event_id[:256]
+        if letter.original_message_id:
+            attributes["originalMessageId"] = letter.original_message_id
+        if letter.receive_count is not None:
+            attributes["receiveCount"] = str(letter.receive_count)
+        body = letter.body
         encoded = body.encode("utf-8", errors="replace")
         if len(encoded) > _MAX_BODY_BYTES:
             attributes["bodyTruncated"] = "true"

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from stoplist.domain.events import OptOutRequest, RawEvent
 from stoplist.domain.phone import to_e164
-from stoplist.domain.ports import DeadLetterSink, OptOutRecord, OptOutStore, StopListProvider
+from stoplist.domain.ports import DeadLetter, DeadLetterSink, OptOutRecord, OptOutStore, StopListProvider
 from stoplist.errors import ConfigurationError, PermanentError, ProviderAuthError, RetryableError
 from stoplist.observability import count, logger, mask_phone
 
@@ -106,12 +106,14 @@ class OptOutService:
 
     def _dead_letter(self, raw: RawEvent, event_id: str, exc: PermanentError | RetryableError, reason: str) -> None:
         self._dead_letters.send(
-            body=raw.body,
-            reason=reason,
-            error_type=exc.reason,
-            event_id=event_id,
-            original_message_id=raw.message_id,
-            receive_count=raw.receive_count,
+            DeadLetter(
+                body=raw.body,
+                reason=reason,
+                error_type=exc.reason,
+                event_id=event_id,
+                original_message_id=raw.message_id,
+                receive_count=raw.receive_count,
+            )
         )
 
 

@@ -55,6 +55,18 @@ class OptOutRecord:
     stop_id: int | None = None
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    """A refused event: its body unchanged (so it can be redriven) and why it was refused."""
+
+    body: str
+    reason: str
+    error_type: str
+    event_id: str | None
+    original_message_id: str | None
+    receive_count: int | None
+
+
 class StopListProvider(Protocol):
     """SMS Partner's stop-list endpoints (``stoplist.adapters.provider.SmsPartnerClient``)."""
 
@@ -66,16 +78,7 @@ class StopListProvider(Protocol):
 class DeadLetterSink(Protocol):
     """Where a refused event goes, unchanged, with its reason (``stoplist.adapters.dead_letters``)."""
 
-    def send(
-        self,
-        *,
-        body: str,
-        reason: str,
-        error_type: str,
-        event_id: str | None,
-        original_message_id: str | None,
-        receive_count: int | None,
-    ) -> None: ...
+    def send(self, letter: DeadLetter) -> None: ...
 
 
 class OptOutStore(Protocol):
