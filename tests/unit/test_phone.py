@@ -52,25 +52,25 @@ OVERSEAS = [
     ],
 )
 def test_french_formats_become_e164(raw: str) -> None:
-    assert to_e164(raw) == "+33612345678"
+    assert to_e164(raw, None, "FR") == "+33612345678"
 
 
 def test_international_number_with_plus_needs_no_country() -> None:
-    assert to_e164("+49 1512 3456789") == "+4915123456789"
+    assert to_e164("+49 1512 3456789", None, "FR") == "+4915123456789"
 
 
 def test_national_number_of_another_country_needs_its_country() -> None:
-    assert to_e164("01512 3456789", country="DE") == "+4915123456789"
+    assert to_e164("01512 3456789", "DE", "FR") == "+4915123456789"
     with pytest.raises(InvalidPhoneNumberError):
-        to_e164("01512 3456789")  # read as French: not a valid number
+        to_e164("01512 3456789", None, "FR")  # read as French: not a valid number
 
 
 def test_default_region_is_a_setting() -> None:
-    assert to_e164("0470 12 34 56", default_region="BE") == "+32470123456"
+    assert to_e164("0470 12 34 56", None, "BE") == "+32470123456"
 
 
 def test_landlines_are_valid_numbers() -> None:
-    assert to_e164("01 23 45 67 89") == "+33123456789"
+    assert to_e164("01 23 45 67 89", None, "FR") == "+33123456789"
 
 
 @pytest.mark.parametrize(
@@ -87,17 +87,17 @@ def test_landlines_are_valid_numbers() -> None:
 )
 def test_invalid_numbers_are_rejected(raw: str, message: str) -> None:
     with pytest.raises(InvalidPhoneNumberError, match=message):
-        to_e164(raw)
+        to_e164(raw, None, "FR")
 
 
 def test_country_must_be_an_iso_code() -> None:
     with pytest.raises(InvalidPhoneNumberError, match="ISO 3166"):
-        to_e164("0612345678", country="FRA")
+        to_e164("0612345678", "FRA", "FR")
 
 
 def test_non_string_is_rejected() -> None:
     with pytest.raises(InvalidPhoneNumberError):
-        to_e164(612345678)  # type: ignore[arg-type]
+        to_e164(612345678, None, "FR")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,7 @@ def test_non_string_is_rejected() -> None:
     ],
 )
 def test_provider_numbers(raw: str, expected: str | None) -> None:
-    assert provider_e164(raw) == expected
+    assert provider_e164(raw, "FR") == expected
 
 
 def test_fast_path_agrees_with_the_full_parse_on_every_three_digit_prefix() -> None:
@@ -130,11 +130,11 @@ def test_fast_path_agrees_with_the_full_parse_on_every_three_digit_prefix() -> N
 
 @pytest.mark.parametrize(("raw", "expected"), OVERSEAS)
 def test_overseas_numbers_become_their_own_e164(raw: str, expected: str) -> None:
-    assert to_e164(raw) == expected
-    assert provider_e164(expected) == expected
+    assert to_e164(raw, None, "FR") == expected
+    assert provider_e164(expected, "FR") == expected
     spaced = " ".join(raw[index : index + 2] for index in range(0, len(raw), 2))
-    assert to_e164(spaced) == expected
-    assert to_e164("+33" + raw[1:]) == expected  # written with France's code: same number, same outcome
+    assert to_e164(spaced, None, "FR") == expected
+    assert to_e164("+33" + raw[1:], None, "FR") == expected  # written with France's code: same number, same outcome
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ def test_overseas_numbers_become_their_own_e164(raw: str, expected: str) -> None
     ],
 )
 def test_shared_plan_edges(raw: str, country: str | None, expected: str) -> None:
-    assert to_e164(raw, country) == expected
+    assert to_e164(raw, country, "FR") == expected
 
 
 # --- properties: the same number, however it is spelled, gets the same outcome --------------------------------
@@ -178,7 +178,7 @@ def spellings(national: str) -> list[str]:
 
 def outcome(raw: str, country: str | None = None) -> str:
     try:
-        return to_e164(raw, country)
+        return to_e164(raw, country, "FR")
     except InvalidPhoneNumberError:
         return "invalid"
 
@@ -194,7 +194,7 @@ def test_every_spelling_of_a_french_plan_number_has_one_outcome(national: str) -
     except InvalidPhoneNumberError:
         full = "invalid"
     assert outcomes == {full}
-    assert provider_e164("+33" + national) == (None if full == "invalid" else full)
+    assert provider_e164("+33" + national, "FR") == (None if full == "invalid" else full)
 
 
 @settings(max_examples=300, deadline=None)

@@ -48,7 +48,7 @@ def _phonenumbers() -> ModuleType:
     return phonenumbers
 
 
-def to_e164(raw: str, country: str | None = None, default_region: str = "FR") -> str:
+def to_e164(raw: str, country: str | None, default_region: str) -> str:
     """Return the E.164 form of ``raw`` or raise InvalidPhoneNumberError.
 
     National numbers are read in ``country`` (ISO 3166 alpha-2) or else ``default_region``; numbers
@@ -71,7 +71,7 @@ def to_e164(raw: str, country: str | None = None, default_region: str = "FR") ->
     return _parse(text, region)
 
 
-def provider_e164(raw: str | None, default_region: str = "FR") -> str | None:
+def provider_e164(raw: str | None, default_region: str) -> str | None:
     """Normalise a number read from the provider's list; ``None`` when it is not a valid number."""
     if raw is None:
         return None
