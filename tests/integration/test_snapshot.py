@@ -212,7 +212,10 @@ def test_failed_fetch_leaves_the_table_exactly_as_it_was(
         snapshot_function.invoke(SCHEDULE)
 
     assert table_items(resources.table_name) == before  # status item included
-    assert emitted_metrics(capsys.readouterr().out)["SnapshotFailed"] == 1
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics["SnapshotFailed"] == 1
+    # a refused key also counts where ProviderAuthErrorAlarm looks; nothing else does
+    assert metrics.get("ProviderAuthError", 0) == (1 if override.kind == "error_code" else 0)
 
 
 def test_read_timeout_leaves_the_table_as_it_was(

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from stoplist.domain.phone import provider_e164
 from stoplist.domain.ports import ProviderFields, SnapshotStore, StopListProvider, utc_now
-from stoplist.errors import StopListError
+from stoplist.errors import ProviderAuthError, StopListError
 from stoplist.observability import MetricUnit, count, logger, metrics
 
 T = TypeVar("T")
@@ -179,6 +179,9 @@ def run_and_count(snapshot: Callable[[], SnapshotSync]) -> SnapshotReport:
         report = snapshot().run()
     except StopListError as exc:
         count("SnapshotFailed")
+        if isinstance(exc, ProviderAuthError):
+            # ProviderAuthErrorAlarm watches every refusal of the key, whichever function meets it.
+            count(exc.metric)
         logger.error("snapshot failed, table left as it was", error_type=exc.reason, error=str(exc))
         raise
     count("SnapshotSucceeded")
