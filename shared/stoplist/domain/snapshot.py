@@ -4,7 +4,9 @@ Safety rules: a failed or untrustworthy fetch leaves the table exactly as it was
 even the status item); a list that would remove more than ``max_delete_percent`` of the table, or an empty
 list while the table is not, only adds (no updates, no deletions) until an operator raises the threshold;
 a delete is conditional on the item not having been written since the fetch began, so that an opt-out
-written through by a handler meanwhile survives.
+written through by a handler meanwhile survives. A failure *during* the writes (DynamoDB throttling past its
+retries, the function's timeout) leaves the writes done so far and no status item: the next run compares
+the list with the table again and converges.
 """
 
 from __future__ import annotations
@@ -182,7 +184,7 @@ def run_and_count(snapshot: Callable[[], SnapshotSync]) -> SnapshotReport:
         if isinstance(exc, ProviderAuthError):
             # ProviderAuthErrorAlarm watches every refusal of the key, whichever function meets it.
             count(exc.metric)
-        logger.error("snapshot failed, table left as it was", error_type=exc.reason, error=str(exc))
+        logger.error("snapshot failed, status not updated", error_type=exc.reason, error=str(exc))
         raise
     count("SnapshotSucceeded")
     count("SnapshotSize", report.size)
