@@ -90,6 +90,11 @@ def test_invalid_numbers_are_rejected(raw: str, message: str) -> None:
         to_e164(raw, None, "FR")
 
 
+def test_numbers_longer_than_e164_allows_are_rejected() -> None:
+    with pytest.raises(InvalidPhoneNumberError, match="15 digits"):
+        to_e164("20100000000000", "DE", "FR")  # phonenumbers: a valid German number of 16 digits
+
+
 def test_country_must_be_an_iso_code() -> None:
     with pytest.raises(InvalidPhoneNumberError, match="ISO 3166"):
         to_e164("0612345678", "FRA", "FR")

@@ -23,6 +23,7 @@ from stoplist.errors import InvalidPhoneNumberError
 
 # Longer than any real formatting of a number; phonenumbers itself refuses past 250 characters.
 MAX_INPUT_LENGTH = 64
+E164_MAX_DIGITS = 15
 # Regions whose national numbers are written in the French plan: national input in any of them is read as
 # French first, then offered to the overseas calling codes.
 SHARED_PLAN_REGIONS = frozenset({"FR", "RE", "YT", "GP", "BL", "MF", "GF", "MQ", "PM"})
@@ -150,5 +151,9 @@ def _landline_and_mobile(metadata: Any) -> list[Any]:
 
 
 def _e164(number: Any) -> str:
+    """E.164, which allows 15 digits at most (phonenumbers calls some longer German numbers valid)."""
     phonenumbers = _phonenumbers()
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    e164 = str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    if len(e164) > E164_MAX_DIGITS + 1:
+        raise InvalidPhoneNumberError(f"longer than the {E164_MAX_DIGITS} digits E.164 allows")
+    return e164
