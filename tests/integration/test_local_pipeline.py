@@ -9,10 +9,10 @@ from typing import Any
 import boto3
 import pytest
 
+from devkit.pipeline import RunOptions, read_numbers, run_pipeline
 from devkit.poller import SqsEventSourcePoller
-from devkit.run import RunOptions, read_numbers, run_pipeline
 from devkit.template import LocalResources
-from tests.conftest import dead_letters
+from tests.helpers import dead_letters
 
 pytestmark = pytest.mark.integration
 
@@ -81,7 +81,7 @@ def test_local_run_accounts_for_every_event(tmp_path: Path) -> None:
     path = tmp_path / "numbers.txt"
     path.write_text("06 11 11 11 11\n06 22 22 22 22\n12\n")
 
-    summary = run_pipeline(RunOptions(numbers_file=path, via="both", progress=False))
+    summary = run_pipeline(RunOptions(numbers_file=path, via="both"))
 
     assert summary.total_in == 6 + 3
     assert summary.accounted == summary.total_in

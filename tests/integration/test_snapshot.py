@@ -14,10 +14,11 @@ from stoplist.config import Settings
 from stoplist.errors import StopListError
 from stoplist.wiring import build_snapshot_sync
 
+from devkit.emf import tally_metrics
 from devkit.lambda_runtime import LocalFunction
 from devkit.standin import ListOverride, SmsPartnerStandIn
 from devkit.template import LocalResources
-from tests.conftest import emitted_metrics, load_event, table_items
+from tests.helpers import load_event, table_items
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +52,7 @@ def test_first_load_makes_the_table_equal_to_the_list(
     status = table_items(resources.table_name)[STATUS_KEY]
     assert status["size"] == "252"
     assert status["added"] == "252"
-    metrics = emitted_metrics(capsys.readouterr().out)
+    metrics = tally_metrics(capsys.readouterr().out)
     assert metrics["SnapshotSize"] == 252
     assert metrics["SnapshotAdded"] == 252
     assert metrics["SnapshotSucceeded"] == 1
@@ -173,7 +174,7 @@ def test_failed_fetch_leaves_the_table_exactly_as_it_was(
         snapshot_function.invoke(SCHEDULE)
 
     assert table_items(resources.table_name) == before  # status item included
-    assert emitted_metrics(capsys.readouterr().out)["SnapshotFailed"] == 1
+    assert tally_metrics(capsys.readouterr().out)["SnapshotFailed"] == 1
 
 
 def test_read_timeout_leaves_the_table_as_it_was(
@@ -217,7 +218,7 @@ def test_mass_deletion_guard_applies_additions_only(
     assert set(before) <= set(after)
     expected_new = set(numbers(2, start=500)) if remaining_list == "half" else set()
     assert set(after) - set(before) == expected_new
-    assert emitted_metrics(capsys.readouterr().out)["SnapshotDeletionsSkipped"] == (
+    assert tally_metrics(capsys.readouterr().out)["SnapshotDeletionsSkipped"] == (
         50 if remaining_list == "half" else 100
     )
     [guard_log] = [json.loads(line) for line in json_logs.getvalue().splitlines() if '"ERROR"' in line]
