@@ -17,9 +17,10 @@ def test_the_stand_in_cannot_start() -> None:
 
 
 def test_no_listening_socket() -> None:  # how moto server (werkzeug) and the stand-in serve
-    with socket.socket() as sock, pytest.raises(AssertionError, match="belongs in tests/integration"):
+    with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        sock.listen()
+        with pytest.raises(AssertionError, match="belongs in tests/integration"):
+            sock.listen()
 
 
 def test_dynamodb_local_cannot_start() -> None:
