@@ -148,6 +148,7 @@ class DryRunOutcome:
 
 def dry_run(options: RunOptions) -> list[DryRunOutcome]:
     """Parse and normalise every event of the run, calling nothing."""
+    from stoplist.config import DEFAULT_PHONE_REGION
     from stoplist.domain.events import parse_eventbridge_event, parse_sqs_body
     from stoplist.domain.phone import to_e164
 
@@ -161,7 +162,9 @@ def dry_run(options: RunOptions) -> list[DryRunOutcome]:
         try:
             request = parse()
             outcomes.append(
-                DryRunOutcome(channel, request.phone_number, to_e164(request.phone_number, request.country))
+                DryRunOutcome(
+                    channel, request.phone_number, to_e164(request.phone_number, request.country, DEFAULT_PHONE_REGION)
+                )
             )
         except PermanentError as exc:
             outcomes.append(DryRunOutcome(channel, rejection=exc))

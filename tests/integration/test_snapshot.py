@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
-from stoplist.adapters.provider import SmsPartnerClient, StopEntry
-from stoplist.adapters.table import STATUS_KEY, OptOutRecord, StopListTable
+from stoplist.adapters.table import STATUS_KEY, StopListTable
 from stoplist.config import Settings
+from stoplist.domain.ports import AddResult, OptOutRecord, StopEntry, StopListProvider
 from stoplist.errors import StopListError
 from stoplist.wiring import build_snapshot_sync
 
@@ -111,9 +112,12 @@ def test_snapshot_merges_provider_fields_into_a_written_through_item(
 class _OptOutDuringFetch:
     """A provider whose list is fetched while a handler writes an opt-out through, as in production."""
 
-    def __init__(self, inner: SmsPartnerClient, during_fetch: Any) -> None:
+    def __init__(self, inner: StopListProvider, during_fetch: Callable[[], object]) -> None:
         self._inner = inner
         self._during_fetch = during_fetch
+
+    def add_stop(self, e164: str) -> AddResult:
+        return self._inner.add_stop(e164)
 
     def list_stops(self) -> list[StopEntry]:
         entries = self._inner.list_stops()
@@ -129,7 +133,7 @@ def test_opt_out_written_during_the_snapshot_survives_it(resources: LocalResourc
     # Two of three items would go: raise the guard, which is tested on its own below.
     settings = Settings.from_env({**resources.function_env["SnapshotFunction"], "SNAPSHOT_MAX_DELETE_PERCENT": "100"})
     sync = build_snapshot_sync(settings)
-    sync._provider = _OptOutDuringFetch(  # type: ignore[assignment]
+    sync._provider = _OptOutDuringFetch(
         # ... opted out again while the list is being fetched: the list cannot know it yet.
         sync._provider,
         lambda: table.record_opt_out(OptOutRecord("+33600000003", event_id="racing")),
