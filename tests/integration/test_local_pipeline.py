@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from devkit.bus import AsyncInvokeDelivery, on_failure_reason, put_events
 from devkit.pipeline import RunOptions, read_numbers, run_pipeline
 from devkit.poller import SqsEventSourcePoller
 from devkit.template import LocalResources
@@ -69,6 +70,40 @@ def test_poller_treats_a_raising_invocation_as_a_failed_batch(resources: LocalRe
     assert stats.invocation_errors == 1
     assert "function crashed" in stats.last_invocation_error
     assert stats.deleted == 2
+
+
+def test_bus_delivery_retries_then_sends_the_on_failure_record(resources: LocalResources) -> None:
+    """Lambda's asynchronous invocation as template.yaml configures it: 1 + MaximumRetryAttempts attempts, then
+    the OnFailure destination gets the event with the error; a later success is not retried."""
+    attempts: list[str] = []
+
+    def handler(event: dict[str, Any]) -> dict[str, Any]:
+        attempts.append(event["detail"]["phoneNumber"])
+        if event["detail"]["phoneNumber"] == "fails":
+            raise RuntimeError("provider down")
+        return {}
+
+    put_events(
+        boto3.client("events"),
+        resources.event_bus,
+        [{"detail-type": "SmsOptOutRequested", "detail": {"phoneNumber": number}} for number in ("fails", "works")]
+        + [{"detail-type": "SmsOptInRequested", "detail": {"phoneNumber": "not for us"}}],
+    )
+    delivery = AsyncInvokeDelivery.from_template(resources, "OptOutEventBridgeFunction", handler)
+
+    while delivery.deliver_once():
+        pass
+
+    retries = resources.template["Resources"]["OptOutEventBridgeFunction"]["Properties"]["EventInvokeConfig"][
+        "MaximumRetryAttempts"
+    ]
+    assert sorted(attempts) == ["fails"] * (1 + retries) + ["works"]  # the opt-in event does not match
+    assert (delivery.stats.received, delivery.stats.failed, delivery.in_queue()) == (2, 1, 0)
+    [record] = dead_letters(resources.queue_urls["OptOutEventsDeadLetterQueue"])
+    body = json.loads(record["body"])
+    assert body["requestPayload"]["detail"] == {"phoneNumber": "fails"}
+    assert body["requestContext"] == {"condition": "RetriesExhausted", "approximateInvokeCount": 1 + retries}
+    assert on_failure_reason(record["body"]) == {"errorType": "RuntimeError", "reason": "provider down"}
 
 
 def test_numbers_file_reading(tmp_path: Path) -> None:
