@@ -6,14 +6,9 @@ import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from stoplist.adapters.provider import (
-    MAX_RETRY_AFTER_SECONDS,
-    MESSAGE_LIMIT,
-    RetryPolicy,
-    SmsPartnerClient,
-    StopEntry,
-)
+from stoplist.adapters.provider import MAX_RETRY_AFTER_SECONDS, MESSAGE_LIMIT, RetryPolicy, SmsPartnerClient
 from stoplist.adapters.secrets import ApiKeySource
+from stoplist.domain.ports import StopEntry
 from stoplist.errors import (
     InvalidPhoneNumberError,
     ProviderAuthError,
