@@ -16,18 +16,16 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from stoplist.config import Settings
 from stoplist.domain.deadline import Deadline
-from stoplist.domain.events import parse_eventbridge_event
-from stoplist.domain.optout import OptOutService, RawEvent, failure_metric
-from stoplist.errors import RetryableError
-from stoplist.observability import count, logger, metrics
+from stoplist.domain.events import RawEvent, read_eventbridge_event
+from stoplist.domain.optout import OptOutService, process
+from stoplist.observability import logger, metrics
 
 
 @cache
-def dependencies() -> tuple[OptOutService, Settings]:
+def dependencies() -> OptOutService:
     from stoplist.wiring import build_optout_service
 
-    settings = Settings.from_env()
-    return build_optout_service(settings, use_receive_count=False), settings
+    return build_optout_service(Settings.from_env(), use_receive_count=False)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
@@ -35,12 +33,7 @@ def dependencies() -> tuple[OptOutService, Settings]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     event_id = event.get("id") if isinstance(event.get("id"), str) else "unknown"
     raw = RawEvent(json.dumps(event, default=str), str(event_id))
-    service, settings = dependencies()
-    deadline = Deadline.from_context(context, settings.deadline_margin_seconds)
-    try:
-        disposition = service.handle(raw, lambda: parse_eventbridge_event(event), deadline)
-    except RetryableError as exc:
-        count(failure_metric(exc))
-        raise
-    count(disposition.value)
+    # The margin is a setting; reading the environment again per event costs microseconds.
+    deadline = Deadline.from_context(context, Settings.from_env().deadline_margin_seconds)
+    disposition = process(dependencies, raw, read_eventbridge_event, deadline)
     return {"eventId": raw.message_id, "disposition": disposition.name}

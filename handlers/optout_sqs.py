@@ -9,8 +9,8 @@ time, less a margin), so a slow provider cannot get the invocation killed.
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -18,45 +18,51 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from stoplist.adapters.opt_out_queue import ORIGINAL_MESSAGE_ID
 from stoplist.config import Settings
 from stoplist.domain.deadline import Deadline
-from stoplist.domain.events import parse_sqs_body
-from stoplist.domain.optout import OptOutService, RawEvent, failure_metric
-from stoplist.errors import RetryableError
-from stoplist.observability import count, logger, metrics
+from stoplist.domain.events import RawEvent, read_sqs_message
+from stoplist.domain.optout import OptOutService, process
+from stoplist.observability import logger, metrics
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 
-@dataclass(frozen=True)
 class Runtime:
-    service: OptOutService
-    pool: ThreadPoolExecutor
-    batch: AsyncBatchProcessor
-    deadline_margin_seconds: float
+    """What one container keeps between invocations.
+
+    The service is built on the first record, inside ``process``, so that a missing setting or an unreadable
+    secret counts as ``ConfigurationError`` here exactly as on the bus; only a setting that is not a number (the
+    template's Number parameters rule that out) fails the invocation before any record.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType
+
+        self.settings = settings
+        self.pool = ThreadPoolExecutor(max_workers=settings.record_concurrency, thread_name_prefix="record")
+        self.batch = AsyncBatchProcessor(event_type=EventType.SQS)
+        self._lock = threading.Lock()
+        self._service: OptOutService | None = None
+
+    def service(self) -> OptOutService:
+        with self._lock:
+            if self._service is None:
+                from stoplist.wiring import build_optout_service
+
+                self._service = build_optout_service(self.settings)
+            return self._service
 
 
 @cache
 def dependencies() -> Runtime:
     """Built on the first invocation, reused by the container. Clients, the HTTP stack and Powertools' batch
     module (which imports every event data class) stay out of import for a short cold start."""
-    from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType
-    from stoplist.wiring import build_optout_service
-
-    settings = Settings.from_env()
-    pool = ThreadPoolExecutor(max_workers=settings.record_concurrency, thread_name_prefix="record")
-    return Runtime(
-        build_optout_service(settings),
-        pool,
-        AsyncBatchProcessor(event_type=EventType.SQS),
-        settings.deadline_margin_seconds,
-    )
+    return Runtime(Settings.from_env())
 
 
 async def handle_record(record: SQSRecord, lambda_context: LambdaContext) -> str:
     runtime = dependencies()
-    deadline = Deadline.from_context(lambda_context, runtime.deadline_margin_seconds)
-    # A requeued record (throttled) keeps the id of the message it was, the default eventId.
+    deadline = Deadline.from_context(lambda_context, runtime.settings.deadline_margin_seconds)
+    # A requeued record (throttled) keeps the id of the message it was: the default eventId.
     original = record.message_attributes[ORIGINAL_MESSAGE_ID]
     raw = RawEvent(
         record.body or "",
@@ -64,14 +70,9 @@ async def handle_record(record: SQSRecord, lambda_context: LambdaContext) -> str
         int(record.attributes.approximate_receive_count),
         record.receipt_handle,
     )
-    try:
-        disposition = await asyncio.get_running_loop().run_in_executor(
-            runtime.pool, runtime.service.handle, raw, lambda: parse_sqs_body(raw.body, raw.message_id), deadline
-        )
-    except RetryableError as exc:
-        count(failure_metric(exc))
-        raise
-    count(disposition.value)
+    disposition = await asyncio.get_running_loop().run_in_executor(
+        runtime.pool, process, runtime.service, raw, read_sqs_message, deadline
+    )
     return disposition.name
 
 

@@ -11,10 +11,11 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from devkit.emf import tally_metrics
 from devkit.poller import SqsEventSourcePoller, sqs_event
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources
-from tests.conftest import dead_letters, emitted_metrics, local_function
+from tests.helpers import dead_letters, local_function
 from tests.integration.test_optout_sqs import optout
 from tests.integration.test_optout_sqs import sqs_event as fake_sqs_event
 
@@ -101,7 +102,7 @@ def test_429s_slow_the_instance_and_a_throttled_record_is_requeued_even_on_its_l
     assert json.loads(requeued["Body"]) == {"phoneNumber": "0612345678"}
     assert requeued["MessageAttributes"]["originalMessageId"]["StringValue"] == "msg-0000"
     assert requeued["Attributes"]["ApproximateReceiveCount"] == "1"  # a fresh count of receives
-    assert emitted_metrics(capsys.readouterr().out)["ProviderThrottled"] == 1
+    assert tally_metrics(capsys.readouterr().out)["ProviderThrottled"] == 1
 
 
 def receive_and_delete_all(resources: LocalResources, wait_seconds: int) -> list[dict[str, Any]]:
@@ -140,7 +141,7 @@ def test_an_outage_postpones_every_record_by_its_backoff_with_few_calls(
     calls_after_first = standin.counters["outage"]
     time.sleep(1.5)  # past the receive's own visibility (1 s): only the handler's backoff keeps them away
     assert visible(resources) == 0
-    assert emitted_metrics(capsys.readouterr().out)["ProviderTransientError"] == 20
+    assert tally_metrics(capsys.readouterr().out)["ProviderTransientError"] == 20
     # The second batch made no call at all: the circuit was open.
     assert calls_after_first <= first_wave
 

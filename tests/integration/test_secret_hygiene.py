@@ -13,7 +13,7 @@ import pytest
 from devkit.lambda_runtime import LocalFunction
 from devkit.standin import FAULTS, ListOverride, SmsPartnerStandIn
 from devkit.template import LocalResources
-from tests.conftest import API_KEY, dead_letters, load_event
+from tests.helpers import API_KEY, dead_letters, load_event
 from tests.integration.test_optout_sqs import optout, sqs_event
 
 pytestmark = pytest.mark.integration
@@ -97,6 +97,33 @@ def test_optout_under_each_fault_and_code(
         assert '"phone":"+336****5678"' in application_logs  # already listed: done, logged masked
     else:
         assert '"event_id":"msg-0000"' in application_logs
+
+
+@pytest.mark.parametrize("code", [2, 9, 42])
+def test_a_provider_quoting_the_request_leaks_neither_key_nor_number(
+    sqs_function: LocalFunction,
+    resources: LocalResources,
+    standin: SmsPartnerStandIn,
+    json_logs: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
+    code: int,
+) -> None:
+    """The key straddles the 120-character cut of the echoed message (it starts at 111); the number sits
+    before it."""
+    standin.message_template = "{phone} " + "." * 90 + " apiKey={key} ({message})"
+    standin.queue_codes(code, code, code)
+
+    error, dead = run_optout(sqs_function, resources)
+
+    out = capsys.readouterr()
+    application_logs = json_logs.getvalue() + out.out
+    reasons = [message["reason"] for message in json.loads(dead)]
+    assert reasons
+    assert all("+336****5678" in reason for reason in reasons)  # the message was echoed, masked
+    for text in (*reasons, application_logs, error, out.err):
+        assert API_KEY[:6] not in text
+        assert NUMBER not in text
+    assert_clean(application_logs, error, *reasons)
 
 
 @pytest.mark.parametrize(

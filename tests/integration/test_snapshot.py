@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
-from stoplist.adapters.provider import SmsPartnerClient, StopEntry
-from stoplist.adapters.table import STATUS_KEY, OptOutRecord, StopListTable
+from stoplist.adapters.table import STATUS_KEY, StopListTable
 from stoplist.config import Settings
+from stoplist.domain.deadline import Deadline
+from stoplist.domain.ports import AddResult, OptOutRecord, StopEntry, StopListProvider
 from stoplist.errors import StopListError
+from stoplist.lookup import StopListLookup
 from stoplist.wiring import build_snapshot_sync
 
+from devkit.emf import tally_metrics
 from devkit.lambda_runtime import LocalFunction
 from devkit.standin import ListOverride, SmsPartnerStandIn
 from devkit.template import LocalResources
-from tests.conftest import emitted_metrics, load_event, table_items
+from tests.helpers import load_event, table_items
 
 pytestmark = pytest.mark.integration
 
@@ -51,10 +55,47 @@ def test_first_load_makes_the_table_equal_to_the_list(
     status = table_items(resources.table_name)[STATUS_KEY]
     assert status["size"] == "252"
     assert status["added"] == "252"
-    metrics = emitted_metrics(capsys.readouterr().out)
+    metrics = tally_metrics(capsys.readouterr().out)
     assert metrics["SnapshotSize"] == 252
     assert metrics["SnapshotAdded"] == 252
     assert metrics["SnapshotSucceeded"] == 1
+
+
+def test_odd_entries_are_normalised_or_counted_never_fatal(
+    snapshot_function: LocalFunction,
+    resources: LocalResources,
+    standin: SmsPartnerStandIn,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    standin.seed_stop_list(numbers(20))
+    standin.seed_raw_entries(
+        [
+            {"id": 901, "phoneNumber": 33612345670, "createdAt": "2024-01-01 00:00:00"},  # a JSON number
+            {"id": 902, "phoneNumber": " +33 6 12 34 56 71 "},  # spaces
+            {"id": 903, "phoneNumber": "+33612345672\n"},  # a trailing newline
+            {"id": 904, "phoneNumber": "0692 12 34 56"},  # Réunion, as typed there
+            {"id": 905, "phoneNumber": "+33596301234"},  # a Martinique landline under France's code
+            {"id": 906, "phoneNumber": None},
+            {"id": 907, "phoneNumber": "call me"},
+            {"id": 908},
+            ["not", "an", "object"],
+        ]
+    )
+
+    report = snapshot_function.invoke(SCHEDULE)
+
+    items = phone_items(resources.table_name)
+    normalised = {"+33612345670", "+33612345671", "+33612345672", "+262692123456", "+596596301234"}
+    assert set(items) == {*numbers(20), *normalised}
+    assert (report["added"], report["invalid_numbers"]) == (25, 4)
+    assert table_items(resources.table_name)[STATUS_KEY]["invalidNumbers"] == "4"
+    assert tally_metrics(capsys.readouterr().out)["SnapshotSucceeded"] == 1
+    # the same odd list again: nothing to write, no key churned by the odd spellings
+    assert snapshot_function.invoke(SCHEDULE)["items_written"] == 0
+    # lookups find the overseas numbers however they are typed
+    lookup = StopListLookup(resources.table_name)
+    assert all(lookup.is_opted_out(raw) for raw in ("0692 12 34 56", "+33 6 92 12 34 56", "+262692123456"))
+    assert lookup.is_opted_out("05 96 30 12 34")
 
 
 def test_resnapshot_writes_only_what_changed(
@@ -110,9 +151,12 @@ def test_snapshot_merges_provider_fields_into_a_written_through_item(
 class _OptOutDuringFetch:
     """A provider whose list is fetched while a handler writes an opt-out through, as in production."""
 
-    def __init__(self, inner: SmsPartnerClient, during_fetch: Any) -> None:
+    def __init__(self, inner: StopListProvider, during_fetch: Callable[[], object]) -> None:
         self._inner = inner
         self._during_fetch = during_fetch
+
+    def add_stop(self, e164: str, deadline: Deadline | None = None) -> AddResult:
+        return self._inner.add_stop(e164, deadline)
 
     def list_stops(self) -> list[StopEntry]:
         entries = self._inner.list_stops()
@@ -128,7 +172,7 @@ def test_opt_out_written_during_the_snapshot_survives_it(resources: LocalResourc
     # Two of three items would go: raise the guard, which is tested on its own below.
     settings = Settings.from_env({**resources.function_env["SnapshotFunction"], "SNAPSHOT_MAX_DELETE_PERCENT": "100"})
     sync = build_snapshot_sync(settings)
-    sync._provider = _OptOutDuringFetch(  # type: ignore[assignment]
+    sync._provider = _OptOutDuringFetch(
         # ... opted out again while the list is being fetched: the list cannot know it yet.
         sync._provider,
         lambda: table.record_opt_out(OptOutRecord("+33600000003", event_id="racing")),
@@ -173,7 +217,10 @@ def test_failed_fetch_leaves_the_table_exactly_as_it_was(
         snapshot_function.invoke(SCHEDULE)
 
     assert table_items(resources.table_name) == before  # status item included
-    assert emitted_metrics(capsys.readouterr().out)["SnapshotFailed"] == 1
+    metrics = tally_metrics(capsys.readouterr().out)
+    assert metrics["SnapshotFailed"] == 1
+    # a refused key also counts where ProviderAuthErrorAlarm looks; nothing else does
+    assert metrics.get("ProviderAuthError", 0) == (1 if override.kind == "error_code" else 0)
 
 
 def test_read_timeout_leaves_the_table_as_it_was(
@@ -217,7 +264,7 @@ def test_mass_deletion_guard_applies_additions_only(
     assert set(before) <= set(after)
     expected_new = set(numbers(2, start=500)) if remaining_list == "half" else set()
     assert set(after) - set(before) == expected_new
-    assert emitted_metrics(capsys.readouterr().out)["SnapshotDeletionsSkipped"] == (
+    assert tally_metrics(capsys.readouterr().out)["SnapshotDeletionsSkipped"] == (
         50 if remaining_list == "half" else 100
     )
     [guard_log] = [json.loads(line) for line in json_logs.getvalue().splitlines() if '"ERROR"' in line]

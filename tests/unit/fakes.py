@@ -1,15 +1,32 @@
-"""Small in-memory fakes for unit tests (the integration tests use the real services)."""
+"""Small in-memory fakes for unit tests (the integration tests use the real services).
+
+Each is checked by mypy against the protocol it stands for (``stoplist.domain.ports``, ``HttpSession``,
+``SecretReader``): the ``_checked`` assignments at the bottom fail the type check if a fake drifts.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
 
 import requests
-from stoplist.adapters.provider import AddResult, StopEntry
-from stoplist.adapters.table import OptOutRecord, ProviderFields
+from stoplist.adapters.provider import HttpSession
+from stoplist.adapters.secrets import SecretReader
 from stoplist.domain.deadline import Deadline
+from stoplist.domain.ports import (
+    AddResult,
+    DeadLetter,
+    DeadLetterSink,
+    OptOutRecord,
+    OptOutStore,
+    ProviderFields,
+    RetryQueue,
+    SnapshotStore,
+    StopEntry,
+    StopListProvider,
+)
 
 
 class FakeSecrets:
@@ -20,7 +37,7 @@ class FakeSecrets:
         self.reads = 0
         self.forced_reads = 0
 
-    def get(self, name: str, max_age: int | None = None, force_fetch: bool = False) -> str:
+    def get(self, name: str, *, max_age: int | None = None, force_fetch: bool = False) -> str:
         self.reads += 1
         self.forced_reads += int(force_fetch)
         return self.value
@@ -53,10 +70,10 @@ class FakeSession:
             raise item
         return item
 
-    def post(self, url: str, json: Any = None, timeout: Any = None) -> requests.Response:
+    def post(self, url: str, *, json: Any, timeout: tuple[float, float]) -> requests.Response:
         return self._next(method="POST", url=url, json=json, timeout=timeout)
 
-    def get(self, url: str, params: Any = None, timeout: Any = None) -> requests.Response:
+    def get(self, url: str, *, params: Any, timeout: tuple[float, float]) -> requests.Response:
         return self._next(method="GET", url=url, params=params, timeout=timeout)
 
 
@@ -83,8 +100,8 @@ class FakeProvider:
 class FakeDeadLetters:
     sent: list[dict[str, Any]] = field(default_factory=list)
 
-    def send(self, **message: Any) -> None:
-        self.sent.append(message)
+    def send(self, letter: DeadLetter) -> None:
+        self.sent.append(asdict(letter))
 
 
 @dataclass
@@ -98,7 +115,7 @@ class FakeQueue:
     def postpone(self, receipt_handle: str, seconds: int) -> None:
         self.postponed.append((receipt_handle, seconds))
 
-    def requeue(self, body: str, delay_seconds: int, original_message_id: str | None = None) -> None:
+    def requeue(self, body: str, delay_seconds: int, original_message_id: str | None) -> None:
         if self.fail_with is not None:
             raise self.fail_with
         self.requeued.append({"body": body, "delay": delay_seconds, "original_message_id": original_message_id})
@@ -108,6 +125,7 @@ class FakeQueue:
 class FakeTable:
     """In-memory StopListTable: same methods, items as dicts, counts every write."""
 
+    batch_write_limit: ClassVar[int] = 25
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     writes: int = 0
     status: dict[str, Any] = field(default_factory=dict)
@@ -117,12 +135,12 @@ class FakeTable:
         item = self.items.setdefault(record.phone_number, {"recordedBy": "optout"})
         item.update(eventId=record.event_id, source=record.source, updatedAt=now or "9999")
 
-    def scan_segment(self, segment: int, total: int) -> Any:
+    def scan_segment(self, segment: int, total_segments: int) -> Iterator[tuple[str, ProviderFields]]:
         for number, item in list(self.items.items()):
-            if hash(number) % total == segment:
+            if hash(number) % total_segments == segment:
                 yield number, ProviderFields(item.get("providerStopId"), item.get("providerCreatedAt"))
 
-    def put_new(self, entries: Any, now: str) -> int:
+    def put_new(self, entries: Iterable[tuple[str, ProviderFields]], now: str) -> int:
         count = 0
         for number, fields in entries:
             self.writes += 1
@@ -145,5 +163,16 @@ class FakeTable:
         del self.items[number]
         return True
 
-    def write_status(self, status: dict[str, Any]) -> None:
+    def write_status(self, status: dict[str, str | int | float]) -> None:
         self.status = status
+
+
+_checked: tuple[StopListProvider, DeadLetterSink, RetryQueue, OptOutStore, SnapshotStore, HttpSession, SecretReader] = (
+    FakeProvider(),
+    FakeDeadLetters(),
+    FakeQueue(),
+    FakeTable(),
+    FakeTable(),
+    FakeSession(),
+    FakeSecrets(""),
+)

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
-from stoplist.domain.events import OptOutRequest, parse_sqs_body
-from stoplist.domain.optout import Disposition, OptOutService, RawEvent, failure_metric
+from stoplist.domain.events import OptOutRequest, RawEvent, read_sqs_message
+from stoplist.domain.optout import Disposition, OptOutService, process
+from stoplist.domain.ports import OptOutRecord
 from stoplist.domain.redelivery import RedeliverySchedule
 from stoplist.errors import (
     AwsServiceError,
@@ -12,21 +16,41 @@ from stoplist.errors import (
     ProviderUnavailableError,
     RetryableError,
 )
+from stoplist.observability import metrics
 
 from tests.unit.fakes import FakeDeadLetters, FakeProvider, FakeQueue, FakeTable
 
 
-def service(provider: FakeProvider | None = None, table: FakeTable | None = None, max_receives: int | None = 5):
+@contextmanager
+def metrics_counted() -> Iterator[dict[str, float]]:
+    """Filled, when the block ends, with the metrics counted inside it, summed by name as Powertools flushes them."""
+    metrics.clear_metrics()
+    counted: dict[str, float] = {}
+    try:
+        yield counted
+    finally:
+        counted.update({name: float(sum(entry["Value"])) for name, entry in metrics.metric_set.items()})
+        metrics.clear_metrics()
+
+
+def service(
+    provider: FakeProvider | None = None, table: FakeTable | None = None, max_receives: int | None = 5
+) -> tuple[OptOutService, FakeDeadLetters]:
     dead = FakeDeadLetters()
-    return (
-        OptOutService(provider or FakeProvider(), dead, table, "FR", max_receives),  # type: ignore[arg-type]
-        dead,
+    svc = OptOutService(
+        provider=provider or FakeProvider(),
+        dead_letters=dead,
+        table=table,
+        default_region="FR",
+        max_receive_count=max_receives,
+        queue=None,
+        schedule=None,
     )
+    return svc, dead
 
 
 def handle(svc: OptOutService, body: str, receive_count: int = 1) -> Disposition:
-    raw = RawEvent(body, "msg-1", receive_count)
-    return svc.handle(raw, lambda: parse_sqs_body(raw.body, raw.message_id))
+    return svc.handle(RawEvent(body, "msg-1", receive_count), read_sqs_message)
 
 
 def test_added_number_is_written_through() -> None:
@@ -81,7 +105,7 @@ def test_without_receive_counts_retryable_errors_always_raise() -> None:
 
 def test_table_failure_after_provider_success_retries_the_event() -> None:
     class BrokenTable(FakeTable):
-        def record_opt_out(self, record: object, now: str | None = None) -> None:
+        def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
             raise AwsServiceError("cannot write the opt-out to the table: ProvisionedThroughputExceededException")
 
     provider = FakeProvider()
@@ -91,25 +115,46 @@ def test_table_failure_after_provider_success_retries_the_event() -> None:
     assert provider.added == ["+33612345678"]  # the retry will see code 3: idempotent
 
 
+@pytest.mark.parametrize("error", [ProviderAuthError("x"), ProviderUnavailableError("x"), AwsServiceError("x")])
+def test_process_counts_a_failure_in_its_error_metric(error: RetryableError) -> None:
+    svc, _ = service(FakeProvider(errors={"+33612345678": error}))
+    with metrics_counted() as counted, pytest.raises(RetryableError):
+        process(lambda: svc, RawEvent('{"phoneNumber": "0612345678"}', "m"), read_sqs_message)
+    assert counted == {error.metric: 1.0}  # test_errors.py pins each class's metric name
+
+
 @pytest.mark.parametrize(
-    ("error", "metric"),
+    ("provider", "disposition"),
     [
-        (ProviderAuthError("x"), "ProviderAuthError"),
-        (ProviderUnavailableError("x"), "ProviderTransientError"),
-        (AwsServiceError("x"), "AwsServiceError"),
-        (ConfigurationError("x"), "ConfigurationError"),
+        (FakeProvider(), Disposition.ADDED),
+        (FakeProvider(already={"+33612345678"}), Disposition.ALREADY_LISTED),
     ],
 )
-def test_failure_metrics(error: RetryableError, metric: str) -> None:
-    assert failure_metric(error) == metric
+def test_process_counts_a_final_outcome_in_its_disposition(provider: FakeProvider, disposition: Disposition) -> None:
+    svc, _ = service(provider)
+    with metrics_counted() as counted:
+        assert process(lambda: svc, RawEvent('{"phoneNumber": "0612345678"}', "m"), read_sqs_message) is disposition
+    assert counted == {disposition.value: 1.0}
+
+
+def test_process_counts_a_service_that_cannot_be_built_as_a_configuration_error() -> None:
+    def missing_setting() -> OptOutService:
+        raise ConfigurationError("missing settings: dead_letter_queue_url")
+
+    with metrics_counted() as counted, pytest.raises(ConfigurationError):
+        process(missing_setting, RawEvent("{}", "m"), read_sqs_message)
+    assert counted == {"ConfigurationError": 1.0}
 
 
 def test_request_country_is_used() -> None:
     provider = FakeProvider()
     svc, _ = service(provider)
-    raw = RawEvent("{}", "m")
     request = OptOutRequest(phone_number="01512 3456789", event_id="e", country="DE")
-    assert svc.handle(raw, lambda: request) is Disposition.ADDED
+
+    def parse(raw: RawEvent) -> OptOutRequest:
+        return request
+
+    assert svc.handle(RawEvent("{}", "m"), parse) is Disposition.ADDED
     assert provider.added == ["+4915123456789"]
 
 
@@ -119,7 +164,15 @@ def queue_service(
 ) -> tuple[OptOutService, FakeDeadLetters, FakeQueue]:
     dead, queue = FakeDeadLetters(), FakeQueue()
     schedule = RedeliverySchedule(base_seconds=120, min_jitter=0.75)
-    svc = OptOutService(provider, dead, None, "FR", max_receives, queue=queue, schedule=schedule)  # type: ignore[arg-type]
+    svc = OptOutService(
+        provider=provider,
+        dead_letters=dead,
+        table=None,
+        default_region="FR",
+        max_receive_count=max_receives,
+        queue=queue,
+        schedule=schedule,
+    )
     return svc, dead, queue
 
 
@@ -127,16 +180,12 @@ def sqs_raw(receive_count: int, body: str = '{"phoneNumber": "0612345678"}') -> 
     return RawEvent(body, "msg-1", receive_count, receipt_handle="rh-1")
 
 
-def parse_of(raw: RawEvent):  # type: ignore[no-untyped-def]
-    return lambda: parse_sqs_body(raw.body, raw.message_id)
-
-
 def test_a_failed_record_is_postponed_by_its_backoff_and_raised() -> None:
     down = ProviderUnavailableError("stop-sms/add: HTTP 503")
     svc, dead, queue = queue_service(FakeProvider(errors={"+33612345678": down}))
     raw = sqs_raw(receive_count=3)
     with pytest.raises(ProviderUnavailableError):
-        svc.handle(raw, parse_of(raw))
+        svc.handle(raw, read_sqs_message)
     [(handle, seconds)] = queue.postponed
     assert handle == "rh-1"
     assert 0.75 * 480 - 1 <= seconds <= 480  # the third wait: 120 s x 2^2, jittered
@@ -149,7 +198,7 @@ def test_a_throttled_record_is_requeued_without_spending_a_receive_even_on_its_l
     svc, dead, queue = queue_service(FakeProvider(errors={"+33612345678": throttled}))
     for receive in (1, 12):
         raw = sqs_raw(receive_count=receive)
-        assert svc.handle(raw, parse_of(raw)) is Disposition.THROTTLED
+        assert svc.handle(raw, read_sqs_message) is Disposition.THROTTLED
     assert [message["original_message_id"] for message in queue.requeued] == ["msg-1", "msg-1"]
     assert all(4 <= message["delay"] <= 6 for message in queue.requeued)
     assert queue.postponed == []
@@ -162,7 +211,7 @@ def test_a_throttled_record_that_cannot_be_requeued_falls_back_to_a_short_postpo
     queue.fail_with = AwsServiceError("cannot send to the opt-out queue: ThrottlingException")
     raw = sqs_raw(receive_count=1)
     with pytest.raises(ProviderThrottledError):
-        svc.handle(raw, parse_of(raw))
+        svc.handle(raw, read_sqs_message)
     assert [seconds for _, seconds in queue.postponed] == [pytest.approx(2, abs=1)]
 
 
@@ -170,7 +219,7 @@ def test_a_bus_event_is_handed_over_to_the_queue_on_a_transient_failure() -> Non
     down = ProviderUnavailableError("stop-sms/add: ReadTimeout")
     svc, dead, queue = queue_service(FakeProvider(errors={"+33612345678": down}), max_receives=None)
     raw = RawEvent('{"id": "e-1", "detail-type": "SmsOptOutRequested", "detail": {"phoneNumber": "0612345678"}}', "e-1")
-    assert svc.handle(raw, parse_of(raw)) is Disposition.HANDED_OVER
+    assert svc.handle(raw, read_sqs_message) is Disposition.HANDED_OVER
     [message] = queue.requeued
     assert message["body"] == raw.body  # the whole event: the queue handler unwraps it
     assert message["original_message_id"] is None
@@ -185,4 +234,4 @@ def test_a_bus_event_whose_hand_over_fails_raises_for_lambdas_retries() -> None:
     queue.fail_with = AwsServiceError("cannot send to the opt-out queue: AccessDenied")
     raw = RawEvent('{"phoneNumber": "0612345678"}', "e-1")
     with pytest.raises(AwsServiceError):
-        svc.handle(raw, parse_of(raw))
+        svc.handle(raw, read_sqs_message)

@@ -3,8 +3,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from stoplist.adapters.provider import StopEntry
-from stoplist.adapters.table import ProviderFields
+from stoplist.domain.ports import ProviderFields, StopEntry
 from stoplist.domain.snapshot import SnapshotSync
 from stoplist.errors import ProviderUnavailableError
 
@@ -21,10 +20,12 @@ _ticks = itertools.count()  # one clock for all syncs of a test run: time only m
 def sync(provider: FakeProvider, table: FakeTable, max_delete_percent: float = 10.0) -> SnapshotSync:
     ticks = _ticks
     return SnapshotSync(
-        provider,  # type: ignore[arg-type]
-        table,  # type: ignore[arg-type]
+        provider=provider,
+        table=table,
+        default_region="FR",
         max_delete_percent=max_delete_percent,
         write_threads=3,
+        scan_segments=4,
         clock=lambda: f"2026-11-22T00:00:00.{next(ticks):06d}Z",
     )
 
@@ -74,6 +75,23 @@ def test_duplicate_spellings_keep_the_first_entry() -> None:
     report = sync(provider, table).run()
     assert report.size == 1
     assert table.items["+33612345678"]["providerStopId"] == 1
+
+
+def test_odd_entries_are_normalised_or_counted() -> None:
+    """A trailing newline must not make a key of its own (``$`` matches before it), nor a missing number
+    stop the snapshot; an overseas number gets the key its lookups use."""
+    table = FakeTable(items={"+33612345678": {"updatedAt": "x"}})
+    provider = FakeProvider(
+        entries=[
+            StopEntry(1, "+33612345678\n", None),
+            StopEntry(2, None, None),
+            StopEntry(3, "+33692123456", None),
+            StopEntry(4, "", None),
+        ]
+    )
+    report = sync(provider, table).run()
+    assert set(table.items) == {"+33612345678", "+262692123456"}
+    assert (report.size, report.invalid_numbers, report.removed) == (2, 2, 0)
 
 
 def test_fetch_failure_writes_nothing() -> None:

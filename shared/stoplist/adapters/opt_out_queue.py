@@ -1,18 +1,16 @@
 """OptOutQueue, seen from the handlers: make a failed record come back later, or put an event (back) in it.
 
-``postpone`` sets a received message's visibility (the record's backoff); ``requeue`` sends a body as a new
-message: the bus function's hand-over after a transient failure, and a throttled record, which must not
-spend a receive (see ``OptOutService``). The original message id rides along as an attribute, so that an
-event without ``eventId`` keeps its id.
+Implements ``RetryQueue`` (``stoplist.domain.ports``). ``postpone`` sets a received message's visibility
+(the record's backoff); ``requeue`` sends a body as a new message: the bus function's hand-over after a
+transient failure, and a throttled record, which must not spend a receive (see ``OptOutService``). The
+original message id rides along as an attribute, so that an event without ``eventId`` keeps its id.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from stoplist.errors import aws_error
+from stoplist.errors import aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -26,22 +24,18 @@ class OptOutQueue:
         self._client = client
 
     def postpone(self, receipt_handle: str, seconds: int) -> None:
-        try:
+        with aws_errors("change the visibility of the message"):
             self._client.change_message_visibility(
                 QueueUrl=self._queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error("change the visibility of the message", exc) from None
 
-    def requeue(self, body: str, delay_seconds: int, original_message_id: str | None = None) -> None:
+    def requeue(self, body: str, delay_seconds: int, original_message_id: str | None) -> None:
         attributes: dict[str, Any] = (
             {ORIGINAL_MESSAGE_ID: {"DataType": "String", "StringValue": original_message_id}}
             if original_message_id
             else {}
         )
-        try:
+        with aws_errors("send to the opt-out queue"):
             self._client.send_message(
                 QueueUrl=self._queue_url, MessageBody=body, DelaySeconds=delay_seconds, MessageAttributes=attributes
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error("send to the opt-out queue", exc) from None

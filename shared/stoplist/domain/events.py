@@ -19,7 +19,19 @@ from stoplist.errors import InvalidEventError
 # SQS and EventBridge both cap a message at 256 KB; anything larger did not come through them unchanged.
 MAX_EVENT_BYTES = 256 * 1024
 MAX_TEXT_FIELD = 1024
-_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+_COUNTRY = re.compile(r"[A-Za-z]{2}")
+
+
+@dataclass(frozen=True)
+class RawEvent:
+    """An event as received, before parsing: what goes to the dead-letter queue if it is refused.
+
+    ``receipt_handle`` is set for an SQS record (which can be postponed); a bus event has none."""
+
+    body: str
+    message_id: str
+    receive_count: int = 1
+    receipt_handle: str | None = None
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,19 @@ class OptOutRequest:
     source: str | None = None
     reason: str | None = None
     occurred_at: str | None = None
+
+
+def read_sqs_message(raw: RawEvent) -> OptOutRequest:
+    """The parser of a queue record: its body, with its message id as the default ``eventId``."""
+    return parse_sqs_body(raw.body, raw.message_id)
+
+
+def read_eventbridge_event(raw: RawEvent) -> OptOutRequest:
+    """The parser of a bus delivery, whose ``raw.body`` is the whole EventBridge event as JSON."""
+    event = _load_json(raw.body, "EventBridge event")
+    if not isinstance(event, dict):
+        raise InvalidEventError(f"EventBridge event is a JSON {_json_type(event)}, not an object")
+    return parse_eventbridge_event(event)
 
 
 def parse_sqs_body(body: str, message_id: str) -> OptOutRequest:
@@ -63,7 +88,7 @@ def parse_optout(payload: object, default_event_id: str) -> OptOutRequest:
     if not phone.strip():
         raise InvalidEventError("phoneNumber is empty")
     country = _optional_text(payload, "country")
-    if country is not None and not _COUNTRY.match(country):
+    if country is not None and not _COUNTRY.fullmatch(country):
         raise InvalidEventError("country is not an ISO 3166 alpha-2 code")
     occurred_at = _optional_text(payload, "occurredAt")
     if occurred_at is not None:

@@ -13,21 +13,29 @@ Permanent failures go to the dead-letter queue with their reason and count as ha
   would dead-letter it, or leave too few receives to wait out an outage;
 - from the bus (no receive count), any retryable failure hands the whole event over to the queue, where the
   same backoff applies; the invocation succeeds.
+
+``process`` is what the handlers call: it builds the service on first use, takes the event to its end and counts
+its outcome, so that every entry point counts the same metric for the same outcome, configuration errors
+included.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from stoplist.adapters.dead_letters import DeadLetterQueue
-from stoplist.adapters.opt_out_queue import OptOutQueue
-from stoplist.adapters.table import OptOutRecord, StopListTable
 from stoplist.domain.deadline import Deadline
-from stoplist.domain.events import OptOutRequest
+from stoplist.domain.events import OptOutRequest, RawEvent
 from stoplist.domain.phone import to_e164
+from stoplist.domain.ports import (
+    DeadLetter,
+    DeadLetterSink,
+    OptOutRecord,
+    OptOutStore,
+    RetryQueue,
+    StopListProvider,
+)
 from stoplist.domain.redelivery import SQS_MAX_DELAY_SECONDS, RedeliverySchedule
 from stoplist.errors import (
     AwsServiceError,
@@ -37,10 +45,7 @@ from stoplist.errors import (
     ProviderThrottledError,
     RetryableError,
 )
-from stoplist.observability import logger, mask_phone
-
-if TYPE_CHECKING:
-    from stoplist.adapters.provider import SmsPartnerClient
+from stoplist.observability import count, logger, mask_phone
 
 
 class Disposition(enum.Enum):
@@ -55,29 +60,22 @@ class Disposition(enum.Enum):
     THROTTLED = "ProviderThrottled"
 
 
-@dataclass(frozen=True)
-class RawEvent:
-    """An event as received, before parsing: what goes to the dead-letter queue if it is refused.
-
-    ``receipt_handle`` is set for an SQS record (which can be postponed); a bus event has none."""
-
-    body: str
-    message_id: str
-    receive_count: int = 1
-    receipt_handle: str | None = None
+Parser = Callable[[RawEvent], OptOutRequest]
 
 
 class OptOutService:
     def __init__(
         self,
-        provider: SmsPartnerClient,
-        dead_letters: DeadLetterQueue,
-        table: StopListTable | None = None,
-        default_region: str = "FR",
-        max_receive_count: int | None = None,
-        queue: OptOutQueue | None = None,
-        schedule: RedeliverySchedule | None = None,
+        *,
+        provider: StopListProvider,
+        dead_letters: DeadLetterSink,
+        table: OptOutStore | None,
+        default_region: str,
+        max_receive_count: int | None,
+        queue: RetryQueue | None,
+        schedule: RedeliverySchedule | None,
     ) -> None:
+        """``max_receive_count`` is None where deliveries are not counted (EventBridge): no last receive."""
         self._provider = provider
         self._dead_letters = dead_letters
         self._table = table
@@ -86,13 +84,11 @@ class OptOutService:
         self._queue = queue
         self._schedule = schedule
 
-    def handle(
-        self, raw: RawEvent, parse: Callable[[], OptOutRequest], deadline: Deadline | None = None
-    ) -> Disposition:
+    def handle(self, raw: RawEvent, parse: Parser, deadline: Deadline | None = None) -> Disposition:
         """Take one event to its end; ``parse`` reads the contract's object out of ``raw``."""
         event_id = raw.message_id
         try:
-            request = parse()
+            request = parse(raw)
             event_id = request.event_id
             return self._opt_out(request, deadline)
         except PermanentError as exc:
@@ -184,25 +180,33 @@ class OptOutService:
         )
         return disposition
 
-    def _dead_letter(self, raw: RawEvent, event_id: str, exc: Exception, reason: str) -> None:
+    def _dead_letter(self, raw: RawEvent, event_id: str, exc: PermanentError | RetryableError, reason: str) -> None:
         self._dead_letters.send(
-            body=raw.body,
-            reason=reason,
-            error_type=getattr(exc, "reason", type(exc).__name__),
-            event_id=event_id,
-            original_message_id=raw.message_id,
-            receive_count=raw.receive_count,
+            DeadLetter(
+                body=raw.body,
+                reason=reason,
+                error_type=exc.reason,
+                event_id=event_id,
+                original_message_id=raw.message_id,
+                receive_count=raw.receive_count,
+            )
         )
 
 
-def failure_metric(exc: RetryableError) -> str:
-    """The metric a record that will come back counts in."""
-    if isinstance(exc, ProviderAuthError):
-        return "ProviderAuthError"
-    if isinstance(exc, ProviderThrottledError):
-        return "ProviderThrottled"
-    if isinstance(exc, AwsServiceError):
-        return "AwsServiceError"
-    if isinstance(exc, ConfigurationError):
-        return "ConfigurationError"
-    return "ProviderTransientError"
+def process(
+    service: Callable[[], OptOutService], raw: RawEvent, parse: Parser, deadline: Deadline | None = None
+) -> Disposition:
+    """The handlers' one call per event, and the one place outcome metrics are counted.
+
+    ``service`` builds (or returns the cached) service, inside the count, so that a deployment error (a missing
+    setting, an unreadable secret) counts as ``ConfigurationError`` on every entry point. A final outcome counts
+    in its ``Disposition`` value; an event that will come back counts in its error's ``metric`` and the error
+    propagates, for the entry point to hand the event back.
+    """
+    try:
+        disposition = service().handle(raw, parse, deadline)
+    except RetryableError as exc:
+        count(exc.metric)
+        raise
+    count(disposition.value)
+    return disposition
