@@ -25,7 +25,7 @@ from typing import Any
 import boto3
 
 from devkit.lambda_runtime import LocalFunction
-from devkit.poller import SqsEventSourcePoller
+from devkit.poller import SqsEventSourcePoller, queue_depth
 from devkit.services import start_local_aws
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import create_resources, load_template
@@ -114,11 +114,7 @@ def main() -> None:
 
         stop_list = set(standin.stop_list())
         lost = len(set(wanted) - stop_list)
-        dead = int(
-            sqs.get_queue_attributes(
-                QueueUrl=resources.queue_urls["OptOutDeadLetterQueue"], AttributeNames=["ApproximateNumberOfMessages"]
-            )["Attributes"]["ApproximateNumberOfMessages"]
-        )
+        dead = queue_depth(sqs, resources.queue_urls["OptOutDeadLetterQueue"])
         calls = standin.counters["calls_add"]
         throttled = standin.counters["rate_limited"]
         ideal = args.events / budget * 60

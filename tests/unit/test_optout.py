@@ -34,8 +34,12 @@ def metrics_counted() -> Iterator[dict[str, float]]:
 
 
 def service(
-    provider: FakeProvider | None = None, table: FakeTable | None = None, max_receives: int | None = 5
+    provider: FakeProvider | None = None,
+    table: FakeTable | None = None,
+    max_receives: int | None = 5,
+    queue: FakeQueue | None = None,
 ) -> tuple[OptOutService, FakeDeadLetters]:
+    """The service with fakes; with a ``queue``, failed records are postponed or requeued there."""
     dead = FakeDeadLetters()
     svc = OptOutService(
         provider=provider or FakeProvider(),
@@ -43,8 +47,8 @@ def service(
         table=table,
         default_region="FR",
         max_receive_count=max_receives,
-        queue=None,
-        schedule=None,
+        queue=queue,
+        schedule=RedeliverySchedule(base_seconds=120, min_jitter=0.75) if queue is not None else None,
     )
     return svc, dead
 
@@ -162,17 +166,8 @@ def test_request_country_is_used() -> None:
 def queue_service(
     provider: FakeProvider, max_receives: int | None = 12
 ) -> tuple[OptOutService, FakeDeadLetters, FakeQueue]:
-    dead, queue = FakeDeadLetters(), FakeQueue()
-    schedule = RedeliverySchedule(base_seconds=120, min_jitter=0.75)
-    svc = OptOutService(
-        provider=provider,
-        dead_letters=dead,
-        table=None,
-        default_region="FR",
-        max_receive_count=max_receives,
-        queue=queue,
-        schedule=schedule,
-    )
+    queue = FakeQueue()
+    svc, dead = service(provider, max_receives=max_receives, queue=queue)
     return svc, dead, queue
 
 
