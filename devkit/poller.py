@@ -65,13 +65,17 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str = "eu-
     return {"Records": records}
 
 
+DEPTH_ATTRIBUTES = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",  # requeued (throttled) records and bus hand-overs wait here
+)
+
+
 def queue_depth(sqs: Any, queue_url: str) -> int:
-    """Messages in the queue, visible or in flight."""
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    """Messages in the queue: visible, in flight, or delayed."""
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=list(DEPTH_ATTRIBUTES))["Attributes"]
+    return sum(int(attributes.get(name, 0)) for name in DEPTH_ATTRIBUTES)
 
 
 class SqsEventSourcePoller:

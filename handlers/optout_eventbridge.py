@@ -15,7 +15,6 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from stoplist.config import Settings
-from stoplist.domain.deadline import Deadline
 from stoplist.domain.events import RawEvent, read_eventbridge_event
 from stoplist.domain.optout import OptOutService, process
 from stoplist.observability import logger, metrics
@@ -33,7 +32,5 @@ def dependencies() -> OptOutService:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     event_id = event.get("id") if isinstance(event.get("id"), str) else "unknown"
     raw = RawEvent(json.dumps(event, default=str), str(event_id))
-    # The margin is a setting; reading the environment again per event costs microseconds.
-    deadline = Deadline.from_context(context, Settings.from_env().deadline_margin_seconds)
-    disposition = process(dependencies, raw, read_eventbridge_event, deadline)
+    disposition = process(dependencies, raw, read_eventbridge_event, context)
     return {"eventId": raw.message_id, "disposition": disposition.name}

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from stoplist.adapters.opt_out_queue import ORIGINAL_MESSAGE_ID
 from stoplist.config import Settings
-from stoplist.domain.deadline import Deadline
 from stoplist.domain.events import RawEvent, read_sqs_message
 from stoplist.domain.optout import OptOutService, process
 from stoplist.observability import logger, metrics
@@ -61,7 +60,6 @@ def dependencies() -> Runtime:
 
 async def handle_record(record: SQSRecord, lambda_context: LambdaContext) -> str:
     runtime = dependencies()
-    deadline = Deadline.from_context(lambda_context, runtime.settings.deadline_margin_seconds)
     # A requeued record (throttled) keeps the id of the message it was: the default eventId.
     original = record.message_attributes[ORIGINAL_MESSAGE_ID]
     raw = RawEvent(
@@ -71,7 +69,7 @@ async def handle_record(record: SQSRecord, lambda_context: LambdaContext) -> str
         record.receipt_handle,
     )
     disposition = await asyncio.get_running_loop().run_in_executor(
-        runtime.pool, process, runtime.service, raw, read_sqs_message, deadline
+        runtime.pool, process, runtime.service, raw, read_sqs_message, lambda_context
     )
     return disposition.name
 

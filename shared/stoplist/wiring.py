@@ -103,6 +103,7 @@ def build_optout_service(
         schedule=RedeliverySchedule(
             base_seconds=settings.retry_backoff_base_seconds, min_jitter=settings.retry_backoff_min_jitter
         ),
+        deadline_margin_seconds=settings.deadline_margin_seconds,
     )
 
 

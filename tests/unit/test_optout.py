@@ -49,6 +49,7 @@ def service(
         max_receive_count=max_receives,
         queue=queue,
         schedule=RedeliverySchedule(base_seconds=120, min_jitter=0.75) if queue is not None else None,
+        deadline_margin_seconds=3.0,
     )
     return svc, dead
 

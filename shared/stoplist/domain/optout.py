@@ -25,7 +25,7 @@ import enum
 from collections.abc import Callable
 from typing import Any
 
-from stoplist.domain.deadline import Deadline
+from stoplist.domain.deadline import Deadline, HasRemainingTime
 from stoplist.domain.events import OptOutRequest, RawEvent
 from stoplist.domain.phone import to_e164
 from stoplist.domain.ports import (
@@ -74,6 +74,7 @@ class OptOutService:
         max_receive_count: int | None,
         queue: RetryQueue | None,
         schedule: RedeliverySchedule | None,
+        deadline_margin_seconds: float,
     ) -> None:
         """``max_receive_count`` is None where deliveries are not counted (EventBridge): no last receive."""
         self._provider = provider
@@ -83,10 +84,13 @@ class OptOutService:
         self._max_receive_count = max_receive_count
         self._queue = queue
         self._schedule = schedule
+        self._deadline_margin = deadline_margin_seconds
 
-    def handle(self, raw: RawEvent, parse: Parser, deadline: Deadline | None = None) -> Disposition:
-        """Take one event to its end; ``parse`` reads the contract's object out of ``raw``."""
+    def handle(self, raw: RawEvent, parse: Parser, context: HasRemainingTime | None = None) -> Disposition:
+        """Take one event to its end; ``parse`` reads the contract's object out of ``raw``. With the invocation's
+        ``context``, every provider call ends before its deadline (remaining time less the margin)."""
         event_id = raw.message_id
+        deadline = None if context is None else Deadline.from_context(context, self._deadline_margin)
         try:
             request = parse(raw)
             event_id = request.event_id
@@ -194,7 +198,7 @@ class OptOutService:
 
 
 def process(
-    service: Callable[[], OptOutService], raw: RawEvent, parse: Parser, deadline: Deadline | None = None
+    service: Callable[[], OptOutService], raw: RawEvent, parse: Parser, context: HasRemainingTime | None = None
 ) -> Disposition:
     """The handlers' one call per event, and the one place outcome metrics are counted.
 
@@ -204,7 +208,7 @@ def process(
     propagates, for the entry point to hand the event back.
     """
     try:
-        disposition = service().handle(raw, parse, deadline)
+        disposition = service().handle(raw, parse, context)
     except RetryableError as exc:
         count(exc.metric)
         raise
