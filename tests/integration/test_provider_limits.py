@@ -126,7 +126,13 @@ def receive_and_delete_all(resources: LocalResources, wait_seconds: int) -> list
 def test_an_outage_postpones_every_record_by_its_backoff_with_few_calls(
     resources: LocalResources, standin: SmsPartnerStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    function = local_function(resources, "OptOutSqsFunction", "handlers.optout_sqs", RETRY_BACKOFF_BASE_SECONDS="120")
+    function = local_function(
+        resources,
+        "OptOutSqsFunction",
+        "handlers.optout_sqs",
+        RETRY_BACKOFF_BASE_SECONDS="120",
+        CIRCUIT_COOLDOWN_SECONDS="60",
+    )
     standin.outage = True
     send(resources, [optout(number) for number in numbers(20)])
 
@@ -149,7 +155,7 @@ def test_an_outage_postpones_every_record_by_its_backoff_with_few_calls(
 def test_an_open_circuit_on_the_last_receive_dead_letters_with_the_reason(
     resources: LocalResources, standin: SmsPartnerStandIn
 ) -> None:
-    function = local_function(resources, "OptOutSqsFunction", "handlers.optout_sqs")
+    function = local_function(resources, "OptOutSqsFunction", "handlers.optout_sqs", CIRCUIT_COOLDOWN_SECONDS="60")
     last = int(resources.parameters["MaxReceiveCount"])
     standin.outage = True
     with pytest.raises(BatchProcessingError):

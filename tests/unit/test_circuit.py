@@ -23,9 +23,11 @@ def test_opens_after_consecutive_failures_and_names_the_last_error() -> None:
     circuit.succeeded()  # a success in between resets the count
     for _ in range(3):
         circuit.failed("HTTP 503")
-    why = circuit.blocked()
-    assert why is not None
+    blocked = circuit.blocked()
+    assert blocked is not None
+    why, wait = blocked
     assert "HTTP 503" in why
+    assert wait == 30
 
 
 def test_one_probe_after_the_cooldown_closes_it_on_success() -> None:

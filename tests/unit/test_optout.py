@@ -231,3 +231,12 @@ def test_a_bus_event_whose_hand_over_fails_raises_for_lambdas_retries() -> None:
     raw = RawEvent('{"phoneNumber": "0612345678"}', "e-1")
     with pytest.raises(AwsServiceError):
         svc.handle(raw, read_sqs_message)
+
+
+def test_a_record_skipped_by_an_open_circuit_does_not_come_back_before_the_next_probe() -> None:
+    skipped = ProviderUnavailableError("stop-sms/add: provider known unavailable", retry_after=599.2, circuit_open=True)
+    svc, _, queue = queue_service(FakeProvider(errors={"+33612345678": skipped}))
+    raw = sqs_raw(receive_count=1)
+    with pytest.raises(ProviderUnavailableError):
+        svc.handle(raw, read_sqs_message)
+    assert queue.postponed == [("rh-1", 600)]  # not the first backoff step (90-120 s)

@@ -35,15 +35,19 @@ class CircuitBreaker:
         self._probing = False
         self.last_error = ""
 
-    def blocked(self) -> str | None:
-        """``None`` if a call may go now (closed, or the one probe of a half-open circuit); else why not."""
+    def blocked(self) -> tuple[str, float] | None:
+        """``None`` if a call may go now (closed, or the one probe of a half-open circuit); else why not, and the
+        seconds until a probe may go (a record skipped now should not come back sooner)."""
         with self._lock:
             if self._open_until is None:
                 return None
-            if self._clock() >= self._open_until and not self._probing:
+            now = self._clock()
+            if now >= self._open_until and not self._probing:
                 self._probing = True
                 return None
-            return f"provider known unavailable after {self._failures} failed calls, last: {self.last_error}"
+            wait = self._open_until - now if now < self._open_until else self._cooldown
+            why = f"provider known unavailable after {self._failures} failed calls, last: {self.last_error}"
+            return why, wait
 
     def succeeded(self) -> None:
         with self._lock:

@@ -193,8 +193,9 @@ class SmsPartnerClient:
     ) -> dict[str, Any]:
         """One call, if the circuit lets it through and the pacer gives it a slot before the deadline."""
         circuit = self._circuit
-        if circuit is not None and (why := circuit.blocked()) is not None:
-            raise ProviderUnavailableError(f"{endpoint}: {why}", circuit_open=True)
+        if circuit is not None and (blocked := circuit.blocked()) is not None:
+            why, wait = blocked
+            raise ProviderUnavailableError(f"{endpoint}: {why}", retry_after=wait, circuit_open=True)
         try:
             timeout = self._slot(endpoint, deadline)
             document = self._once(endpoint, send, key, accept_codes, timeout)

@@ -22,6 +22,7 @@ included.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +44,7 @@ from stoplist.errors import (
     PermanentError,
     ProviderAuthError,
     ProviderThrottledError,
+    ProviderUnavailableError,
     RetryableError,
 )
 from stoplist.observability import count, logger, mask_phone
@@ -153,6 +155,8 @@ class OptOutService:
             delay = RedeliverySchedule.throttle_delay(exc.retry_after or 1.0)
         else:
             delay = self._schedule.backoff(raw.receive_count)
+            if isinstance(exc, ProviderUnavailableError) and exc.circuit_open and exc.retry_after:
+                delay = max(delay, math.ceil(exc.retry_after))  # not before the circuit lets a probe through
         try:
             self._queue.postpone(raw.receipt_handle, delay)
         except AwsServiceError as error:
