@@ -10,6 +10,7 @@ import boto3
 import pytest
 from stoplist.errors import AwsServiceError
 
+from devkit.bus import on_failure_record
 from devkit.emf import tally_metrics
 from devkit.lambda_runtime import LocalFunction
 from devkit.standin import SmsPartnerStandIn
@@ -113,19 +114,7 @@ def test_onfailure_record_is_replayed_through_the_queue(
 ) -> None:
     """What the OnFailure destination writes (a Lambda invocation record) goes back into the queue as it is."""
     event = load_event("eventbridge_optout.json")
-    record = {
-        "version": "1.0",
-        "timestamp": "2026-11-22T09:20:00.000Z",
-        "requestContext": {
-            "requestId": "c9d4b7a0-0000-4000-8000-000000000000",
-            "functionArn": "arn:aws:lambda:eu-west-3:123456789012:function:OptOutEventBridgeFunction:$LATEST",
-            "condition": "RetriesExhausted",
-            "approximateInvokeCount": 3,
-        },
-        "requestPayload": event,
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "responsePayload": {"errorMessage": "cannot send to the opt-out queue: AccessDenied", "errorType": "X"},
-    }
+    record = on_failure_record(event, AwsServiceError("cannot send to the opt-out queue: AccessDenied"), attempts=3)
 
     response = sqs_function.invoke(sqs_event(json.dumps(record)))
 
