@@ -76,7 +76,16 @@ def test_repeated_429s_never_stop_the_instance() -> None:
     bucket = pacer(clock, per_minute=60, burst=1, min_share=0.05)
     for _ in range(50):
         bucket.throttled()
-    assert bucket.rate() == pytest.approx(0.05)
+        clock.now += 1.0
+    assert 0.05 <= bucket.rate() < 0.1  # the floor (5 % of the share), plus a second of recovery
+
+
+def test_the_429s_of_one_wave_halve_the_rate_once() -> None:
+    clock = FakeClock()
+    bucket = pacer(clock, per_minute=60, burst=10)
+    for _ in range(10):
+        bucket.throttled()
+    assert bucket.rate() == pytest.approx(0.5)
 
 
 def test_concurrent_callers_never_exceed_burst_plus_rate() -> None:

@@ -7,8 +7,9 @@ share of ``ProviderRequestsPerMinute`` (``Settings.provider_calls_per_minute``) 
 - a call takes the next free slot, waiting for it in the worker thread, but never past the caller's
   ``start_by`` (the invocation's deadline): then it gets a :class:`Throttled` answer with the wait instead,
   so that the record can come back once the wait is over;
-- a 429 halves the instance's rate and empties its bucket (and, with a ``Retry-After``, pauses it that long);
-  the rate climbs back linearly to the full share over ``recovery_seconds``.
+- a 429 halves the instance's rate (once for all the 429s of a wave: at most once a second) and empties its
+  bucket (and, with a ``Retry-After``, pauses it that long); the rate climbs back linearly to the full share
+  over ``recovery_seconds``.
 
 A library could do the bucket, but not the deadline-bounded wait and the 429 slow-down together; this is
 about 60 lines.
@@ -76,12 +77,15 @@ class Pacer:
         return None
 
     def throttled(self, retry_after: float | None = None) -> None:
-        """The provider answered 429: halve the rate, drop the burst, and pause for ``Retry-After`` if given."""
+        """The provider answered 429: halve the rate, drop the burst, and pause for ``Retry-After`` if given.
+
+        The 429s of one wave are one signal: the rate is halved at most once a second."""
         with self._lock:
             now = self._clock()
             rate = self._refill(now)
-            self._slow_rate = max(self._min_rate, rate / 2)
-            self._slowed_at = now
+            if now - self._slowed_at >= 1.0:
+                self._slow_rate = max(self._min_rate, rate / 2)
+                self._slowed_at = now
             self._tokens = min(self._tokens, 0.0) - (retry_after or 0.0) * self._slow_rate
 
     def _refill(self, now: float) -> float:
