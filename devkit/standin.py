@@ -1,9 +1,11 @@
-"""A faithful stand-in of the two SMS Partner stop-list endpoints, as a real HTTP server on loopback.
+"""A faithful stand-in of the SMS Partner stop-list endpoints (add, list, delete), as a real HTTP server on loopback.
 
 It follows shared/smspartner-docs/: ``POST /v1/stop-sms/add`` (JSON body or form fields ``apiKey``,
 ``phoneNumber``, ``_format``) answers ``{"success": true, "code": 200, "stopId": N}`` or an error object
 ``{"success": false, "code": C, "message": M}`` with the documented codes 1, 2, 3, 9 and 10;
-``GET /v1/stop-sms/list?apiKey=...`` answers ``{"success": true, "code": 200, "nbData": N, "data": [...]}``.
+``GET /v1/stop-sms/list?apiKey=...`` answers ``{"success": true, "code": 200, "nbData": N, "data": [...]}``;
+``GET /v1/stop-sms/delete?apiKey=...&id=N`` answers ``{"success": true, "code": 200}`` or the documented
+codes 1, 3 (id required), 4 (id not found) and 10.
 The docs do not say which HTTP status an error comes with: ``error_status`` chooses (200 by default).
 
 Faults are injectable, by rate (seeded, reproducible) or queued for the next requests: latency, HTTP 500,
@@ -40,6 +42,9 @@ MESSAGES = {
     9: "Invalid phone number",
     10: "Invalid API key",
 }
+# stop-sms/delete's own meanings of codes 3 and 4 (gestion_reponsep3 in SMS Partner's docs).
+DELETE_MESSAGES = {3: "L'ID number is required", 4: "L'ID number not found."}
+ENDPOINTS = {"/v1/stop-sms/list": "list", "/v1/stop-sms/delete": "delete"}
 _NATIONAL_FR = re.compile(r"^0[1-9][0-9]{8}$")
 _INTERNATIONAL = re.compile(r"^\+[1-9][0-9]{7,14}$")
 
@@ -52,7 +57,7 @@ class FaultPlan:
     rates: dict[str, float] = field(default_factory=dict)
     retry_after_seconds: float = 0.05
     timeout_seconds: float = 2.0  # how long a "timeout" answer is held back; set above the client's read timeout
-    endpoints: tuple[str, ...] = ("add", "list")
+    endpoints: tuple[str, ...] = ("add", "list", "delete")
 
 
 @dataclass
@@ -225,10 +230,31 @@ class SmsPartnerStandIn:
                 self._list_cache = json.dumps(body, separators=(",", ":")).encode()
             return 200, self._list_cache
 
-    def _error(self, code: int) -> tuple[int, dict[str, Any]]:
+    def delete(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        key = params.get("apiKey", "")
+        if not key:
+            return self._error(1)
+        if key not in self.api_keys:
+            return self._error(10)
+        raw_id = params.get("id", "").strip()
+        if not raw_id:
+            return self._error(3, DELETE_MESSAGES[3])
+        with self._lock:
+            number = next(
+                (number for number, (stop_id, _) in self._stops.items() if str(stop_id) == raw_id),
+                None,
+            )
+            if number is None:
+                return self._error(4, DELETE_MESSAGES[4])
+            del self._stops[number]
+            self._list_cache = None
+            self.counters["delete_deleted"] += 1
+        return 200, {"success": True, "code": 200}
+
+    def _error(self, code: int, message: str | None = None) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.counters[f"code_{code}"] += 1
-        return self.error_status, {"success": False, "code": code, "message": MESSAGES.get(code, "Error")}
+        return self.error_status, {"success": False, "code": code, "message": message or MESSAGES.get(code, "Error")}
 
 
 def _apply_list_override(override: ListOverride, body: dict[str, Any], error_status: int) -> tuple[int, bytes]:
@@ -271,10 +297,11 @@ def _make_handler(standin: SmsPartnerStandIn) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
-            if url.path.rstrip("/") != "/v1/stop-sms/list":
+            endpoint = ENDPOINTS.get(url.path.rstrip("/"))
+            if endpoint is None:
                 self._send(404, b'{"success": false, "code": 404, "message": "Not found"}')
                 return
-            self._serve("list", _flat(parse_qs(url.query)))
+            self._serve(endpoint, _flat(parse_qs(url.query)))
 
         def do_POST(self) -> None:
             url = urlsplit(self.path)
@@ -318,8 +345,8 @@ def _make_handler(standin: SmsPartnerStandIn) -> type[BaseHTTPRequestHandler]:
                 self._send(429, body, headers={"Retry-After": str(standin.faults.retry_after_seconds)})
                 return
             # The remaining faults happen after the provider did the work, the hardest case for a client.
-            if endpoint == "add":
-                status, document = standin.add(params)
+            if endpoint in ("add", "delete"):
+                status, document = standin.add(params) if endpoint == "add" else standin.delete(params)
                 body = json.dumps(document).encode()
             else:
                 status, body = standin.list_body(params)

@@ -34,6 +34,12 @@ class Settings:
     # Parallel-scan segments; more than threads: a segment's cost grows faster than its size (measured:
     # 1,000,000 items in 8 segments 93 s, in 16 segments 43 s, on DynamoDB Local).
     snapshot_scan_segments: int = 32
+    history_table_name: str = ""
+    event_bus_name: str = ""
+    # How far in the future a consentAt may lie (clocks of the systems that collect consent drift).
+    consent_clock_skew_seconds: int = 300
+    # PutEvents attempts for the entries it refused, inside one publisher invocation (the stream retries after).
+    publish_max_attempts: int = 3
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +62,10 @@ class Settings:
                 snapshot_max_delete_percent=float(env.get("SNAPSHOT_MAX_DELETE_PERCENT", "10")),
                 snapshot_write_threads=int(env.get("SNAPSHOT_WRITE_THREADS", "8")),
                 snapshot_scan_segments=int(env.get("SNAPSHOT_SCAN_SEGMENTS", "32")),
+                history_table_name=env.get("HISTORY_TABLE", ""),
+                event_bus_name=env.get("EVENT_BUS_NAME", ""),
+                consent_clock_skew_seconds=int(env.get("CONSENT_CLOCK_SKEW_SECONDS", "300")),
+                publish_max_attempts=int(env.get("PUBLISH_MAX_ATTEMPTS", "3")),
             )
         except ValueError as exc:
             raise ConfigurationError(f"a numeric setting is not a number: {exc}") from None

@@ -1,4 +1,4 @@
-"""SMS Partner client for the two stop-list endpoints (docs: shared/smspartner-docs/).
+"""SMS Partner client for the stop-list endpoints: add, list and delete (docs: shared/smspartner-docs/).
 
 One ``requests.Session`` per container (keep-alive, pooled to the record concurrency), connect and read
 timeouts, JSON asked with ``_format=json``. The body is read whatever the HTTP status, since the docs do
@@ -30,6 +30,9 @@ CODE_SUCCESS = 200
 CODE_API_KEY_REQUIRED = 1
 CODE_PHONE_REQUIRED = 2
 CODE_ALREADY_LISTED = 3
+# stop-sms/delete gives codes 3 and 4 meanings of their own: "id required" and "id not found".
+CODE_ID_REQUIRED = 3
+CODE_ID_NOT_FOUND = 4
 CODE_INVALID_PHONE = 9
 CODE_INVALID_API_KEY = 10
 AUTH_CODES = frozenset({CODE_API_KEY_REQUIRED, CODE_INVALID_API_KEY})
@@ -41,6 +44,13 @@ MAX_RETRY_AFTER_SECONDS = 5.0
 class AddResult:
     already_listed: bool
     stop_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    """``found`` is False for code 4 (no entry with that id): the number is off the list either way."""
+
+    found: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,11 +149,27 @@ class SmsPartnerClient:
             )
         return entries
 
+    def delete_stop(self, stop_id: int) -> DeleteResult:
+        """``GET /stop-sms/delete?id=``. Code 4 (id not found) is done, not an error: the entry is gone."""
+
+        def send(key: str) -> requests.Response:
+            params = {"apiKey": key, "id": str(stop_id), "_format": "json"}
+            return self._session.get(f"{self._base_url}/stop-sms/delete", params=params, timeout=self._timeout)
+
+        document = self._call(
+            "stop-sms/delete",
+            send,
+            accept_codes={CODE_ID_NOT_FOUND},
+            rejected_codes={CODE_PHONE_REQUIRED, CODE_ID_REQUIRED},
+        )
+        return DeleteResult(found=document.get("code") != CODE_ID_NOT_FOUND)
+
     def _call(
         self,
         endpoint: str,
         send: Callable[[str], requests.Response],
         accept_codes: frozenset[int] | set[int],
+        rejected_codes: frozenset[int] | set[int] = frozenset({CODE_PHONE_REQUIRED}),
     ) -> dict[str, Any]:
         """Send with bounded retries of transient failures and one re-read of the secret on an auth code."""
         key = self._api_key.get()
@@ -152,7 +178,7 @@ class SmsPartnerClient:
         while True:
             attempt += 1
             try:
-                return self._once(endpoint, send, key, accept_codes)
+                return self._once(endpoint, send, key, accept_codes, rejected_codes)
             except ProviderAuthError:
                 if refreshed:
                     raise
@@ -179,6 +205,7 @@ class SmsPartnerClient:
         send: Callable[[str], requests.Response],
         key: str,
         accept_codes: frozenset[int] | set[int],
+        rejected_codes: frozenset[int] | set[int],
     ) -> dict[str, Any]:
         try:
             response = send(key)
@@ -196,7 +223,7 @@ class SmsPartnerClient:
             document = None
         if not isinstance(document, dict):
             raise ProviderUnavailableError(f"{endpoint}: HTTP {status} with a body that is not a JSON object")
-        return _check_code(endpoint, document, status, accept_codes, key)
+        return _check_code(endpoint, document, status, accept_codes, rejected_codes, key)
 
 
 def _check_code(
@@ -204,8 +231,10 @@ def _check_code(
     document: dict[str, Any],
     status: int,
     accept_codes: frozenset[int] | set[int],
+    rejected_codes: frozenset[int] | set[int],
     key: str,
 ) -> dict[str, Any]:
+    """``rejected_codes``: the endpoint's codes for a request that can never succeed (permanent)."""
     code = document.get("code")
     if document.get("success") is True and code in (CODE_SUCCESS, None):
         return document
@@ -216,8 +245,8 @@ def _check_code(
         raise ProviderAuthError(f"{endpoint}: code {code} ({message})")
     if code == CODE_INVALID_PHONE:
         raise InvalidPhoneNumberError(f"{endpoint}: code 9 ({message})")
-    if code == CODE_PHONE_REQUIRED:
-        raise ProviderRejectedError(f"{endpoint}: code 2 ({message})")
+    if code in rejected_codes:
+        raise ProviderRejectedError(f"{endpoint}: code {code} ({message})")
     raise ProviderError(f"{endpoint}: HTTP {status}, unexpected code {code!r} ({message})")
 
 

@@ -5,13 +5,18 @@ Item attributes (the README documents them for readers):
 ``source``, ``eventId``, ``optOutReason`` (S, from the opt-out event), ``optedOutAt`` (S, ISO 8601 UTC),
 ``recordedBy`` (S: ``optout`` or ``snapshot``, who wrote the item first), ``firstSeenAt`` and
 ``updatedAt`` (S, ISO 8601 UTC, fixed width so that they sort as text).
+While a re-opt-in is under way the item also carries its evidence (``optInEventId``, ``optInSource``,
+``optInConsentSource``, ``optInConsentAt``, ``optInConsentText``, ``optInOccurredAt``, ``optInRequestedAt``):
+the delete that ends the opt-in is conditional on ``optInEventId``, and the stream's REMOVE record then
+carries who opted the number in and on what consent. An opt-out written through meanwhile removes them.
 One extra item, key ``#snapshot-status``, holds the last snapshot's status; it is never an E.164 number.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -42,6 +47,39 @@ class ProviderFields:
     created_at: str | None
 
 
+OPT_IN_MARK_ATTRIBUTES = (
+    "optInEventId",
+    "optInSource",
+    "optInConsentSource",
+    "optInConsentAt",
+    "optInConsentText",
+    "optInOccurredAt",
+    "optInRequestedAt",
+)
+
+
+@dataclass(frozen=True)
+class StoredOptOut:
+    """What the opt-in reads of an item before it decides: when the opt-out happened, and the provider's id."""
+
+    phone_number: str
+    opted_out_at: str | None
+    updated_at: str | None
+    stop_id: int | None
+
+
+@dataclass(frozen=True)
+class OptInMark:
+    """A re-opt-in's evidence, put on the item before the provider's entry is deleted."""
+
+    event_id: str
+    consent_source: str
+    consent_at: str
+    source: str | None = None
+    consent_text: str | None = None
+    occurred_at: str | None = None
+
+
 @dataclass(frozen=True)
 class OptOutRecord:
     phone_number: str
@@ -68,13 +106,91 @@ class StopListTable:
             "source": record.source,
             "optOutReason": record.reason,
             "providerStopId": record.stop_id,
+            # An opt-out cancels a re-opt-in under way: its conditional delete will not match any more.
+            **dict.fromkeys(OPT_IN_MARK_ATTRIBUTES),
         }
         self._update(
             record.phone_number,
             assignments,
             set_if_missing={"recordedBy": "optout", "firstSeenAt": now},
             action="write the opt-out to the table",
+            remove_missing=OPT_IN_MARK_ATTRIBUTES,
         )
+
+    # --- re-opt-in -----------------------------------------------------------------------------------------
+    def read(self, number: str) -> StoredOptOut | None:
+        """A strongly consistent read of the number's item; None when it is not in the table."""
+        with _aws("read the table"):
+            answer = self._client.get_item(TableName=self.name, Key={"phoneNumber": {"S": number}}, ConsistentRead=True)
+        item = answer.get("Item")
+        if item is None:
+            return None
+        stop = item.get("providerStopId", {}).get("N")
+        return StoredOptOut(
+            phone_number=number,
+            # An item only the snapshot wrote has the provider's date (Paris time, no offset): read as UTC it is
+            # one or two hours later than it was, which errs on the side of the opt-out.
+            opted_out_at=item.get("optedOutAt", {}).get("S") or item.get("providerCreatedAt", {}).get("S"),
+            updated_at=item.get("updatedAt", {}).get("S"),
+            stop_id=int(stop) if stop is not None else None,
+        )
+
+    def mark_opt_in(self, seen: StoredOptOut, mark: OptInMark, now: str | None = None) -> bool:
+        """Put the opt-in's evidence on the item, if nobody wrote it since ``seen`` was read (False if so)."""
+        values: dict[str, Any] = {}
+        sets = []
+        fields = {
+            "optInEventId": mark.event_id,
+            "optInSource": mark.source,
+            "optInConsentSource": mark.consent_source,
+            "optInConsentAt": mark.consent_at,
+            "optInConsentText": mark.consent_text,
+            "optInOccurredAt": mark.occurred_at,
+            "optInRequestedAt": now or utc_now(),
+        }
+        for attribute, value in fields.items():
+            if value:
+                values[f":{attribute}"] = {"S": value}
+                sets.append(f"{attribute} = :{attribute}")
+        if seen.updated_at is None:
+            condition = "attribute_exists(phoneNumber) AND attribute_not_exists(updatedAt)"
+        else:
+            condition = "updatedAt = :seen"
+            values[":seen"] = {"S": seen.updated_at}
+        return self._conditional(
+            "mark the opt-in",
+            lambda: self._client.update_item(
+                TableName=self.name,
+                Key={"phoneNumber": {"S": seen.phone_number}},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            ),
+        )
+
+    def delete_opted_in(self, number: str, event_id: str) -> bool:
+        """Delete the item if it still carries this opt-in's mark (False: an opt-out was recorded meanwhile)."""
+        return self._conditional(
+            "delete the opted-in number",
+            lambda: self._client.delete_item(
+                TableName=self.name,
+                Key={"phoneNumber": {"S": number}},
+                ConditionExpression="optInEventId = :event",
+                ExpressionAttributeValues={":event": {"S": event_id}},
+            ),
+        )
+
+    def _conditional(self, action: str, write: Callable[[], object]) -> bool:
+        """Run a conditional write; False when its condition did not hold."""
+        try:
+            write()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise aws_error(action, exc) from None
+        except BotoCoreError as exc:
+            raise aws_error(action, exc) from None
+        return True
 
     # --- snapshot ------------------------------------------------------------------------------------------
     def scan_segment(self, segment: int, total_segments: int) -> Iterator[tuple[str, ProviderFields]]:
@@ -170,21 +286,16 @@ class StopListTable:
 
     def delete_unless_written_since(self, number: str, cutoff: str) -> bool:
         """Delete ``number`` unless it was written at or after ``cutoff`` (a write-through that raced us)."""
-        try:
-            self._client.delete_item(
+        return self._conditional(
+            "delete an item",
+            lambda: self._client.delete_item(
                 TableName=self.name,
                 Key={"phoneNumber": {"S": number}},
                 ConditionExpression="attribute_exists(phoneNumber) AND "
                 "(attribute_not_exists(updatedAt) OR updatedAt < :cutoff)",
                 ExpressionAttributeValues={":cutoff": {"S": cutoff}},
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise aws_error("delete an item", exc) from None
-        except BotoCoreError as exc:
-            raise aws_error("delete an item", exc) from None
-        return True
+            ),
+        )
 
     def write_status(self, status: dict[str, str | int | float]) -> None:
         item: dict[str, Any] = {"phoneNumber": {"S": STATUS_KEY}}
@@ -196,17 +307,28 @@ class StopListTable:
             raise aws_error("write the snapshot status", exc) from None
 
     def _batch_write(self, chunk: list[dict[str, Any]]) -> None:
-        pending: dict[str, Any] = {self.name: chunk}
-        for round_ in range(_MAX_UNPROCESSED_ROUNDS):
-            try:
-                answer = self._client.batch_write_item(RequestItems=pending)
-            except (ClientError, BotoCoreError) as exc:
-                raise aws_error("batch-write items", exc) from None
-            pending = answer.get("UnprocessedItems") or {}
-            if not pending:
-                return
-            time.sleep(min(1.0, 0.05 * 2**round_))
-        raise AwsServiceError("cannot batch-write items: unprocessed items left after retries")
+        batch_write(self._client, self.name, chunk)
+
+
+def batch_write(client: DynamoDBClient, table_name: str, chunk: list[dict[str, Any]]) -> None:
+    """One BatchWriteItem (at most 25 requests), its unprocessed items retried with a growing pause."""
+    pending: dict[str, Any] = {table_name: chunk}
+    for round_ in range(_MAX_UNPROCESSED_ROUNDS):
+        with _aws("batch-write items"):
+            answer = client.batch_write_item(RequestItems=pending)
+        pending = answer.get("UnprocessedItems") or {}
+        if not pending:
+            return
+        time.sleep(min(1.0, 0.05 * 2**round_))
+    raise AwsServiceError("cannot batch-write items: unprocessed items left after retries")
+
+
+@contextlib.contextmanager
+def _aws(action: str) -> Iterator[None]:
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise aws_error(action, exc) from None
 
 
 def _snapshot_item(number: str, fields: ProviderFields, now: str) -> dict[str, Any]:

@@ -2,6 +2,9 @@
 
     parse (events) -> E.164 (phone) -> POST /stop-sms/add (provider) -> write-through (table)
 
+An event whose ``action`` is ``opt-in`` goes to the opt-in service (``stoplist.domain.optin``) instead;
+both end the same way (a disposition, a dead letter with the reason, or a retry).
+
 Permanent failures go to the dead-letter queue with their reason and count as handled; retryable ones
 raise, so that SQS (or Lambda's async retries, for EventBridge) bring the event back, except on the last
 receive, where we dead-letter with the reason ourselves rather than let the redrive drop it there bare.
@@ -16,9 +19,17 @@ from typing import TYPE_CHECKING
 
 from stoplist.adapters.dead_letters import DeadLetterQueue
 from stoplist.adapters.table import OptOutRecord, StopListTable
-from stoplist.domain.events import OptOutRequest
+from stoplist.domain.events import OPT_IN, OptOutRequest, to_instant, utc_text
 from stoplist.domain.phone import to_e164
-from stoplist.errors import AwsServiceError, ConfigurationError, PermanentError, ProviderAuthError, RetryableError
+from stoplist.domain.ports import HistoryReader
+from stoplist.errors import (
+    AwsServiceError,
+    ConfigurationError,
+    OptOutSupersededError,
+    PermanentError,
+    ProviderAuthError,
+    RetryableError,
+)
 from stoplist.observability import logger, mask_phone
 
 if TYPE_CHECKING:
@@ -32,6 +43,8 @@ class Disposition(enum.Enum):
     ALREADY_LISTED = "OptOutAlreadyListed"
     REJECTED = "OptOutRejected"
     DEAD_LETTERED = "OptOutDeadLettered"
+    OPTED_IN = "OptInRemoved"  # the provider's entry was deleted
+    NOT_LISTED = "OptInNotListed"  # the number was on no list: nothing to undo
 
 
 @dataclass(frozen=True)
@@ -51,12 +64,17 @@ class OptOutService:
         table: StopListTable | None = None,
         default_region: str = "FR",
         max_receive_count: int | None = None,
+        *,
+        opt_in: Callable[[OptOutRequest], Disposition] | None = None,
+        history: HistoryReader | None = None,
     ) -> None:
         self._provider = provider
         self._dead_letters = dead_letters
         self._table = table
         self._default_region = default_region
         self._max_receive_count = max_receive_count
+        self._opt_in = opt_in
+        self._history = history
 
     def handle(self, raw: RawEvent, parse: Callable[[], OptOutRequest]) -> Disposition:
         """Take one event to its end; ``parse`` reads the contract's object out of ``raw``."""
@@ -64,6 +82,10 @@ class OptOutService:
         try:
             request = parse()
             event_id = request.event_id
+            if request.action == OPT_IN:
+                if self._opt_in is None:
+                    raise ConfigurationError("this function is not set up for opt-ins")
+                return self._opt_in(request)
             return self._opt_out(request)
         except PermanentError as exc:
             logger.warning("opt-out rejected", event_id=event_id, error_type=exc.reason, error=str(exc))
@@ -88,6 +110,7 @@ class OptOutService:
 
     def _opt_out(self, request: OptOutRequest) -> Disposition:
         number = to_e164(request.phone_number, request.country, self._default_region)
+        self._check_not_superseded(number, request)
         result = self._provider.add_stop(number)
         if self._table is not None:
             self._table.record_opt_out(
@@ -109,6 +132,17 @@ class OptOutService:
             source=request.source,
         )
         return disposition
+
+    def _check_not_superseded(self, number: str, request: OptOutRequest) -> None:
+        """An opt-out that says it happened before a re-opt-in already recorded loses to it (the later wins).
+        Without ``occurredAt`` the opt-out is as of now, later than anything recorded: no read is needed."""
+        if self._history is None or request.occurred_at is None:
+            return
+        consent_at = self._history.opt_in_after(number, utc_text(to_instant(request.occurred_at)))
+        if consent_at is not None:
+            raise OptOutSupersededError(
+                f"a re-opt-in with consent at {consent_at} is later than this opt-out ({request.occurred_at})"
+            )
 
     def _dead_letter(self, raw: RawEvent, event_id: str, exc: Exception, reason: str) -> None:
         self._dead_letters.send(
