@@ -37,7 +37,7 @@ _ATTRIBUTES = {
     "consent_text": "consentText",
     "provider_created_at": "providerCreatedAt",
 }
-assert set(_ATTRIBUTES) == {f.name for f in fields(HistoryEntry)}  # noqa: S101 - a new field needs a name here
+assert set(_ATTRIBUTES) == {f.name for f in fields(HistoryEntry)}
 
 
 def history_item(entry: HistoryEntry) -> dict[str, Any]:
