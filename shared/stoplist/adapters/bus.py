@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from stoplist.domain.changes import ANNOUNCEMENT_SOURCE, Announcement
-from stoplist.errors import aws_error
+from stoplist.errors import aws_errors
 from stoplist.observability import logger
 
 if TYPE_CHECKING:
@@ -33,7 +30,7 @@ class EventBus:
         *,
         max_attempts: int,
         base_delay: float,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None],
     ) -> None:
         self.name = bus_name
         self._client = client
@@ -60,10 +57,8 @@ class EventBus:
         for attempt in range(1, self._attempts + 1):
             entries = [self._entry(chunk[index]) for index in pending]
             self.requests += 1
-            try:
+            with aws_errors("publish the announcements"):
                 answer = self._client.put_events(Entries=entries)  # type: ignore[arg-type]
-            except (ClientError, BotoCoreError) as exc:
-                raise aws_error("publish the announcements", exc) from None
             results: list[Any] = answer.get("Entries", [])
             failed = [index for index, result in zip(pending, results, strict=False) if result.get("ErrorCode")]
             # An answer with fewer results than entries is read as the missing ones having failed.

@@ -7,15 +7,14 @@ itself, never updated or deleted: a retried batch puts the same items again, and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, fields
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from stoplist.adapters.table import BATCH_WRITE_LIMIT, batch_write
 from stoplist.domain.changes import CHANGE_OPT_IN, HistoryEntry
-from stoplist.errors import aws_error
+from stoplist.errors import aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -60,16 +59,17 @@ def history_entry(item: dict[str, Any]) -> HistoryEntry:
 
 
 class HistoryTable:
-    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
+    def __init__(self, table_name: str, client: DynamoDBClient, sleep: Callable[[float], None] = time.sleep) -> None:
         self.name = table_name
         self._client = client
+        self._sleep = sleep
 
     def append_all(self, entries: Sequence[HistoryEntry]) -> None:
         """Batch-put (25 a request). A BatchWriteItem cannot be conditional; the key makes it idempotent."""
         unique = {(entry.phone_number, entry.key): history_item(entry) for entry in entries}
         requests_ = [{"PutRequest": {"Item": item}} for item in unique.values()]
         for start in range(0, len(requests_), BATCH_WRITE_LIMIT):
-            batch_write(self._client, self.name, requests_[start : start + BATCH_WRITE_LIMIT])
+            batch_write(self._client, self.name, requests_[start : start + BATCH_WRITE_LIMIT], self._sleep)
 
     def entries(self, number: str, after: str | None = None) -> Iterator[HistoryEntry]:
         """The number's story, oldest first (``after``: only what took effect after that UTC time)."""
@@ -80,16 +80,14 @@ class HistoryTable:
             "ExpressionAttributeValues": {":number": {"S": number}}
             | ({":after": {"S": after}} if after is not None else {}),
         }
-        try:
-            while True:
+        while True:
+            with aws_errors("read the history"):
                 page = self._client.query(**kwargs)
-                yield from (history_entry(item) for item in page.get("Items", []))
-                last = page.get("LastEvaluatedKey")
-                if not last:
-                    return
-                kwargs["ExclusiveStartKey"] = last
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error("read the history", exc) from None
+            yield from (history_entry(item) for item in page.get("Items", []))
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
 
     def opt_in_after(self, number: str, moment: str) -> str | None:
         """The consent time of the latest re-opt-in that took effect after ``moment`` (UTC, fixed width)."""

@@ -14,39 +14,22 @@ One extra item, key ``#snapshot-status``, holds the last snapshot's status; it i
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from stoplist.errors import AwsServiceError, aws_error
+from stoplist.adapters.unprocessed import until_processed
+from stoplist.domain.ports import OptInMark, OptOutRecord, ProviderFields, StoredOptOut, utc_now
+from stoplist.errors import aws_error_code, aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 STATUS_KEY = "#snapshot-status"
 BATCH_WRITE_LIMIT = 25
-_MAX_UNPROCESSED_ROUNDS = 8
-
-
-def utc_now() -> str:
-    """Fixed-width ISO 8601 UTC with microseconds: compares correctly as a string."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderFields:
-    """What the provider's list says of a number; what the snapshot compares to decide on a write."""
-
-    stop_id: int | None
-    created_at: str | None
-
-
+_CONDITION_FAILED = "ConditionalCheckFailedException"
 OPT_IN_MARK_ATTRIBUTES = (
     "optInEventId",
     "optInSource",
@@ -58,42 +41,15 @@ OPT_IN_MARK_ATTRIBUTES = (
 )
 
 
-@dataclass(frozen=True)
-class StoredOptOut:
-    """What the opt-in reads of an item before it decides: when the opt-out happened, and the provider's id."""
-
-    phone_number: str
-    opted_out_at: str | None
-    updated_at: str | None
-    stop_id: int | None
-
-
-@dataclass(frozen=True)
-class OptInMark:
-    """A re-opt-in's evidence, put on the item before the provider's entry is deleted."""
-
-    event_id: str
-    consent_source: str
-    consent_at: str
-    source: str | None = None
-    consent_text: str | None = None
-    occurred_at: str | None = None
-
-
-@dataclass(frozen=True)
-class OptOutRecord:
-    phone_number: str
-    event_id: str
-    source: str | None = None
-    reason: str | None = None
-    opted_out_at: str | None = None
-    stop_id: int | None = None
-
-
 class StopListTable:
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+    """Implements ``OptOutStore`` and ``SnapshotStore`` (``stoplist.domain.ports``)."""
+
+    batch_write_limit: ClassVar[int] = BATCH_WRITE_LIMIT
+
+    def __init__(self, table_name: str, client: DynamoDBClient, sleep: Callable[[float], None] = time.sleep) -> None:
         self.name = table_name
-        self._client = client or boto3.client("dynamodb")
+        self._client = client
+        self._sleep = sleep
 
     # --- write-through from the opt-out handlers ----------------------------------------------------------
     def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
@@ -120,7 +76,7 @@ class StopListTable:
     # --- re-opt-in -----------------------------------------------------------------------------------------
     def read(self, number: str) -> StoredOptOut | None:
         """A strongly consistent read of the number's item; None when it is not in the table."""
-        with _aws("read the table"):
+        with aws_errors("read the table"):
             answer = self._client.get_item(TableName=self.name, Key={"phoneNumber": {"S": number}}, ConsistentRead=True)
         item = answer.get("Item")
         if item is None:
@@ -183,13 +139,12 @@ class StopListTable:
     def _conditional(self, action: str, write: Callable[[], object]) -> bool:
         """Run a conditional write; False when its condition did not hold."""
         try:
-            write()
+            with aws_errors(action, expected=frozenset({_CONDITION_FAILED})):
+                write()
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if aws_error_code(exc) == _CONDITION_FAILED:
                 return False
-            raise aws_error(action, exc) from None
-        except BotoCoreError as exc:
-            raise aws_error(action, exc) from None
+            raise
         return True
 
     # --- snapshot ------------------------------------------------------------------------------------------
@@ -201,22 +156,20 @@ class StopListTable:
             "Segment": segment,
             "TotalSegments": total_segments,
         }
-        try:
-            while True:
+        while True:
+            with aws_errors("scan the table"):
                 page = self._client.scan(**kwargs)
-                for item in page.get("Items", []):
-                    key = item["phoneNumber"]["S"]
-                    if key == STATUS_KEY:
-                        continue
-                    stop = item.get("providerStopId", {}).get("N")
-                    created = item.get("providerCreatedAt", {}).get("S")
-                    yield key, ProviderFields(int(stop) if stop is not None else None, created)
-                last = page.get("LastEvaluatedKey")
-                if not last:
-                    return
-                kwargs["ExclusiveStartKey"] = last
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error("scan the table", exc) from None
+            for item in page.get("Items", []):
+                key = item["phoneNumber"]["S"]
+                if key == STATUS_KEY:
+                    continue
+                stop = item.get("providerStopId", {}).get("N")
+                created = item.get("providerCreatedAt", {}).get("S")
+                yield key, ProviderFields(int(stop) if stop is not None else None, created)
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
 
     def put_new(self, entries: Iterable[tuple[str, ProviderFields]], now: str) -> int:
         """Batch-put numbers the table did not have (at most 25 a request); returns the items written.
@@ -273,7 +226,7 @@ class StopListTable:
             values[f":m{index}"] = {"S": value}
             sets.append(f"#m{index} = if_not_exists(#m{index}, :m{index})")
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        try:
+        with aws_errors(action):
             self._client.update_item(
                 TableName=self.name,
                 Key={"phoneNumber": {"S": number}},
@@ -281,8 +234,6 @@ class StopListTable:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error(action, exc) from None
 
     def delete_unless_written_since(self, number: str, cutoff: str) -> bool:
         """Delete ``number`` unless it was written at or after ``cutoff`` (a write-through that raced us)."""
@@ -301,34 +252,23 @@ class StopListTable:
         item: dict[str, Any] = {"phoneNumber": {"S": STATUS_KEY}}
         for name, value in status.items():
             item[name] = {"S": value} if isinstance(value, str) else {"N": str(value)}
-        try:
+        with aws_errors("write the snapshot status"):
             self._client.put_item(TableName=self.name, Item=item)
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error("write the snapshot status", exc) from None
 
     def _batch_write(self, chunk: list[dict[str, Any]]) -> None:
-        batch_write(self._client, self.name, chunk)
+        batch_write(self._client, self.name, chunk, self._sleep)
 
 
-def batch_write(client: DynamoDBClient, table_name: str, chunk: list[dict[str, Any]]) -> None:
-    """One BatchWriteItem (at most 25 requests), its unprocessed items retried with a growing pause."""
-    pending: dict[str, Any] = {table_name: chunk}
-    for round_ in range(_MAX_UNPROCESSED_ROUNDS):
-        with _aws("batch-write items"):
-            answer = client.batch_write_item(RequestItems=pending)
-        pending = answer.get("UnprocessedItems") or {}
-        if not pending:
-            return
-        time.sleep(min(1.0, 0.05 * 2**round_))
-    raise AwsServiceError("cannot batch-write items: unprocessed items left after retries")
+def batch_write(
+    client: DynamoDBClient, table_name: str, chunk: list[dict[str, Any]], sleep: Callable[[float], None]
+) -> None:
+    """One BatchWriteItem of at most 25 requests, what it leaves unprocessed sent again (``until_processed``)."""
 
+    def send(request: dict[str, Any]) -> dict[str, Any]:
+        return dict(client.batch_write_item(RequestItems=request))
 
-@contextlib.contextmanager
-def _aws(action: str) -> Iterator[None]:
-    try:
-        yield
-    except (ClientError, BotoCoreError) as exc:
-        raise aws_error(action, exc) from None
+    for _answer in until_processed(send, {table_name: chunk}, "UnprocessedItems", "batch-write items", sleep=sleep):
+        pass
 
 
 def _snapshot_item(number: str, fields: ProviderFields, now: str) -> dict[str, Any]:

@@ -47,6 +47,15 @@ class Consent:
 
 
 @dataclass(frozen=True)
+class RawEvent:
+    """An event as received, before parsing: what goes to the dead-letter queue if it is refused."""
+
+    body: str
+    message_id: str
+    receive_count: int = 1
+
+
+@dataclass(frozen=True)
 class OptOutRequest:
     """One event of the contract: an opt-out, or (``action`` ``opt-in``) a re-opt-in with its consent."""
 
@@ -73,6 +82,19 @@ def _from_iso(text: str) -> datetime:
 def utc_text(moment: datetime) -> str:
     """Fixed-width ISO 8601 UTC with microseconds, the table's format: compares correctly as a string."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def read_sqs_message(raw: RawEvent) -> OptOutRequest:
+    """The parser of a queue record: its body, with its message id as the default ``eventId``."""
+    return parse_sqs_body(raw.body, raw.message_id)
+
+
+def read_eventbridge_event(raw: RawEvent) -> OptOutRequest:
+    """The parser of a bus delivery, whose ``raw.body`` is the whole EventBridge event as JSON."""
+    event = _load_json(raw.body, "EventBridge event")
+    if not isinstance(event, dict):
+        raise InvalidEventError(f"EventBridge event is a JSON {_json_type(event)}, not an object")
+    return parse_eventbridge_event(event)
 
 
 def parse_sqs_body(body: str, message_id: str) -> OptOutRequest:

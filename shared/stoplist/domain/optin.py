@@ -21,12 +21,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from stoplist.adapters.table import OptInMark, StoredOptOut
 from stoplist.domain.changes import CHANGE_OPT_IN, HistoryEntry
 from stoplist.domain.events import OptOutRequest, to_instant, utc_text
 from stoplist.domain.optout import Disposition
 from stoplist.domain.phone import provider_e164, to_e164
-from stoplist.domain.ports import HistoryWriter, OptInProvider, OptInTable
+from stoplist.domain.ports import HistoryWriter, OptInMark, OptInProvider, OptInStore, StoredOptOut
 from stoplist.errors import ConsentSupersededError, InvalidConsentError, RetryableError
 from stoplist.observability import logger, mask_phone
 
@@ -39,7 +38,7 @@ class OptInService:
         self,
         *,
         provider: OptInProvider,
-        table: OptInTable,
+        table: OptInStore,
         history: HistoryWriter,
         default_region: str,
         clock_skew_seconds: float,

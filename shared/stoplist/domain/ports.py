@@ -1,42 +1,173 @@
-"""The protocols the domain's collaborators implement: the adapters in production, small fakes in unit tests."""
+"""What the domain needs from the outside world, as ``typing.Protocol``s, and the values that cross them.
+
+The services in ``stoplist.domain`` are typed against these, never against an adapter class, so the adapters of
+``stoplist.adapters`` and the unit tests' fakes are both checked by mypy against the same contract.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 if TYPE_CHECKING:
-    from stoplist.adapters.provider import AddResult, DeleteResult, StopEntry
-    from stoplist.adapters.table import OptInMark, StoredOptOut
     from stoplist.domain.changes import Announcement, HistoryEntry
 
 
-class HistoryWriter(Protocol):
-    def append_all(self, entries: Sequence[HistoryEntry]) -> None:
-        """Write the entries; writing the same entry twice leaves one."""
+def utc_now() -> str:
+    """Every timestamp the application stores: fixed-width ISO 8601 UTC with microseconds, so it compares
+    correctly as a string (the snapshot's conditional deletes rely on that)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class HistoryReader(Protocol):
-    def opt_in_after(self, number: str, moment: str) -> str | None:
-        """The consent time of a re-opt-in of ``number`` that took effect after ``moment``, if any."""
+@dataclass(frozen=True)
+class AddResult:
+    """The provider's answer to ``stop-sms/add``: code 3 (already listed) is a success too."""
+
+    already_listed: bool
+    stop_id: int | None = None
 
 
-class AnnouncementBus(Protocol):
-    def publish(self, announcements: Sequence[Announcement]) -> int:
-        """Publish in order; returns how many, from the first, were published (all of them on success)."""
+@dataclass(frozen=True)
+class DeleteResult:
+    """The provider's answer to ``stop-sms/delete``: ``found`` is False for code 4 (no entry with that id)."""
+
+    found: bool
 
 
-class OptInProvider(Protocol):
+@dataclass(frozen=True, slots=True)
+class StopEntry:
+    """One entry of the provider's stop list, as the provider returns it (number not yet normalised)."""
+
+    stop_id: int | None
+    phone_number: str
+    created_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderFields:
+    """What the provider's list says of a number; what the snapshot compares to decide on a write."""
+
+    stop_id: int | None
+    created_at: str | None
+
+
+@dataclass(frozen=True)
+class OptOutRecord:
+    """An accepted opt-out, as written through to the table (audit fields from the event)."""
+
+    phone_number: str
+    event_id: str
+    source: str | None = None
+    reason: str | None = None
+    opted_out_at: str | None = None
+    stop_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredOptOut:
+    """What the opt-in reads of an item before it decides: when the opt-out happened, and the provider's id."""
+
+    phone_number: str
+    opted_out_at: str | None
+    updated_at: str | None
+    stop_id: int | None
+
+
+@dataclass(frozen=True)
+class OptInMark:
+    """A re-opt-in's evidence, put on the item before the provider's entry is deleted."""
+
+    event_id: str
+    consent_source: str
+    consent_at: str
+    source: str | None = None
+    consent_text: str | None = None
+    occurred_at: str | None = None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A refused event: its body unchanged (so it can be redriven) and why it was refused."""
+
+    body: str
+    reason: str
+    error_type: str
+    event_id: str | None
+    original_message_id: str | None
+    receive_count: int | None
+
+
+class StopListProvider(Protocol):
+    """SMS Partner's stop-list endpoints (``stoplist.adapters.provider.SmsPartnerClient``)."""
+
     def add_stop(self, e164: str) -> AddResult: ...
-
-    def delete_stop(self, stop_id: int) -> DeleteResult: ...
 
     def list_stops(self) -> list[StopEntry]: ...
 
 
-class OptInTable(Protocol):
+class DeadLetterSink(Protocol):
+    """Where a refused event goes, unchanged, with its reason (``stoplist.adapters.dead_letters``)."""
+
+    def send(self, letter: DeadLetter) -> None: ...
+
+
+class OptOutStore(Protocol):
+    """The write-through of accepted opt-outs (``stoplist.adapters.table.StopListTable``)."""
+
+    def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None: ...
+
+
+class SnapshotStore(Protocol):
+    """What the snapshot reads and writes of the table (``stoplist.adapters.table.StopListTable``)."""
+
+    # Most new items one ``put_new`` call writes in one request: the snapshot hands them over in such chunks.
+    batch_write_limit: ClassVar[int]
+
+    def scan_segment(self, segment: int, total_segments: int) -> Iterator[tuple[str, ProviderFields]]: ...
+
+    def put_new(self, entries: Iterable[tuple[str, ProviderFields]], now: str) -> int: ...
+
+    def merge_provider_fields(self, number: str, fields: ProviderFields, now: str) -> None: ...
+
+    def delete_unless_written_since(self, number: str, cutoff: str) -> bool: ...
+
+    def write_status(self, status: dict[str, str | int | float]) -> None: ...
+
+
+class OptInProvider(StopListProvider, Protocol):
+    """The provider as the opt-in uses it: the list (to find an id) and the delete, and add to restore."""
+
+    def delete_stop(self, stop_id: int) -> DeleteResult: ...
+
+
+class OptInStore(Protocol):
+    """What the opt-in reads and writes of the table (``stoplist.adapters.table.StopListTable``)."""
+
     def read(self, number: str) -> StoredOptOut | None: ...
 
     def mark_opt_in(self, seen: StoredOptOut, mark: OptInMark, now: str | None = None) -> bool: ...
 
     def delete_opted_in(self, number: str, event_id: str) -> bool: ...
+
+
+class HistoryWriter(Protocol):
+    """The history table, appended to (``stoplist.adapters.history.HistoryTable``)."""
+
+    def append_all(self, entries: Sequence[HistoryEntry]) -> None:
+        """Write the entries; writing the same entry twice leaves one."""
+
+
+class HistoryReader(Protocol):
+    """What the opt-out service asks the history (``stoplist.adapters.history.HistoryTable``)."""
+
+    def opt_in_after(self, number: str, moment: str) -> str | None:
+        """The consent time of a re-opt-in of ``number`` that took effect after ``moment``, if any."""
+
+
+class AnnouncementBus(Protocol):
+    """The event bus the changes are announced on (``stoplist.adapters.bus.EventBus``)."""
+
+    def publish(self, announcements: Sequence[Announcement]) -> int:
+        """Publish in order; returns how many, from the first, were published (all of them on success)."""
