@@ -61,7 +61,8 @@ def record(
 
 def test_opt_out_written_through_is_announced_and_kept() -> None:
     change = change_of(record("INSERT", new=OPTED_OUT))
-    assert change is not None and change.announcement is not None
+    assert change is not None
+    assert change.announcement is not None
     assert change.announcement.detail_type == OPT_OUT_RECORDED
     assert change.announcement.detail == {
         "phoneNumber": NUMBER,
@@ -79,7 +80,8 @@ def test_opt_out_written_through_is_announced_and_kept() -> None:
 
 def test_snapshot_addition_names_the_provider_and_the_stream_record() -> None:
     change = change_of(record("INSERT", new=SNAPSHOT_ITEM, seq="7"))
-    assert change is not None and change.announcement is not None
+    assert change is not None
+    assert change.announcement is not None
     assert change.announcement.detail["source"] == "smspartner"
     assert change.announcement.detail["recordedBy"] == "snapshot"
     assert change.announcement.detail["eventId"] == "rec-7"  # the same on every retry of the batch
@@ -89,7 +91,8 @@ def test_snapshot_addition_names_the_provider_and_the_stream_record() -> None:
 
 def test_opt_in_removal_carries_the_opt_in_and_its_consent() -> None:
     change = change_of(record("REMOVE", old={**OPTED_OUT, **OPT_IN_MARK}))
-    assert change is not None and change.announcement is not None
+    assert change is not None
+    assert change.announcement is not None
     assert change.announcement.detail_type == OPT_IN_RECORDED
     detail = change.announcement.detail
     assert (detail["eventId"], detail["source"], detail["recordedBy"]) == ("crm-9", "crm", "optin")
@@ -102,7 +105,8 @@ def test_opt_in_removal_carries_the_opt_in_and_its_consent() -> None:
 
 def test_removal_without_an_opt_in_is_the_snapshot_s() -> None:
     change = change_of(record("REMOVE", old=SNAPSHOT_ITEM, seq="3"))
-    assert change is not None and change.announcement is not None
+    assert change is not None
+    assert change.announcement is not None
     assert change.announcement.detail_type == OPT_IN_RECORDED
     assert change.history.change == CHANGE_SNAPSHOT_REMOVAL
     assert change.history.key == "2026-11-22T09:30:00.000000Z#rec-3"

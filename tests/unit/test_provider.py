@@ -205,4 +205,5 @@ def test_delete_network_error_names_the_type_only() -> None:
     with pytest.raises(ProviderUnavailableError) as caught:
         client(session).delete_stop(666)
     assert str(caught.value) == "stop-sms/delete: ConnectionError"
-    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
