@@ -28,6 +28,7 @@ import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -84,6 +85,8 @@ class SmsPartnerStandIn:
         self._queued_faults: list[str] = []
         self._queued_codes: list[int] = []
         self._list_override: ListOverride | None = None
+        # Test control: runs before each delete is answered (to cross an opt-out with a re-opt-in).
+        self.before_delete: Callable[[], None] | None = None
         self._random = random.Random(seed)
         self._lock = threading.RLock()
         self._stops: dict[str, tuple[int, str]] = {}
@@ -126,6 +129,7 @@ class SmsPartnerStandIn:
             self._queued_faults.clear()
             self._queued_codes.clear()
             self._list_override = None
+            self.before_delete = None
             self.faults = FaultPlan()
             self.counters.clear()
             self.max_in_flight = 0
@@ -231,6 +235,8 @@ class SmsPartnerStandIn:
             return 200, self._list_cache
 
     def delete(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if self.before_delete is not None:
+            self.before_delete()
         key = params.get("apiKey", "")
         if not key:
             return self._error(1)
