@@ -110,6 +110,11 @@ def test_removal_without_an_opt_in_is_the_snapshot_s() -> None:
     assert change.announcement.detail_type == OPT_IN_RECORDED
     assert change.history.change == CHANGE_SNAPSHOT_REMOVAL
     assert change.history.key == "2026-11-22T09:30:00.000000Z#rec-3"
+    # The stream's whole seconds do not put a removal before the last write of the item.
+    just_written = {**SNAPSHOT_ITEM, "updatedAt": "2026-11-22T09:30:00.250000Z"}
+    late = change_of(record("REMOVE", old=just_written, seq="4"))
+    assert late is not None
+    assert late.history.at == "2026-11-22T09:30:00.250001Z"
 
 
 def test_a_new_opt_out_of_a_listed_number_is_kept_but_not_announced() -> None:

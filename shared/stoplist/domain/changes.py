@@ -17,9 +17,10 @@ is the same on every retry of a batch), so a retried batch writes the same entri
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from stoplist.domain.events import to_instant, utc_text
@@ -148,6 +149,11 @@ def _left(number: str, image: Mapping[str, Any], record: StreamRecord) -> Histor
             consent_text=_text(image, "optInConsentText"),
         )
     removed_at = utc_text(record.created_at)
+    last_write = _text(image, "updatedAt")
+    if last_write is not None:
+        # The stream's time has whole seconds only: a removal sorts after the item's last write all the same.
+        with contextlib.suppress(ValueError):
+            removed_at = max(removed_at, utc_text(to_instant(last_write) + timedelta(microseconds=1)))
     return HistoryEntry(
         phone_number=number,
         at=removed_at,
@@ -209,10 +215,10 @@ class ChangePublisher:
 
     def process(self, records: Sequence[StreamRecord]) -> list[str]:
         changes = [change for record in records if (change := change_of(record)) is not None]
+        count("ChangesRecorded", len(changes))  # 0 too: a batch of status writes is a batch all the same
         if not changes:
             return []
         self._history.append_all([change.history for change in changes])
-        count("ChangesRecorded", len(changes))
         announced = [change for change in changes if change.announcement is not None]
         published = self._bus.publish([change.announcement for change in announced if change.announcement])
         count("ChangesAnnounced", published)
