@@ -83,7 +83,7 @@ class SmsPartnerStandIn:
         self.error_status = error_status
         self.faults = FaultPlan()
         self._queued_faults: list[str] = []
-        self._queued_codes: list[int] = []
+        self._queued_codes: dict[str, list[int]] = {"add": [], "delete": []}
         self._list_override: ListOverride | None = None
         # Test control: runs before each delete is answered (to cross an opt-out with a re-opt-in).
         self.before_delete: Callable[[], None] | None = None
@@ -127,7 +127,8 @@ class SmsPartnerStandIn:
             self._next_id = 1
             self._list_cache = None
             self._queued_faults.clear()
-            self._queued_codes.clear()
+            for queued in self._queued_codes.values():
+                queued.clear()
             self._list_override = None
             self.before_delete = None
             self.faults = FaultPlan()
@@ -142,10 +143,10 @@ class SmsPartnerStandIn:
         with self._lock:
             self._queued_faults.extend(faults)
 
-    def queue_codes(self, *codes: int) -> None:
-        """The next add calls answer these documented error codes, one each (e.g. 2 or 9)."""
+    def queue_codes(self, *codes: int, endpoint: str = "add") -> None:
+        """The next calls of ``endpoint`` (add or delete) answer these error codes, one each (e.g. 2, 9, 4)."""
         with self._lock:
-            self._queued_codes.extend(codes)
+            self._queued_codes[endpoint].extend(codes)
 
     def override_list(self, override: ListOverride) -> None:
         with self._lock:
@@ -192,7 +193,7 @@ class SmsPartnerStandIn:
         if key not in self.api_keys:
             return self._error(10)
         with self._lock:
-            forced = self._queued_codes.pop(0) if self._queued_codes else None
+            forced = self._queued_codes["add"].pop(0) if self._queued_codes["add"] else None
         if forced is not None:
             return self._error(forced)
         raw = params.get("phoneNumber", "").strip()
@@ -242,6 +243,10 @@ class SmsPartnerStandIn:
             return self._error(1)
         if key not in self.api_keys:
             return self._error(10)
+        with self._lock:
+            forced = self._queued_codes["delete"].pop(0) if self._queued_codes["delete"] else None
+        if forced is not None:
+            return self._error(forced, DELETE_MESSAGES.get(forced))
         raw_id = params.get("id", "").strip()
         if not raw_id:
             return self._error(3, DELETE_MESSAGES[3])
