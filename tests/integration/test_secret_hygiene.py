@@ -168,6 +168,7 @@ def test_opt_in_under_each_fault_and_code_of_the_delete(
     assert_clean(application_logs, error, everything_logged.getvalue(), out.err)
     assert standin.counters["calls_delete"] >= 1
     if kind == "code" and value != 4:
-        assert f"stop-sms/delete: code {value}" in dead  # dead-lettered with the reason, without the key
+        assert "stop-sms/delete" in dead  # dead-lettered with the reason, without the key
+        assert f"code {value}" in dead
     if not (kind == "fault" and value in {"reset", "timeout"}):
         assert "stop-sms/delete?apiKey=***" in everything_logged.getvalue()  # the line was there, redacted
