@@ -17,6 +17,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -64,7 +65,7 @@ class Calls:
 
 
 def sqs_event(bodies: list[dict[str, Any]]) -> dict[str, Any]:
-    template = json.loads(open(EVENTS).read())["Records"][0]  # noqa: SIM115, PTH123 - one small file
+    template = json.loads(Path(EVENTS).read_text())["Records"][0]
     records = []
     for index, body in enumerate(bodies):
         record = copy.deepcopy(template)
@@ -115,7 +116,7 @@ def main() -> None:
             earlier = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="seconds")
             consent = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
             numbers = [f"+3361{index:07d}" for index in range(count)]
-            schedule = json.loads(open("events/schedule.json").read())  # noqa: SIM115, PTH123
+            schedule = json.loads(Path("events/schedule.json").read_text())
             rows: list[tuple[str, int, Counter[str], Counter[str]]] = []
 
             def run(label: str, changes: int, action: Any) -> None:
@@ -160,7 +161,8 @@ def main() -> None:
         del quiet
         print(f"{'phase':<48} {'chg':>4} | {'DynamoDB writes':>10} | {'items':>10} | {'reads':>4} | PutEvents")
         print(
-            f"{'':<48} {'':>4} | {'requests':>4} {'/chg':>5} | {'':>4} {'/chg':>5} | {'':>4} | {'calls':>3} {'entries':>4}"
+            f"{'':<48} {'':>4} | {'requests':>4} {'/chg':>5} | {'':>4} {'/chg':>5} | {'':>4} "
+            f"| {'calls':>3} {'entries':>4}"
         )
         for row in rows:
             report(*row)
