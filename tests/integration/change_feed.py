@@ -13,7 +13,7 @@ from stoplist.lookup import StopListLookup
 from devkit.lambda_runtime import LocalFunction
 from devkit.stream_poller import DynamoDbStreamPoller, StreamPollStats, to_queue
 from devkit.template import LocalResources
-from tests.conftest import dead_letters, local_function
+from tests.helpers import dead_letters, local_function
 
 
 class ChangeFeed:
@@ -39,7 +39,7 @@ class ChangeFeed:
 
     def announcements(self, queue_url: str | None = None) -> list[dict[str, Any]]:
         """Everything the forwarding rule delivered (deleted as read), in the order received."""
-        found = []
+        found: list[dict[str, Any]] = []
         url = queue_url or self.resources.announcements_queue_url
         while True:
             messages = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(

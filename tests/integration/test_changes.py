@@ -16,10 +16,11 @@ from stoplist.config import Settings
 from stoplist.domain.changes import ChangePublisher
 from stoplist.wiring import build_change_publisher
 
+from devkit.emf import tally_metrics
 from devkit.lambda_runtime import LocalFunction, environment
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources
-from tests.conftest import emitted_metrics, load_event, table_items
+from tests.helpers import load_event, table_items
 from tests.integration.change_feed import ChangeFeed
 
 pytestmark = pytest.mark.integration
@@ -71,7 +72,7 @@ def test_an_opt_out_is_announced_once_and_a_repeat_is_only_kept(
     history = feed.history("+33612345678")
     assert [(entry.change, entry.event_id) for entry in history] == [("opt-out", "web-1"), ("opt-out", "web-2")]
     assert stats.records == 3  # INSERT and two MODIFYs; the second MODIFY names no new event
-    metrics = emitted_metrics(capsys.readouterr().out)
+    metrics = tally_metrics(capsys.readouterr().out)
     assert metrics["ChangesAnnounced"] == 1
     assert metrics["ChangesRecorded"] == 2
 
@@ -177,7 +178,12 @@ def test_a_replayed_stream_batch_writes_no_second_history_entry(
     captured: list[dict[str, Any]] = []
     feed = ChangeFeed(resources)
     invoke = feed.publisher.invoke
-    feed.poller.invoke = lambda event: captured.append(event) or invoke(event)
+
+    def keep_and_invoke(event: dict[str, Any]) -> Any:
+        captured.append(event)
+        return invoke(event)
+
+    feed.poller.invoke = keep_and_invoke
     sqs_function.invoke(sqs_event({"phoneNumber": "0612345678", "eventId": "web-1"}))
     feed.deliver()
 

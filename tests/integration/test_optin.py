@@ -11,10 +11,11 @@ from typing import Any
 import boto3
 import pytest
 
+from devkit.emf import tally_metrics
 from devkit.lambda_runtime import LocalFunction
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources
-from tests.conftest import dead_letters, emitted_metrics, load_event, table_items
+from tests.helpers import dead_letters, load_event, table_items
 from tests.integration.change_feed import ChangeFeed
 
 pytestmark = pytest.mark.integration
@@ -82,7 +83,7 @@ def test_opt_in_with_consent_deletes_the_provider_entry_and_announces_it(
     assert standin.counters["calls_delete"] == 1
     assert standin.counters["calls_list"] == 0  # the table's providerStopId was used
     assert NUMBER not in table_items(resources.table_name)
-    assert emitted_metrics(capsys.readouterr().out)["OptInRemoved"] == 1
+    assert tally_metrics(capsys.readouterr().out)["OptInRemoved"] == 1
     feed.deliver()
     out, back = feed.announcements()
     assert (out["detail-type"], back["detail-type"]) == ("SmsOptOutRecorded", "SmsOptInRecorded")
@@ -246,5 +247,5 @@ def test_a_number_not_on_the_list_is_done_and_leaves_the_table(
     assert standin.counters["code_4"] == 1
     assert standin.counters["calls_list"] == 1
     assert NUMBER not in table_items(resources.table_name)
-    assert emitted_metrics(capsys.readouterr().out)["OptInNotListed"] == 1
+    assert tally_metrics(capsys.readouterr().out)["OptInNotListed"] == 1
     assert dead_letters(resources.queue_urls["OptOutDeadLetterQueue"]) == []
