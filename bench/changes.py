@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import io
 import json
 from collections import Counter
@@ -23,13 +22,13 @@ from typing import Any
 import boto3
 
 from devkit.lambda_runtime import LocalFunction, environment
+from devkit.poller import sqs_event as poller_event
 from devkit.services import start_local_aws
 from devkit.standin import SmsPartnerStandIn
 from devkit.stream_poller import DynamoDbStreamPoller
 from devkit.template import create_resources, load_template
 
 API_KEY = "bench-key"
-EVENTS = "events/sqs_optout.json"
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
 
 
@@ -65,14 +64,12 @@ class Calls:
 
 
 def sqs_event(bodies: list[dict[str, Any]]) -> dict[str, Any]:
-    template = json.loads(Path(EVENTS).read_text())["Records"][0]
-    records = []
-    for index, body in enumerate(bodies):
-        record = copy.deepcopy(template)
-        record["messageId"] = f"m-{index}"
-        record["body"] = json.dumps(body)
-        records.append(record)
-    return {"Records": records}
+    """The event Lambda would pass for these bodies (devkit's poller builds it from received messages)."""
+    messages = [
+        {"MessageId": f"m-{index}", "ReceiptHandle": f"r-{index}", "Body": json.dumps(body)}
+        for index, body in enumerate(bodies)
+    ]
+    return poller_event(messages, "arn:aws:sqs:eu-west-3:000000000000:bench-OptOutQueue")
 
 
 def report(label: str, changes: int, counts: Counter[str], items: Counter[str]) -> None:

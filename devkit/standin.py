@@ -187,15 +187,9 @@ class SmsPartnerStandIn:
             return None
 
     def add(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        key = params.get("apiKey", "")
-        if not key:
-            return self._error(1)
-        if key not in self.api_keys:
-            return self._error(10)
-        with self._lock:
-            forced = self._queued_codes["add"].pop(0) if self._queued_codes["add"] else None
-        if forced is not None:
-            return self._error(forced)
+        refused = self._refusal(params, "add")
+        if refused is not None:
+            return refused
         raw = params.get("phoneNumber", "").strip()
         if not raw:
             return self._error(2)
@@ -238,15 +232,9 @@ class SmsPartnerStandIn:
     def delete(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         if self.before_delete is not None:
             self.before_delete()
-        key = params.get("apiKey", "")
-        if not key:
-            return self._error(1)
-        if key not in self.api_keys:
-            return self._error(10)
-        with self._lock:
-            forced = self._queued_codes["delete"].pop(0) if self._queued_codes["delete"] else None
-        if forced is not None:
-            return self._error(forced, DELETE_MESSAGES.get(forced))
+        refused = self._refusal(params, "delete")
+        if refused is not None:
+            return refused
         raw_id = params.get("id", "").strip()
         if not raw_id:
             return self._error(3, DELETE_MESSAGES[3])
@@ -261,6 +249,20 @@ class SmsPartnerStandIn:
             self._list_cache = None
             self.counters["delete_deleted"] += 1
         return 200, {"success": True, "code": 200}
+
+    def _refusal(self, params: dict[str, str], endpoint: str) -> tuple[int, dict[str, Any]] | None:
+        """What the provider answers before it looks at the request: the key's codes, or a code a test queued."""
+        key = params.get("apiKey", "")
+        if not key:
+            return self._error(1)
+        if key not in self.api_keys:
+            return self._error(10)
+        with self._lock:
+            queued = self._queued_codes[endpoint]
+            forced = queued.pop(0) if queued else None
+        if forced is None:
+            return None
+        return self._error(forced, DELETE_MESSAGES.get(forced) if endpoint == "delete" else None)
 
     def _error(self, code: int, message: str | None = None) -> tuple[int, dict[str, Any]]:
         with self._lock:

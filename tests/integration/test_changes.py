@@ -5,7 +5,6 @@ change, none lost when PutEvents fails."""
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 from typing import Any
@@ -22,25 +21,21 @@ from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources
 from tests.helpers import load_event, table_items
 from tests.integration.change_feed import ChangeFeed
+from tests.integration.test_optout_sqs import sqs_event
 
 pytestmark = pytest.mark.integration
+
+
+def queued(*bodies: dict[str, Any]) -> dict[str, Any]:
+    """An SQS event whose records carry these contract objects."""
+    return sqs_event(*(json.dumps(body) for body in bodies))
+
 
 SCHEDULE = load_event("schedule.json")
 
 
 def numbers(count: int, start: int = 0) -> list[str]:
     return [f"+3361{index:07d}" for index in range(start, start + count)]
-
-
-def sqs_event(*bodies: dict[str, Any]) -> dict[str, Any]:
-    template = load_event("sqs_optout.json")["Records"][0]
-    records = []
-    for index, body in enumerate(bodies):
-        record = copy.deepcopy(template)
-        record["messageId"] = f"msg-{index:04d}"
-        record["body"] = json.dumps(body)
-        records.append(record)
-    return {"Records": records}
 
 
 def detail_types(announcements: list[dict[str, Any]]) -> list[str]:
@@ -52,9 +47,9 @@ def test_an_opt_out_is_announced_once_and_a_repeat_is_only_kept(
 ) -> None:
     feed = ChangeFeed(resources)
     first = {"phoneNumber": "06 12 34 56 78", "source": "web-unsubscribe", "eventId": "web-1", "reason": "form"}
-    sqs_function.invoke(sqs_event(first))
-    sqs_function.invoke(sqs_event({**first, "eventId": "web-2", "source": "crm"}))  # already in the table
-    sqs_function.invoke(sqs_event({**first, "eventId": "web-2", "source": "crm"}))  # the same event again
+    sqs_function.invoke(queued(first))
+    sqs_function.invoke(queued({**first, "eventId": "web-2", "source": "crm"}))  # already in the table
+    sqs_function.invoke(queued({**first, "eventId": "web-2", "source": "crm"}))  # the same event again
 
     stats = feed.deliver()
 
@@ -143,7 +138,7 @@ def test_refused_entries_are_announced_on_the_stream_s_retry_exactly_once(
             return build_change_publisher(Settings.from_env(), events=RefusingEvents())  # type: ignore[arg-type]
 
     monkeypatch.setattr(feed.publisher.module, "dependencies", dependencies)
-    sqs_function.invoke(sqs_event(*({"phoneNumber": number} for number in numbers(4))))
+    sqs_function.invoke(queued(*({"phoneNumber": number} for number in numbers(4))))
 
     stats = feed.deliver()
 
@@ -159,7 +154,7 @@ def test_a_bus_that_cannot_be_reached_is_retried_then_described_to_the_on_failur
     """PutEvents itself fails (moto: the bus does not exist): the invocation fails, the batch is retried, and
     after the retries its range goes to ChangeEventsDeadLetterQueue; the history already holds the change."""
     feed = ChangeFeed(resources, max_retries=2, EVENT_BUS_NAME="no-such-bus")
-    sqs_function.invoke(sqs_event({"phoneNumber": "0612345678", "eventId": "web-1"}))
+    sqs_function.invoke(queued({"phoneNumber": "0612345678", "eventId": "web-1"}))
 
     stats = feed.deliver()
 
@@ -184,7 +179,7 @@ def test_a_replayed_stream_batch_writes_no_second_history_entry(
         return invoke(event)
 
     feed.poller.invoke = keep_and_invoke
-    sqs_function.invoke(sqs_event({"phoneNumber": "0612345678", "eventId": "web-1"}))
+    sqs_function.invoke(queued({"phoneNumber": "0612345678", "eventId": "web-1"}))
     feed.deliver()
 
     feed.publisher.invoke(captured[0])  # Lambda may deliver a batch again (a timeout after the work)

@@ -17,25 +17,21 @@ from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources
 from tests.helpers import dead_letters, load_event, table_items
 from tests.integration.change_feed import ChangeFeed
+from tests.integration.test_optout_sqs import sqs_event
 
 pytestmark = pytest.mark.integration
+
+
+def queued(*bodies: dict[str, Any]) -> dict[str, Any]:
+    """An SQS event whose records carry these contract objects."""
+    return sqs_event(*(json.dumps(body) for body in bodies))
+
 
 NUMBER = "+33611223344"
 
 
 def iso(delta: timedelta = timedelta()) -> str:
     return (datetime.now(UTC) + delta).isoformat(timespec="seconds")
-
-
-def sqs_event(*bodies: dict[str, Any]) -> dict[str, Any]:
-    template = load_event("sqs_optout.json")["Records"][0]
-    records = []
-    for index, body in enumerate(bodies):
-        record = copy.deepcopy(template)
-        record["messageId"] = f"msg-{index:04d}"
-        record["body"] = json.dumps(body)
-        records.append(record)
-    return {"Records": records}
 
 
 def opt_in(**extra: Any) -> dict[str, Any]:
@@ -63,7 +59,7 @@ def opted_out_through(sqs_function: LocalFunction, occurred_at: str | None = Non
     """An opt-out written through by the handler, three hours ago unless said otherwise."""
     body: dict[str, Any] = {"phoneNumber": "0611223344", "source": "web-unsubscribe", "eventId": "stop-1"}
     body["occurredAt"] = occurred_at or iso(-timedelta(hours=3))
-    assert sqs_function.invoke(sqs_event(body)) == {"batchItemFailures": []}
+    assert sqs_function.invoke(queued(body)) == {"batchItemFailures": []}
 
 
 def test_opt_in_with_consent_deletes_the_provider_entry_and_announces_it(
@@ -77,7 +73,7 @@ def test_opt_in_with_consent_deletes_the_provider_entry_and_announces_it(
     stop_id = standin.stop_list()[NUMBER][0]
     consent_at = iso(-timedelta(minutes=1))
 
-    assert sqs_function.invoke(sqs_event(opt_in(consentAt=consent_at))) == {"batchItemFailures": []}
+    assert sqs_function.invoke(queued(opt_in(consentAt=consent_at))) == {"batchItemFailures": []}
 
     assert NUMBER not in standin.stop_list()
     assert standin.counters["calls_delete"] == 1
@@ -159,7 +155,7 @@ def test_opt_in_without_valid_consent_is_dead_lettered_and_the_number_stays_out(
     body = opt_in(**{key: iso(timedelta(hours=1)) if value == "FUTURE" else value for key, value in fields.items()})
     body = {key: value for key, value in body.items() if value is not None}
 
-    assert sqs_function.invoke(sqs_event(body)) == {"batchItemFailures": []}
+    assert sqs_function.invoke(queued(body)) == {"batchItemFailures": []}
 
     [dead] = dead_letters(resources.queue_urls["OptOutDeadLetterQueue"])
     assert dead["errorType"] == error_type
@@ -175,7 +171,7 @@ def test_consent_older_than_the_opt_out_loses(
 ) -> None:
     opted_out_through(sqs_function, iso(-timedelta(minutes=5)))
 
-    sqs_function.invoke(sqs_event(opt_in(consentAt=iso(-timedelta(minutes=10)))))
+    sqs_function.invoke(queued(opt_in(consentAt=iso(-timedelta(minutes=10)))))
 
     [dead] = dead_letters(resources.queue_urls["OptOutDeadLetterQueue"])
     assert dead["errorType"] == "consent_superseded"
@@ -191,11 +187,11 @@ def test_an_opt_out_recorded_during_the_opt_in_and_later_than_the_consent_wins(
 
     def cross() -> None:  # the person sends STOP again while the provider deletes the entry
         for body in crossing:
-            sqs_function.invoke(sqs_event(body))
+            sqs_function.invoke(queued(body))
 
     standin.before_delete = cross
 
-    sqs_function.invoke(sqs_event(opt_in()))
+    sqs_function.invoke(queued(opt_in()))
 
     [dead] = dead_letters(resources.queue_urls["OptOutDeadLetterQueue"])
     assert dead["errorType"] == "consent_superseded"
@@ -208,11 +204,11 @@ def test_an_opt_out_older_than_a_recorded_re_opt_in_is_dead_lettered_not_added(
 ) -> None:
     feed = ChangeFeed(resources)
     opted_out_through(sqs_function, iso(-timedelta(hours=3)))
-    sqs_function.invoke(sqs_event(opt_in(consentAt=iso(-timedelta(hours=1)))))
+    sqs_function.invoke(queued(opt_in(consentAt=iso(-timedelta(hours=1)))))
     feed.deliver()  # the history now holds the re-opt-in
 
     stale = {"phoneNumber": NUMBER, "eventId": "stop-redriven", "occurredAt": iso(-timedelta(hours=2))}
-    sqs_function.invoke(sqs_event(stale))
+    sqs_function.invoke(queued(stale))
 
     [dead] = dead_letters(resources.queue_urls["OptOutDeadLetterQueue"])
     assert dead["errorType"] == "opt_out_superseded"
@@ -225,7 +221,7 @@ def test_without_an_id_in_the_table_the_list_is_read(
 ) -> None:
     standin.seed_stop_list([NUMBER])  # opted out at the provider; the snapshot has not run: no item
 
-    sqs_function.invoke(sqs_event(opt_in()))
+    sqs_function.invoke(queued(opt_in()))
 
     assert standin.counters["calls_list"] == 1
     assert NUMBER not in standin.stop_list()
@@ -242,7 +238,7 @@ def test_a_number_not_on_the_list_is_done_and_leaves_the_table(
     opted_out_through(sqs_function)
     standin.remove_numbers([NUMBER])  # removed at the provider by hand: the table's id is stale (code 4)
 
-    assert sqs_function.invoke(sqs_event(opt_in())) == {"batchItemFailures": []}
+    assert sqs_function.invoke(queued(opt_in())) == {"batchItemFailures": []}
 
     assert standin.counters["code_4"] == 1
     assert standin.counters["calls_list"] == 1

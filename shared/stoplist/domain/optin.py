@@ -23,11 +23,10 @@ from datetime import UTC, datetime, timedelta
 
 from stoplist.domain.changes import CHANGE_OPT_IN, HistoryEntry
 from stoplist.domain.events import OptOutRequest, to_instant, utc_text
-from stoplist.domain.optout import Disposition
+from stoplist.domain.optout import Disposition, log_done
 from stoplist.domain.phone import provider_e164, to_e164
 from stoplist.domain.ports import HistoryWriter, OptInMark, OptInProvider, OptInStore, StoredOptOut
 from stoplist.errors import ConsentSupersededError, InvalidConsentError, RetryableError
-from stoplist.observability import logger, mask_phone
 
 # An opt-out racing the same opt-in again and again is not a steady state: give the event back to the queue.
 MAX_ROUNDS = 3
@@ -133,12 +132,4 @@ class OptInService:
             return True  # a date we cannot read: the safe side, the number stays out
 
     def _done(self, number: str, request: OptOutRequest, removed: bool) -> Disposition:
-        disposition = Disposition.OPTED_IN if removed else Disposition.NOT_LISTED
-        logger.info(
-            "opt-in done",
-            event_id=request.event_id,
-            phone=mask_phone(number),
-            outcome=disposition.name.lower(),
-            source=request.source,
-        )
-        return disposition
+        return log_done(request, number, Disposition.OPTED_IN if removed else Disposition.NOT_LISTED)

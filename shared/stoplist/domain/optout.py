@@ -115,15 +115,7 @@ class OptOutService:
                     stop_id=result.stop_id,
                 )
             )
-        disposition = Disposition.ALREADY_LISTED if result.already_listed else Disposition.ADDED
-        logger.info(
-            "opt-out done",
-            event_id=request.event_id,
-            phone=mask_phone(number),
-            outcome=disposition.name.lower(),
-            source=request.source,
-        )
-        return disposition
+        return log_done(request, number, Disposition.ALREADY_LISTED if result.already_listed else Disposition.ADDED)
 
     def _check_not_superseded(self, number: str, request: OptOutRequest) -> None:
         """An opt-out that says it happened before a re-opt-in already recorded loses to it (the later wins).
@@ -147,6 +139,18 @@ class OptOutService:
                 receive_count=raw.receive_count,
             )
         )
+
+
+def log_done(request: OptOutRequest, number: str, disposition: Disposition) -> Disposition:
+    """The one line an event that reached its end logs (opt-out or opt-in), the number masked."""
+    logger.info(
+        f"{request.action} done",
+        event_id=request.event_id,
+        phone=mask_phone(number),
+        outcome=disposition.name.lower(),
+        source=request.source,
+    )
+    return disposition
 
 
 def process(service: Callable[[], OptOutService], raw: RawEvent, parse: Parser) -> Disposition:
