@@ -245,3 +245,27 @@ def test_a_number_not_on_the_list_is_done_and_leaves_the_table(
     assert NUMBER not in table_items(resources.table_name)
     assert tally_metrics(capsys.readouterr().out)["OptInNotListed"] == 1
     assert dead_letters(resources.queue_urls["OptOutDeadLetterQueue"]) == []
+
+
+@pytest.mark.parametrize(
+    ("sample", "function_name"),
+    [("sqs_optin.json", "sqs_function"), ("eventbridge_optin.json", "eventbridge_function")],
+)
+def test_sample_opt_ins_take_a_number_the_snapshot_found_off_the_list(
+    sample: str,
+    function_name: str,
+    snapshot_function: LocalFunction,
+    resources: LocalResources,
+    standin: SmsPartnerStandIn,
+    request: pytest.FixtureRequest,
+) -> None:
+    standin.seed_stop_list(["+33600000042"])  # a STOP the provider received itself, in 2024
+    snapshot_function.invoke(load_event("schedule.json"))
+    function: LocalFunction = request.getfixturevalue(function_name)
+
+    function.invoke(load_event(sample))
+
+    assert "+33600000042" not in standin.stop_list()
+    assert "+33600000042" not in table_items(resources.table_name)
+    assert dead_letters(resources.queue_urls["OptOutDeadLetterQueue"]) == []
+    assert dead_letters(resources.queue_urls["OptOutEventsDeadLetterQueue"]) == []
