@@ -211,8 +211,8 @@ class FakeHistory:
     def opt_in_after(self, number: str, moment: str) -> str | None:
         later = sorted(
             entry.at
-            for (phone, key), entry in self.entries.items()
-            if phone == number and key > moment and entry.change == CHANGE_OPT_IN
+            for (phone, _), entry in self.entries.items()
+            if phone == number and entry.at > moment and entry.change == CHANGE_OPT_IN
         )
         return later[-1] if later else None
 

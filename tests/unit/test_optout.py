@@ -171,7 +171,9 @@ def test_an_opt_out_older_than_a_recorded_re_opt_in_loses_before_the_provider() 
     assert provider.added == []
     assert dead.sent[0]["error_type"] == "opt_out_superseded"
 
+    tie = '{"phoneNumber": "0612345678", "occurredAt": "2026-11-22T11:00:00+01:00"}'
+    assert handle(svc, tie) is Disposition.ADDED  # a tie goes to the opt-out
     later = '{"phoneNumber": "0612345678", "occurredAt": "2026-11-22T10:00:01Z"}'
     assert handle(svc, later) is Disposition.ADDED
     assert handle(svc, '{"phoneNumber": "0612345678"}') is Disposition.ADDED  # no occurredAt: as of now
-    assert provider.added == ["+33612345678", "+33612345678"]
+    assert provider.added == ["+33612345678"] * 3

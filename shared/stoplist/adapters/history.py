@@ -91,5 +91,10 @@ class HistoryTable:
 
     def opt_in_after(self, number: str, moment: str) -> str | None:
         """The consent time of the latest re-opt-in that took effect after ``moment`` (UTC, fixed width)."""
-        later = [entry.at for entry in self.entries(number, after=moment) if entry.change == CHANGE_OPT_IN]
+        # A tie is not "after": it goes to the opt-out.
+        later = [
+            entry.at
+            for entry in self.entries(number, after=moment)
+            if entry.change == CHANGE_OPT_IN and entry.at > moment
+        ]
         return later[-1] if later else None

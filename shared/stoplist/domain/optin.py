@@ -8,7 +8,8 @@ The rule when an opt-out and an opt-in of one number cross: **the later one wins
 its ``consentAt`` (the moment the person agreed; a consent given before a STOP cannot undo that STOP), the
 opt-out's its ``occurredAt`` (or when it was processed). A tie goes to the opt-out. Concretely:
 
-- the item's ``optedOutAt`` is not earlier than ``consentAt``: the opt-in is refused (ConsentSupersededError);
+- the item's ``optedOutAt`` is not earlier than ``consentAt``: the opt-in is refused (ConsentSupersededError),
+  after making sure the provider has the entry (an earlier attempt of this opt-in may have deleted it);
 - an opt-out is written through while the opt-in is under way: it removes the mark, the conditional delete
   fails, and the opt-in decides again on the item as it now is; if the new opt-out is the later one, the
   provider's entry is restored (add, idempotent) and the opt-in is refused; if not, the opt-in runs again;
@@ -65,20 +66,19 @@ class OptInService:
             consent_text=consent.text,
             occurred_at=request.occurred_at,
         )
-        provider_touched = False
         for _ in range(MAX_ROUNDS):
             item = self._table.read(number)
             if item is None:
                 return self._not_in_table(number, request, mark)
             if self._opt_out_wins(item, consent.instant):
-                if provider_touched:  # we deleted the entry before a later opt-out was recorded: put it back
-                    self._provider.add_stop(number)
+                # This opt-in (now, or in an attempt that failed after its delete) may have deleted the entry
+                # before the later opt-out was recorded: make sure the provider has it (code 3 if it does).
+                self._provider.add_stop(number)
                 raise ConsentSupersededError(
                     f"the opt-out on record ({item.opted_out_at}) is not earlier than consentAt ({consent.at})"
                 )
             if not self._table.mark_opt_in(item, mark):
                 continue  # written since we read it: decide again
-            provider_touched = True
             removed = self._remove_at_provider(number, item.stop_id)
             if self._table.delete_opted_in(number, request.event_id):
                 return self._done(number, request, removed)
