@@ -1,7 +1,8 @@
 """A faithful stand-in of the SMS Partner stop-list endpoints (add, list, delete), as a real HTTP server on loopback.
 
-It follows shared/smspartner-docs/: ``POST /v1/stop-sms/add`` (JSON body or form fields ``apiKey``,
-``phoneNumber``, ``_format``) answers ``{"success": true, "code": 200, "stopId": N}`` or an error object
+It follows the provider's contract as docs/smspartner-api.md writes it down: ``POST /v1/stop-sms/add``
+(JSON body or form fields ``apiKey``, ``phoneNumber``, ``_format``) answers
+``{"success": true, "code": 200, "stopId": N}`` or an error object
 ``{"success": false, "code": C, "message": M}`` with the documented codes 1, 2, 3, 9 and 10;
 ``GET /v1/stop-sms/list?apiKey=...`` answers ``{"success": true, "code": 200, "nbData": N, "data": [...]}``;
 ``GET /v1/stop-sms/delete?apiKey=...&id=N`` answers ``{"success": true, "code": 200}`` or the documented
@@ -46,8 +47,8 @@ MESSAGES = {
 # stop-sms/delete's own meanings of codes 3 and 4 (gestion_reponsep3 in SMS Partner's docs).
 DELETE_MESSAGES = {3: "L'ID number is required", 4: "L'ID number not found."}
 ENDPOINTS = {"/v1/stop-sms/list": "list", "/v1/stop-sms/delete": "delete"}
-_NATIONAL_FR = re.compile(r"^0[1-9][0-9]{8}$")
-_INTERNATIONAL = re.compile(r"^\+[1-9][0-9]{7,14}$")
+_NATIONAL_FR = re.compile(r"0[1-9][0-9]{8}")
+_INTERNATIONAL = re.compile(r"\+[1-9][0-9]{7,14}")
 
 
 @dataclass
@@ -81,6 +82,9 @@ class SmsPartnerStandIn:
     ) -> None:
         self.api_keys = set(api_keys)
         self.error_status = error_status
+        # A provider that quotes the request in its error messages: ``{message}``, ``{phone}`` and ``{key}``
+        # are filled in (the real one's messages are not documented to do so; the client must not care).
+        self.message_template = "{message}"
         self.faults = FaultPlan()
         self._queued_faults: list[str] = []
         self._queued_codes: dict[str, list[int]] = {"add": [], "delete": []}
@@ -90,6 +94,7 @@ class SmsPartnerStandIn:
         self._random = random.Random(seed)
         self._lock = threading.RLock()
         self._stops: dict[str, tuple[int, str]] = {}
+        self._raw_entries: list[object] = []
         self._next_id = 1
         self._list_cache: bytes | None = None
         self.counters: Counter[str] = Counter()
@@ -124,6 +129,7 @@ class SmsPartnerStandIn:
     def reset(self) -> None:
         with self._lock:
             self._stops.clear()
+            self._raw_entries.clear()
             self._next_id = 1
             self._list_cache = None
             self._queued_faults.clear()
@@ -132,6 +138,7 @@ class SmsPartnerStandIn:
             self._list_override = None
             self.before_delete = None
             self.faults = FaultPlan()
+            self.message_template = "{message}"
             self.counters.clear()
             self.max_in_flight = 0
 
@@ -159,6 +166,14 @@ class SmsPartnerStandIn:
                 if number not in self._stops:
                     self._stops[number] = (self._next_id, created_at)
                     self._next_id += 1
+            self._list_cache = None
+
+    def seed_raw_entries(self, entries: list[object]) -> None:
+        """Append list entries exactly as given, however odd (a ``phoneNumber`` that is a JSON number, null,
+        text, has spaces or a trailing newline; an entry that is not an object): the list answers them after
+        the regular entries, counted in ``nbData``."""
+        with self._lock:
+            self._raw_entries.extend(entries)
             self._list_cache = None
 
     def remove_numbers(self, numbers: list[str]) -> None:
@@ -192,14 +207,14 @@ class SmsPartnerStandIn:
             return refused
         raw = params.get("phoneNumber", "").strip()
         if not raw:
-            return self._error(2)
+            return self._error(2, params)
         number = _provider_format(raw)
         if number is None:
-            return self._error(9)
+            return self._error(9, params)
         with self._lock:
             if number in self._stops:
                 self.counters["add_already_listed"] += 1
-                return self._error(3)
+                return self._error(3, params)
             stop_id = self._next_id
             self._next_id += 1
             self._stops[number] = (stop_id, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"))
@@ -210,7 +225,7 @@ class SmsPartnerStandIn:
     def list_body(self, params: dict[str, str]) -> tuple[int, bytes]:
         key = params.get("apiKey", "")
         if not key or key not in self.api_keys:
-            status, document = self._error(10 if key else 1)
+            status, document = self._error(10 if key else 1, params)
             return status, json.dumps(document).encode()
         with self._lock:
             override = self._list_override
@@ -219,10 +234,11 @@ class SmsPartnerStandIn:
                 if override.remaining <= 0:
                     self._list_override = None
             if self._list_cache is None or override is not None:
-                entries = [
+                entries: list[object] = [
                     {"id": stop_id, "phoneNumber": number, "createdAt": created}
                     for number, (stop_id, created) in self._stops.items()
                 ]
+                entries.extend(self._raw_entries)
                 body = {"success": True, "code": 200, "nbData": len(entries), "data": entries}
                 if override is not None:
                     return _apply_list_override(override, body, self.error_status)
@@ -237,14 +253,14 @@ class SmsPartnerStandIn:
             return refused
         raw_id = params.get("id", "").strip()
         if not raw_id:
-            return self._error(3, DELETE_MESSAGES[3])
+            return self._error(3, params, DELETE_MESSAGES[3])
         with self._lock:
             number = next(
                 (number for number, (stop_id, _) in self._stops.items() if str(stop_id) == raw_id),
                 None,
             )
             if number is None:
-                return self._error(4, DELETE_MESSAGES[4])
+                return self._error(4, params, DELETE_MESSAGES[4])
             del self._stops[number]
             self._list_cache = None
             self.counters["delete_deleted"] += 1
@@ -254,20 +270,26 @@ class SmsPartnerStandIn:
         """What the provider answers before it looks at the request: the key's codes, or a code a test queued."""
         key = params.get("apiKey", "")
         if not key:
-            return self._error(1)
+            return self._error(1, params)
         if key not in self.api_keys:
-            return self._error(10)
+            return self._error(10, params)
         with self._lock:
             queued = self._queued_codes[endpoint]
             forced = queued.pop(0) if queued else None
         if forced is None:
             return None
-        return self._error(forced, DELETE_MESSAGES.get(forced) if endpoint == "delete" else None)
+        return self._error(forced, params, DELETE_MESSAGES.get(forced) if endpoint == "delete" else None)
 
-    def _error(self, code: int, message: str | None = None) -> tuple[int, dict[str, Any]]:
+    def _error(self, code: int, params: dict[str, str], message: str | None = None) -> tuple[int, dict[str, Any]]:
+        """``message``: the endpoint's own wording of the code (delete's 3 and 4), else the add's."""
         with self._lock:
             self.counters[f"code_{code}"] += 1
-        return self.error_status, {"success": False, "code": code, "message": message or MESSAGES.get(code, "Error")}
+        message = self.message_template.format(
+            message=message or MESSAGES.get(code, "Error"),
+            phone=params.get("phoneNumber", ""),
+            key=params.get("apiKey", ""),
+        )
+        return self.error_status, {"success": False, "code": code, "message": message}
 
 
 def _apply_list_override(override: ListOverride, body: dict[str, Any], error_status: int) -> tuple[int, bytes]:
@@ -289,9 +311,9 @@ def _apply_list_override(override: ListOverride, body: dict[str, Any], error_sta
 def _provider_format(raw: str) -> str | None:
     """The provider's own check, as documented: national French (06...) or international (+...)."""
     compact = re.sub(r"[\s.\-()]", "", raw)
-    if _NATIONAL_FR.match(compact):
+    if _NATIONAL_FR.fullmatch(compact):
         return "+33" + compact[1:]
-    if _INTERNATIONAL.match(compact):
+    if _INTERNATIONAL.fullmatch(compact):
         return compact
     return None
 
