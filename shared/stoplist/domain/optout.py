@@ -2,6 +2,9 @@
 
     parse (events) -> E.164 (phone) -> POST /stop-sms/add (provider) -> write-through (table)
 
+An event whose ``action`` is ``opt-in`` goes to the opt-in service (``stoplist.domain.optin``) instead;
+both end the same way (a disposition, a dead letter with the reason, or a retry).
+
 Permanent failures go to the dead-letter queue with their reason and count as handled. Retryable ones:
 
 - from the queue, the record is made invisible for its backoff (``RedeliverySchedule``) and the error
@@ -27,11 +30,12 @@ from collections.abc import Callable
 from typing import Any
 
 from stoplist.domain.deadline import Deadline, HasRemainingTime
-from stoplist.domain.events import OptOutRequest, RawEvent
+from stoplist.domain.events import OPT_IN, OptOutRequest, RawEvent, to_instant, utc_text
 from stoplist.domain.phone import to_e164
 from stoplist.domain.ports import (
     DeadLetter,
     DeadLetterSink,
+    HistoryReader,
     OptOutRecord,
     OptOutStore,
     RetryQueue,
@@ -41,6 +45,7 @@ from stoplist.domain.redelivery import SQS_MAX_DELAY_SECONDS, RedeliverySchedule
 from stoplist.errors import (
     AwsServiceError,
     ConfigurationError,
+    OptOutSupersededError,
     PermanentError,
     ProviderAuthError,
     ProviderThrottledError,
@@ -60,6 +65,8 @@ class Disposition(enum.Enum):
     # Sent to OptOutQueue as a new message: a bus event after a transient failure, a throttled record.
     HANDED_OVER = "OptOutHandedOver"
     THROTTLED = "ProviderThrottled"
+    OPTED_IN = "OptInRemoved"  # the provider's entry was deleted
+    NOT_LISTED = "OptInNotListed"  # the number was on no list: nothing to undo
 
 
 Parser = Callable[[RawEvent], OptOutRequest]
@@ -77,6 +84,8 @@ class OptOutService:
         queue: RetryQueue | None,
         schedule: RedeliverySchedule | None,
         deadline_margin_seconds: float,
+        opt_in: Callable[[OptOutRequest], Disposition] | None = None,
+        history: HistoryReader | None = None,
     ) -> None:
         """``max_receive_count`` is None where deliveries are not counted (EventBridge): no last receive."""
         self._provider = provider
@@ -87,6 +96,8 @@ class OptOutService:
         self._queue = queue
         self._schedule = schedule
         self._deadline_margin = deadline_margin_seconds
+        self._opt_in = opt_in
+        self._history = history
 
     def handle(self, raw: RawEvent, parse: Parser, context: HasRemainingTime | None = None) -> Disposition:
         """Take one event to its end; ``parse`` reads the contract's object out of ``raw``. With the invocation's
@@ -96,6 +107,10 @@ class OptOutService:
         try:
             request = parse(raw)
             event_id = request.event_id
+            if request.action == OPT_IN:
+                if self._opt_in is None:
+                    raise ConfigurationError("this function is not set up for opt-ins")
+                return self._opt_in(request)
             return self._opt_out(request, deadline)
         except PermanentError as exc:
             logger.warning("opt-out rejected", event_id=event_id, error_type=exc.reason, error=str(exc))
@@ -166,6 +181,7 @@ class OptOutService:
 
     def _opt_out(self, request: OptOutRequest, deadline: Deadline | None) -> Disposition:
         number = to_e164(request.phone_number, request.country, self._default_region)
+        self._check_not_superseded(number, request)
         result = self._provider.add_stop(number, deadline)
         if self._table is not None:
             self._table.record_opt_out(
@@ -178,15 +194,18 @@ class OptOutService:
                     stop_id=result.stop_id,
                 )
             )
-        disposition = Disposition.ALREADY_LISTED if result.already_listed else Disposition.ADDED
-        logger.info(
-            "opt-out done",
-            event_id=request.event_id,
-            phone=mask_phone(number),
-            outcome=disposition.name.lower(),
-            source=request.source,
-        )
-        return disposition
+        return log_done(request, number, Disposition.ALREADY_LISTED if result.already_listed else Disposition.ADDED)
+
+    def _check_not_superseded(self, number: str, request: OptOutRequest) -> None:
+        """An opt-out that says it happened before a re-opt-in already recorded loses to it (the later wins).
+        Without ``occurredAt`` the opt-out is as of now, later than anything recorded: no read is needed."""
+        if self._history is None or request.occurred_at is None:
+            return
+        consent_at = self._history.opt_in_after(number, utc_text(to_instant(request.occurred_at)))
+        if consent_at is not None:
+            raise OptOutSupersededError(
+                f"a re-opt-in with consent at {consent_at} is later than this opt-out ({request.occurred_at})"
+            )
 
     def _dead_letter(self, raw: RawEvent, event_id: str, exc: PermanentError | RetryableError, reason: str) -> None:
         self._dead_letters.send(
@@ -199,6 +218,18 @@ class OptOutService:
                 receive_count=raw.receive_count,
             )
         )
+
+
+def log_done(request: OptOutRequest, number: str, disposition: Disposition) -> Disposition:
+    """The one line an event that reached its end logs (opt-out or opt-in), the number masked."""
+    logger.info(
+        f"{request.action} done",
+        event_id=request.event_id,
+        phone=mask_phone(number),
+        outcome=disposition.name.lower(),
+        source=request.source,
+    )
+    return disposition
 
 
 def process(
