@@ -9,6 +9,12 @@ from dataclasses import dataclass
 from stoplist.errors import ConfigurationError
 
 DEFAULT_API_URL = "https://api.smspartner.fr/v1"
+# French and English opt-out words (the template's StopKeywords default, kept equal by a test). Matched on
+# normalised text, so accents and case do not matter; "STOP SMS" is listed for the README's sake.
+DEFAULT_STOP_KEYWORDS = (
+    "STOP,STOP SMS,STOPSMS,STOP PUB,ARRET,ARRÊT,ARRETER,ARRÊTER,DESABONNER,DÉSABONNER,DESABONNEMENT,"
+    "DÉSABONNEMENT,DESINSCRIRE,DÉSINSCRIRE,DESINSCRIPTION,DÉSINSCRIPTION,UNSUBSCRIBE,STOP ALL,STOPALL,OPT OUT,OPTOUT"
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,11 @@ class Settings:
     # Parallel-scan segments; more than threads: a segment's cost grows faster than its size (measured:
     # 1,000,000 items in 8 segments 93 s, in 16 segments 43 s, on DynamoDB Local).
     snapshot_scan_segments: int = 32
+    # HTTP doors (webhook, unsubscribe links): they publish to the queue, they never call the provider.
+    opt_out_queue_url: str = ""
+    webhook_token_secret_id: str = ""
+    link_key_secret_id: str = ""
+    stop_keywords: str = DEFAULT_STOP_KEYWORDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +67,10 @@ class Settings:
                 snapshot_max_delete_percent=float(env.get("SNAPSHOT_MAX_DELETE_PERCENT", "10")),
                 snapshot_write_threads=int(env.get("SNAPSHOT_WRITE_THREADS", "8")),
                 snapshot_scan_segments=int(env.get("SNAPSHOT_SCAN_SEGMENTS", "32")),
+                opt_out_queue_url=env.get("OPT_OUT_QUEUE_URL", ""),
+                webhook_token_secret_id=env.get("WEBHOOK_TOKEN_SECRET_ID", ""),
+                link_key_secret_id=env.get("LINK_KEY_SECRET_ID", ""),
+                stop_keywords=env.get("STOP_KEYWORDS", DEFAULT_STOP_KEYWORDS),
             )
         except ValueError as exc:
             raise ConfigurationError(f"a numeric setting is not a number: {exc}") from None

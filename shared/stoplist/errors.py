@@ -40,6 +40,23 @@ class ProviderRejectedError(PermanentError):
     reason = "provider_rejected"
 
 
+class InvalidReplyError(PermanentError):
+    """An SMS reply posted to the webhook is not one of the provider's documented reply shapes."""
+
+    reason = "invalid_reply"
+
+
+# --- HTTP doors: the request itself is refused, with its status code; nothing is published -----------------
+class RequestRefusedError(StopListError):
+    """An HTTP request to the webhook or the unsubscribe page that cannot be served (bad token, body, type)."""
+
+    reason = "request_refused"
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 # --- retryable: the record fails and comes back later --------------------------------------------------------
 class RetryableError(StopListError):
     reason = "retryable"
