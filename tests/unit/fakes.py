@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,3 +130,28 @@ class FakeTable:
 
     def write_status(self, status: dict[str, Any]) -> None:
         self.status = status
+
+
+class FakePublisher:
+    """Stands in for OptOutQueue: keeps what was published."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, str]] = []
+
+    def publish(self, event: Mapping[str, str]) -> None:
+        self.events.append(dict(event))
+
+
+class FakeSigningKeys:
+    """Stands in for the link key secret: fixed versions, counts re-reads."""
+
+    def __init__(self, *versions: str) -> None:
+        self.values = list(versions)
+        self.rereads = 0
+
+    def versions(self) -> list[str]:
+        return list(self.values)
+
+    def reread_if_older_than(self, seconds: float) -> bool:
+        self.rereads += 1
+        return False
