@@ -52,7 +52,7 @@ SHORT = {"type": "response", "phone_number": "+33612345678", "text": "STOP", "me
         "UNSUBSCRIBE",
         "unsubscribe please",
         "\u00a0STOP\u00a0",
-        "ＳＴＯＰ",
+        "\uff33\uff34\uff2f\uff30",
         "🛑 STOP",
         "stop\npub",
         "S.T.O.P",
