@@ -38,14 +38,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     token = request.path_parameters.get("token")
     try:
         if request.method == "POST":
-            request.body(MAX_BODY_BYTES)
-            number = dependencies().confirm(token)
+            number = dependencies().confirm(token, lambda: request.body(MAX_BODY_BYTES))
             page = pages.done_page
         else:
             number = dependencies().view(token)
             page = pages.confirm_page
     except RequestRefusedError as exc:
-        logger.warning("unsubscribe request refused", status=exc.status, error=str(exc))
         return html_response(exc.status, pages.not_found_page(language), page_headers)
     except RetryableError as exc:
         logger.error("unsubscribe page unavailable", error_type=exc.reason, error=str(exc))

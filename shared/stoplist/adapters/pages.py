@@ -42,7 +42,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "fr": {
         "confirm_title": "Se désabonner des SMS",
         "confirm_heading": "Ne plus recevoir nos SMS",
-        "confirm_lead": "Vous ne recevrez plus nos SMS au numéro",
+        "confirm_lead": "Appuyez sur le bouton pour ne plus recevoir nos SMS au numéro",
         "button": "Me désabonner",
         "confirm_note": "Rien ne change tant que vous n'appuyez pas sur le bouton.",
         "done_title": "Désabonnement enregistré",
@@ -61,7 +61,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "confirm_title": "Unsubscribe from text messages",
         "confirm_heading": "Stop receiving our text messages",
-        "confirm_lead": "You will no longer receive our text messages on",
+        "confirm_lead": "Press the button to stop receiving our text messages on",
         "button": "Unsubscribe",
         "confirm_note": "Nothing changes until you press the button.",
         "done_title": "Unsubscribed",

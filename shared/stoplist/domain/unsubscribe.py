@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from stoplist.domain.events import optout_event
 from stoplist.domain.ports import OptOutPublisher, SigningKeys
+from stoplist.errors import RequestRefusedError
 from stoplist.links import open_token, token_fingerprint
 from stoplist.observability import count, logger, mask_phone
 
@@ -24,6 +25,7 @@ class LinkOutcome(enum.Enum):
     SHOWN = "UnsubscribePageShown"
     CONFIRMED = "UnsubscribeConfirmed"
     INVALID = "UnsubscribeLinkInvalid"
+    REFUSED = "UnsubscribeRequestRefused"
 
 
 class UnsubscribeLinks:
@@ -42,8 +44,15 @@ class UnsubscribeLinks:
         """The number to show (E.164), or None for a link that is not ours. Publishes nothing."""
         return self._finish(LinkOutcome.SHOWN, token, self._open(token))
 
-    def confirm(self, token: str | None) -> str | None:
-        """Publish the opt-out; the number, or None for a link that is not ours."""
+    def confirm(self, token: str | None, read_body: Callable[[], object] = lambda: None) -> str | None:
+        """Publish the opt-out; the number, or None for a link that is not ours. ``read_body`` enforces the
+        body limit (RequestRefusedError, counted as refused): the form posts no field."""
+        try:
+            read_body()
+        except RequestRefusedError as exc:
+            count(LinkOutcome.REFUSED.value)
+            logger.warning("unsubscribe request refused", status=exc.status, error=str(exc))
+            raise
         number = self._open(token)
         if number is not None and token is not None:
             self._publisher.publish(
