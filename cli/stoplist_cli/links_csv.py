@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
+from stoplist.config import DEFAULT_PHONE_REGION
 from stoplist.errors import InvalidPhoneNumberError
 from stoplist.links import make_unsubscribe_url
 
@@ -51,7 +52,9 @@ class MintReport:
     first_invalid_rows: list[int] | None = None
 
 
-def mint(numbers: Iterable[str], base_url: str, key: str, region: str = "FR") -> Iterator[tuple[str, str]]:
+def mint(
+    numbers: Iterable[str], base_url: str, key: str, region: str = DEFAULT_PHONE_REGION
+) -> Iterator[tuple[str, str]]:
     """(url, error) for each number, in order; exactly one of the two is empty."""
     for number in numbers:
         try:
@@ -74,7 +77,12 @@ def phone_column(header: list[str], wanted: str | None) -> int:
 
 
 def mint_csv(
-    source: IO[str], out: IO[str], base_url: str, key: str, column: str | None = None, region: str = "FR"
+    source: IO[str],
+    out: IO[str],
+    base_url: str,
+    key: str,
+    column: str | None = None,
+    region: str = DEFAULT_PHONE_REGION,
 ) -> MintReport:
     sample = source.read(8192)
     try:
@@ -154,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", required=True, help="the stack's output UnsubscribeLinkBaseUrl")
     parser.add_argument("--secret-id", help="LinkSigningKeySecret's ARN (else STOPLIST_LINK_KEY)")
     parser.add_argument("--column", help="header of the phone column (default: found by name, else the first)")
-    parser.add_argument("--region", default="FR", help="region of national numbers (default FR)")
+    parser.add_argument("--region", default=DEFAULT_PHONE_REGION, help="region of national numbers")
     parser.add_argument("-o", "--output", help="output CSV (default: standard output)")
     parser.add_argument("--strict", action="store_true", help="exit 1 if any number is invalid")
     args = parser.parse_args(argv)

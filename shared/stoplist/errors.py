@@ -8,18 +8,27 @@ or a full phone number.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from botocore.exceptions import BotoCoreError, ClientError
 
 
 class StopListError(Exception):
-    """Base of the project's errors. ``reason`` is a short machine-friendly code for metrics and DLQs."""
+    """Base of the project's errors.
+
+    ``reason`` is a short machine-friendly code for logs and dead-letter attributes; ``metric`` is the Count
+    metric an event that fails this way counts in (``stoplist.domain.optout.process`` counts it, nowhere else).
+    """
 
     reason = "error"
+    metric = "Error"
 
 
 # --- permanent: retrying cannot help; the message goes to the dead-letter queue with its reason -----------
 class PermanentError(StopListError):
     reason = "permanent"
+    metric = "OptOutRejected"
 
 
 class InvalidEventError(PermanentError):
@@ -40,17 +49,20 @@ class ProviderRejectedError(PermanentError):
     reason = "provider_rejected"
 
 
-class InvalidReplyError(PermanentError):
-    """An SMS reply posted to the webhook is not one of the provider's documented reply shapes."""
+# --- HTTP doors: the request itself is refused, with its status code; nothing is published -----------------
+class InvalidReplyError(StopListError):
+    """An SMS reply posted to the webhook is not one of the provider's documented reply shapes (HTTP 400)."""
 
     reason = "invalid_reply"
+    metric = "ReplyRefused"
 
 
-# --- HTTP doors: the request itself is refused, with its status code; nothing is published -----------------
 class RequestRefusedError(StopListError):
-    """An HTTP request to the webhook or the unsubscribe page that cannot be served (bad token, body, type)."""
+    """An HTTP request to the webhook or the unsubscribe page that cannot be served (bad token, body, type).
+    Each door counts its refusals as its own outcome (``ReplyRefused``, ``UnsubscribeRequestRefused``)."""
 
     reason = "request_refused"
+    metric = "RequestRefused"
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -60,6 +72,7 @@ class RequestRefusedError(StopListError):
 # --- retryable: the record fails and comes back later --------------------------------------------------------
 class RetryableError(StopListError):
     reason = "retryable"
+    metric = "ProviderTransientError"
 
 
 class ProviderUnavailableError(RetryableError):
@@ -76,6 +89,7 @@ class ProviderAuthError(RetryableError):
     """Code 1 (no key) or 10 (invalid key), still so after the secret was read again."""
 
     reason = "provider_auth"
+    metric = "ProviderAuthError"
 
 
 class ProviderError(RetryableError):
@@ -88,18 +102,38 @@ class AwsServiceError(RetryableError):
     """An AWS call (DynamoDB, SQS, Secrets Manager) failed; translated from botocore's ClientError."""
 
     reason = "aws_service"
-    code = ""
+    metric = "AwsServiceError"
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
-def aws_error(action: str, exc: ClientError | BotoCoreError) -> AwsServiceError:
-    """Translate a botocore failure; only the error code is kept (messages may quote request values)."""
+def aws_error_code(exc: ClientError | BotoCoreError) -> str:
+    """botocore's error code (``ConditionalCheckFailedException``, ...) or the exception's type name."""
     if isinstance(exc, ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
-    else:
-        code = type(exc).__name__
-    error = AwsServiceError(f"cannot {action}: {code}")
-    error.code = code
-    return error
+        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+    return type(exc).__name__
+
+
+@contextmanager
+def aws_errors(action: str, expected: frozenset[str] = frozenset()) -> Iterator[None]:
+    """The one translation of botocore failures: ``with aws_errors("scan the table"): client.scan(...)``.
+
+    Only the error code is kept (botocore's messages may quote request values, a phone number or a key), and the
+    cause is dropped (``from None``). Codes in ``expected`` (e.g. ``ConditionalCheckFailedException``) are not
+    translated: they propagate as botocore raised them, for the caller to catch.
+    """
+    try:
+        yield
+    except ClientError as exc:
+        code = aws_error_code(exc)
+        if code in expected:
+            raise
+        raise AwsServiceError(f"cannot {action}: {code}", code) from None
+    except BotoCoreError as exc:
+        code = aws_error_code(exc)
+        raise AwsServiceError(f"cannot {action}: {code}", code) from None
 
 
 class ConfigurationError(RetryableError):
@@ -107,6 +141,7 @@ class ConfigurationError(RetryableError):
     operator fixes it, and on their last receive go to the dead-letter queue with this reason."""
 
     reason = "configuration"
+    metric = "ConfigurationError"
 
 
 class SnapshotAbortedError(StopListError):

@@ -30,8 +30,9 @@ from collections.abc import Iterable
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
+from stoplist.config import DEFAULT_PHONE_REGION
 from stoplist.domain.phone import to_e164
-from stoplist.errors import ConfigurationError
+from stoplist.errors import ConfigurationError, InvalidPhoneNumberError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESSIV
@@ -59,7 +60,7 @@ class LinkKey:
     def seal(self, e164: str) -> str:
         digits = e164.removeprefix("+")
         if not _E164_DIGITS.match(digits):
-            raise ValueError("not an E.164 number")
+            raise InvalidPhoneNumberError("not an E.164 number of at most 15 digits")
         sealed = self._cipher.encrypt(int(digits).to_bytes(_PACKED_BYTES, "big"), self._associated)
         return base64.urlsafe_b64encode(self.key_id + sealed).decode("ascii")
 
@@ -81,7 +82,9 @@ def link_key(secret: str) -> LinkKey:
     return LinkKey(secret)
 
 
-def make_unsubscribe_url(base_url: str, phone_number: str, signing_key: str, default_region: str = "FR") -> str:
+def make_unsubscribe_url(
+    base_url: str, phone_number: str, signing_key: str, default_region: str = DEFAULT_PHONE_REGION
+) -> str:
     """``{base_url}/u/{token}`` for this number, in any usual format (raises InvalidPhoneNumberError)."""
     return f"{base_url.rstrip('/')}/u/{link_key(signing_key).seal(to_e164(phone_number, None, default_region))}"
 

@@ -10,9 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from stoplist.errors import aws_error
+from stoplist.errors import aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -24,7 +22,5 @@ class OptOutQueue:
         self._client = client
 
     def publish(self, event: Mapping[str, str]) -> None:
-        try:
+        with aws_errors("send to the opt-out queue"):
             self._client.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(event))
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error("send to the opt-out queue", exc) from None
