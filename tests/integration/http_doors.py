@@ -14,7 +14,7 @@ from devkit.http_api import LocalHttpApi
 from devkit.lambda_runtime import LocalFunction
 from devkit.poller import SqsEventSourcePoller, queue_depth
 from devkit.template import LocalResources, http_routes
-from tests.conftest import local_function
+from tests.helpers import local_function
 
 
 class Doors:

@@ -17,7 +17,7 @@ from stoplist.links import make_unsubscribe_url
 
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources, http_routes
-from tests.conftest import load_event, local_function
+from tests.helpers import load_event, local_function
 from tests.integration.http_doors import Doors, start_doors
 
 pytestmark = pytest.mark.integration
@@ -116,7 +116,7 @@ def test_key_rotation_keeps_old_links_working(doors: Doors) -> None:
         SecretId=doors.resources.secret_arns["LinkSigningKeySecret"], SecretString="rotated-key-" + "r" * 36
     )
     page = local_function(doors.resources, "UnsubscribePageFunction", "handlers.unsubscribe_page")
-    doors.api.functions["UnsubscribePageFunction"].new_container()  # type: ignore[attr-defined]
+    doors.api.functions["UnsubscribePageFunction"].new_container()
     assert requests.get(old_link, timeout=10).status_code == 200
     new_link = make_unsubscribe_url(doors.url, "06 12 34 56 77", "rotated-key-" + "r" * 36)
     assert new_link != old_link

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 from stoplist.links import open_token
-from stoplist_cli.links_csv import main, mint_csv
+from stoplist_cli.links_csv import MintReport, main, mint_csv
 
 KEY = "campaign-key-0123456789abcdefghijklmnop"
 
 
-def minted(text: str, **kwargs: str) -> tuple[list[str], object]:
+def minted(text: str, column: str | None = None) -> tuple[list[str], MintReport]:
     out = io.StringIO()
-    report = mint_csv(io.StringIO(text), out, "https://stop.example.fr", KEY, **kwargs)  # type: ignore[arg-type]
+    report = mint_csv(io.StringIO(text), out, "https://stop.example.fr", KEY, column)
     return out.getvalue().splitlines(), report
 
 
@@ -27,7 +27,7 @@ def test_header_semicolons_and_invalid_numbers() -> None:
     assert open_token(anne[3].rsplit("/", 1)[1], [KEY]) == "+33612345678"
     assert lines[2].split(";")[3] == ""
     assert lines[2].split(";")[4]
-    assert (report.rows, report.minted, report.invalid) == (2, 1, 1)  # type: ignore[attr-defined]
+    assert (report.rows, report.minted, report.invalid) == (2, 1, 1)
 
 
 def test_headerless_and_named_column() -> None:
