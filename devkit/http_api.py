@@ -111,7 +111,7 @@ class LocalHttpApi:
         self.routes = [(route, route_pattern(route.path)) for route in routes]
         self.functions = functions
         self.responses: Counter[tuple[str, int]] = Counter()
-        self._invoke_lock = threading.Lock()
+        self.lock = threading.Lock()  # one function at a time: the environment is the process's
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -143,7 +143,7 @@ class LocalHttpApi:
         return None
 
     def invoke(self, route: HttpRoute, event: dict[str, Any]) -> dict[str, Any]:
-        with self._invoke_lock:
+        with self.lock:
             result = self.functions[route.function_id].invoke(event)
         if not isinstance(result, dict) or "statusCode" not in result:
             # Payload 2.0's inferred format: anything else is a 200 JSON body.
