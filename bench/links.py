@@ -25,7 +25,9 @@ def recipients(count: int, national: bool) -> str:
     rng = random.Random(7)
     lines = ["prenom,telephone"]
     for index in range(count):
-        digits = f"{rng.choice('67')}{rng.randrange(10**8):08d}"
+        # Mainland mobiles in allocated ranges (06 0x-2x, 4x-8x; 07 3x-9x), so every row gets a link.
+        prefix = rng.choice(["6" + rng.choice("0124678"), "7" + rng.choice("3456789")])
+        digits = f"{prefix}{rng.randrange(10**7):07d}"
         number = f"0{digits[0]} {digits[1:3]} {digits[3:5]} {digits[5:7]} {digits[7:]}" if national else f"+33{digits}"
         lines.append(f"r{index},{number}")
     return "\n".join(lines) + "\n"
