@@ -155,3 +155,24 @@ def test_api_gateway_shapes(doors: Doors) -> None:
     event["queryStringParameters"]["token"] = doors.webhook_token
     event["body"] = event_body
     assert json.loads(function.invoke(event)["body"]) == {"status": "ignored"}
+
+
+def test_unreadable_secret_or_queue_is_503_and_nothing_is_lost_silently(doors: Doors) -> None:
+    broken = {"WEBHOOK_TOKEN_SECRET_ID": "no-such-secret", "LINK_KEY_SECRET_ID": "no-such-secret"}
+    webhook = local_function(doors.resources, "RepliesWebhookFunction", "handlers.replies_webhook", **broken)
+    event = load_event("http_replies_webhook.json")
+    answer = webhook.invoke(event)
+    assert (answer["statusCode"], json.loads(answer["body"])) == (503, {"error": "temporarily unavailable"})
+    page = local_function(doors.resources, "UnsubscribePageFunction", "handlers.unsubscribe_page", **broken)
+    get = load_event("http_unsubscribe_get.json")
+    get["pathParameters"]["token"] = doors.link("06 12 34 56 77").rsplit("/", 1)[1]
+    shown = page.invoke(get)
+    assert shown["statusCode"] == 503
+    assert 'lang="fr"' in shown["body"]
+    no_queue = local_function(
+        doors.resources, "UnsubscribePageFunction", "handlers.unsubscribe_page", OPT_OUT_QUEUE_URL="http://127.0.0.1:9/123456789012/no-such-queue"
+    )
+    post = load_event("http_unsubscribe_post.json")
+    post["pathParameters"]["token"] = get["pathParameters"]["token"]
+    assert no_queue.invoke(post)["statusCode"] == 503
+    assert doors.queued() == 0
