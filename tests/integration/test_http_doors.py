@@ -170,7 +170,10 @@ def test_unreadable_secret_or_queue_is_503_and_nothing_is_lost_silently(doors: D
     assert shown["statusCode"] == 503
     assert 'lang="fr"' in shown["body"]
     no_queue = local_function(
-        doors.resources, "UnsubscribePageFunction", "handlers.unsubscribe_page", OPT_OUT_QUEUE_URL="http://127.0.0.1:9/123456789012/no-such-queue"
+        doors.resources,
+        "UnsubscribePageFunction",
+        "handlers.unsubscribe_page",
+        OPT_OUT_QUEUE_URL="http://127.0.0.1:9/123456789012/no-such-queue",
     )
     post = load_event("http_unsubscribe_post.json")
     post["pathParameters"]["token"] = get["pathParameters"]["token"]

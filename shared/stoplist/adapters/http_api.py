@@ -14,7 +14,7 @@ import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from stoplist.errors import RequestRefusedError
@@ -28,6 +28,7 @@ _FORM_CHARSETS = {"utf-8", "utf8", "iso-8859-1", "latin1", "latin-1", "windows-1
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -107,16 +108,8 @@ def _content_type(header: str) -> tuple[str, dict[str, str]]:
 
 
 def _json_fields(body: bytes) -> dict[str, str]:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        document: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in document:
-                raise RequestRefusedError(400, f"field {key[:MAX_FIELD_NAME]!r} is repeated")
-            document[key] = value
-        return document
-
     try:
-        document = json.loads(body.decode("utf-8"), object_pairs_hook=no_duplicates)
+        document = json.loads(body.decode("utf-8"), object_pairs_hook=_no_repeats)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise RequestRefusedError(400, "the body is not valid UTF-8 JSON") from None
     if not isinstance(document, dict):
@@ -178,12 +171,17 @@ def _multipart_fields(body: bytes, content_type: str) -> dict[str, str]:
 
 
 def _unique(pairs: list[tuple[str, str]]) -> dict[str, str]:
-    fields: dict[str, str] = {}
+    return _checked(_no_repeats(pairs))
+
+
+def _no_repeats(pairs: list[tuple[str, _T]]) -> dict[str, _T]:
+    """A field given twice is ambiguous (which one did the sender mean?): refused, in forms and in JSON."""
+    fields: dict[str, _T] = {}
     for key, value in pairs:
         if key in fields:
             raise RequestRefusedError(400, f"field {key[:MAX_FIELD_NAME]!r} is repeated")
         fields[key] = value
-    return _checked(fields)
+    return fields
 
 
 def _checked(fields: dict[str, str]) -> dict[str, str]:
