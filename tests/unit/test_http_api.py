@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stoplist.adapters.http_api import MAX_BODY_BYTES, HttpRequest, json_response
 from stoplist.errors import RequestRefusedError
 
@@ -113,3 +115,62 @@ def test_json_response() -> None:
     assert answer["statusCode"] == 200
     assert json.loads(answer["body"]) == {"status": "ignored"}
     assert answer["headers"]["cache-control"] == "no-store"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    body=st.binary(max_size=300) | st.text(max_size=200).map(str.encode),
+    content_type=st.sampled_from(
+        [
+            None,
+            "application/json",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=b",
+            "text/plain",
+            "application/json; charset=utf-16",
+            "application/x-www-form-urlencoded; charset=latin1",
+            "",
+        ]
+    ),
+)
+def test_any_body_gives_fields_or_a_refusal(body: bytes, content_type: str | None) -> None:
+    """Never another exception (which would be a 500): text fields, or a refusal with a 4xx status."""
+    status = 200
+    fields: dict[str, str] = {}
+    try:
+        fields = request(body, content_type).fields()
+    except RequestRefusedError as refusal:
+        status = refusal.status
+    assert 200 <= status < 500
+    assert all(isinstance(key, str) and isinstance(value, str) for key, value in fields.items())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(
+            [
+                "msisdn",
+                "phone_number",
+                "text",
+                "messageId",
+                "message_id",
+                "concat",
+                "concat-part",
+                "concat-total",
+                "type",
+            ]
+        ),
+        st.text(max_size=30),
+        max_size=9,
+    )
+)
+def test_any_fields_give_a_reply_or_invalid_reply(fields: dict[str, str]) -> None:
+    from stoplist.domain.replies import parse_reply
+    from stoplist.errors import InvalidReplyError
+
+    try:
+        reply = parse_reply(fields, "FR")
+    except InvalidReplyError:
+        return
+    assert reply.phone_number.startswith("+")
