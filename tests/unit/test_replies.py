@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stoplist.config import DEFAULT_STOP_KEYWORDS
 from stoplist.domain.replies import ReplyOutcome, ReplyWebhook, StopKeywords, normalise_text, parse_reply
-from stoplist.errors import InvalidReplyError, RequestRefusedError
+from stoplist.errors import ConfigurationError, InvalidReplyError, RequestRefusedError
 
 from tests.unit.fakes import FakePublisher
 
@@ -99,7 +99,7 @@ def test_keyword_list_is_a_parameter() -> None:
     assert only_fin.match("fin") == "fin"
     assert only_fin.match("annuler svp") == "annuler"
     assert only_fin.match("STOP") is None
-    with pytest.raises(ValueError, match="no stop keyword"):
+    with pytest.raises(ConfigurationError, match="no keyword"):
         StopKeywords(" , ")
 
 

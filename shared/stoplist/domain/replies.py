@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from stoplist.domain.events import optout_event
 from stoplist.domain.phone import to_e164
 from stoplist.domain.ports import OptOutPublisher
-from stoplist.errors import InvalidPhoneNumberError, InvalidReplyError, RequestRefusedError
+from stoplist.errors import ConfigurationError, InvalidPhoneNumberError, InvalidReplyError, RequestRefusedError
 from stoplist.observability import count, logger, mask_phone
 
 SOURCE = "smspartner-reply"
@@ -53,7 +53,7 @@ class StopKeywords:
         normalised = {normalise_text(keyword) for keyword in keywords.split(",")}
         normalised.discard("")
         if not normalised:
-            raise ValueError("no stop keyword")
+            raise ConfigurationError("StopKeywords holds no keyword")
         # Longest first, so that "stop sms" is the keyword reported for "STOP SMS".
         self._keywords = sorted(normalised, key=len, reverse=True)
 
