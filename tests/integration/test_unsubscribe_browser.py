@@ -42,10 +42,10 @@ def doors(resources: LocalResources) -> Iterator[Doors]:
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Any]:
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
         pytest.fail("chromium and chromium-driver are missing: run `bash scripts/bootstrap.sh` (installs them)")
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never download a browser or a driver
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never download a browser or a driver
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
