@@ -13,6 +13,7 @@ import html
 from collections.abc import Mapping
 
 LANGUAGES = ("fr", "en")
+_FRENCH_PLAN_CODES = ("33", "262", "590", "594", "596")
 DEFAULT_LANGUAGE = "fr"
 
 STYLE = (
@@ -101,10 +102,13 @@ def choose_language(accept_language: str | None) -> str:
 
 
 def mask_for_display(e164: str) -> str:
-    """``+33612345677`` -> ``06 ** ** ** 77`` (a French number as people write it); others ``+49 ** … 89``."""
+    """``+33612345677`` -> ``06 ** ** ** 77``: a number of the French plan (mainland, and the overseas codes
+    that share it: +262, +590, +594, +596) as people write it; others ``+49 ** … 89``."""
     digits = e164.removeprefix("+")
-    if digits.startswith("33") and len(digits) == 11:
-        return f"0{digits[2]} ** ** ** {digits[-2:]}"
+    for code in _FRENCH_PLAN_CODES:
+        national = digits.removeprefix(code)
+        if national != digits and len(national) == 9:
+            return f"0{national[0]} ** ** ** {national[-2:]}"
     middle = " ".join("**" for _ in range(max(1, (len(digits) - 4 + 1) // 2)))
     return f"+{digits[:2]} {middle} {digits[-2:]}"
 
