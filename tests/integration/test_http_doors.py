@@ -179,3 +179,20 @@ def test_unreadable_secret_or_queue_is_503_and_nothing_is_lost_silently(doors: D
     post["pathParameters"]["token"] = get["pathParameters"]["token"]
     assert no_queue.invoke(post)["statusCode"] == 503
     assert doors.queued() == 0
+
+
+def test_stop_keywords_parameter_reaches_the_webhook(
+    local_aws: Any, template: dict[str, Any], standin: SmsPartnerStandIn
+) -> None:
+    from devkit.template import create_resources
+
+    resources = create_resources(
+        template,
+        parameter_overrides={"SmsPartnerApiUrl": standin.base_url, "StopKeywords": "FIN,ANNULER"},
+        prefix="keywords",
+    )
+    for doors in start_doors(resources):
+        form = {"msisdn": "33612345678", "messageId": "k1"}
+        assert doors.webhook(data={**form, "text": "Fin."}).json() == {"status": "opt_out"}
+        assert doors.webhook(data={**form, "text": "STOP"}).json() == {"status": "ignored"}
+        assert doors.queued() == 1
