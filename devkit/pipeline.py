@@ -1,10 +1,13 @@
-"""The whole pipeline on this machine: opt-outs through the queue and the bus, then the snapshot.
+"""The whole pipeline on this machine: opt-outs through the queue and the bus, the snapshot, then a re-opt-in;
+every change of the table announced from its stream.
 
 Everything AWS is local (moto server for SQS, EventBridge and Secrets Manager; DynamoDB Local for the
-table), created from template.yaml; the provider is the stand-in unless ``real_api`` is set. The handlers
-run in-process (``devkit/lambda_runtime.py``), fed by the SQS event-source poller (``devkit/poller.py``) and
-the bus delivery (``devkit/bus.py``). Their logs and metrics go to ``.local/pipeline.log``; ``run_pipeline``
-returns a ``RunSummary`` that ``python -m devkit.run`` prints.
+tables and their streams), created from template.yaml; the provider is the stand-in unless ``real_api`` is
+set. The handlers run in-process (``devkit/lambda_runtime.py``), fed by the SQS event-source poller
+(``devkit/poller.py``), the bus delivery (``devkit/bus.py``) and the table's stream
+(``devkit/stream_poller.py``, which feeds the change publisher; a rule forwards its announcements to a queue,
+read back for the summary). Their logs and metrics go to ``.local/pipeline.log``; ``run_pipeline`` returns a
+``RunSummary`` that ``python -m devkit.run`` prints.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from devkit.lambda_runtime import LocalFunction, environment
 from devkit.poller import SqsEventSourcePoller
 from devkit.services import REPO_ROOT, start_local_aws
 from devkit.standin import SmsPartnerStandIn
+from devkit.stream_poller import DynamoDbStreamPoller, to_queue
 from devkit.template import LocalResources, create_resources, http_routes, load_template
 
 EVENTS_DIR = REPO_ROOT / "events"
@@ -81,6 +85,9 @@ class RunSummary:
     http_url: str = ""
     sample_link: str = ""
     webhook_curl: str = ""
+    # What the change publisher announced on the bus (by detail-type, as the forwarding rule's queue got them).
+    announcements: list[dict[str, Any]] = field(default_factory=list)
+    history_entries: int = 0
 
     @property
     def total_in(self) -> int:
@@ -93,7 +100,12 @@ class RunSummary:
     @property
     def accounted(self) -> int:
         """Events whose end is known: in the stop list (added or already there) or in a dead-letter queue."""
-        return int(self.metrics["OptOutAdded"] + self.metrics["OptOutAlreadyListed"]) + self.dead_lettered
+        done = ("OptOutAdded", "OptOutAlreadyListed", "OptInRemoved", "OptInNotListed")
+        return int(sum(self.metrics[name] for name in done)) + self.dead_lettered
+
+    @property
+    def announced(self) -> Counter[str]:
+        return Counter(announcement["detail-type"] for announcement in self.announcements)
 
 
 class Progress(Protocol):
@@ -116,6 +128,11 @@ def read_numbers(path: Path) -> list[str]:
             if cell and any(char.isdigit() for char in cell):
                 numbers.append(cell)
     return numbers
+
+
+def sample_opt_ins() -> list[str]:
+    """SQS bodies of the sample re-opt-ins (events/sqs_optin.json), sent once the snapshot ran."""
+    return [record["body"] for record in json.loads((EVENTS_DIR / "sqs_optin.json").read_text())["Records"]]
 
 
 def sample_events() -> tuple[list[str], list[dict[str, Any]]]:
@@ -257,13 +274,6 @@ def _run(
         prefix=f"local-{uuid.uuid4().hex[:8]}",
     )
     env = {name: {**values, **options.extra_env} for name, values in resources.function_env.items()}
-    sqs_function = LocalFunction("OptOutSqsFunction", "handlers.optout_sqs", env["OptOutSqsFunction"])
-    bus_function = LocalFunction(
-        "OptOutEventBridgeFunction", "handlers.optout_eventbridge", env["OptOutEventBridgeFunction"]
-    )
-    snapshot_function = LocalFunction("SnapshotFunction", "handlers.snapshot_scheduled", env["SnapshotFunction"])
-    for function in (sqs_function, bus_function, snapshot_function):
-        function.new_container()
     routes = http_routes(resources.template)
     http_functions = {
         route.function_id: LocalFunction(route.function_id, route.module, env[route.function_id]) for route in routes
@@ -272,9 +282,7 @@ def _run(
         function.new_container()
     api = LocalHttpApi(routes, http_functions).start()
     try:
-        return _drive(
-            options, progress, bodies, bus_events, resources, api, sqs_function, bus_function, snapshot_function
-        )
+        return _drive(options, progress, bodies, bus_events, resources, env, api)
     finally:
         api.stop()
 
@@ -285,23 +293,35 @@ def _drive(
     bodies: list[str],
     bus_events: list[dict[str, Any]],
     resources: LocalResources,
+    env: dict[str, dict[str, str]],
     api: LocalHttpApi,
-    sqs_function: LocalFunction,
-    bus_function: LocalFunction,
-    snapshot_function: LocalFunction,
 ) -> RunSummary:
+    """The run itself, with the HTTP API up: events in, the queue and the bus drained, the snapshot."""
     from stoplist.adapters.table import STATUS_KEY
     from stoplist.lookup import StopListLookup
 
     from devkit.http_samples import HttpDoors, exercise
 
+    sqs_function = LocalFunction("OptOutSqsFunction", "handlers.optout_sqs", env["OptOutSqsFunction"])
+    bus_function = LocalFunction(
+        "OptOutEventBridgeFunction", "handlers.optout_eventbridge", env["OptOutEventBridgeFunction"]
+    )
+    snapshot_function = LocalFunction("SnapshotFunction", "handlers.snapshot_scheduled", env["SnapshotFunction"])
+    publisher = LocalFunction("ChangePublisherFunction", "handlers.change_publisher", env["ChangePublisherFunction"])
+    for function in (sqs_function, bus_function, snapshot_function, publisher):
+        function.new_container()
+
+    sqs: Any = boto3.client("sqs")
+    stream = DynamoDbStreamPoller(
+        resources.stream_arns["StopListTable"],
+        publisher.invoke,
+        on_failure=to_queue(sqs, resources.queue_urls["ChangeEventsDeadLetterQueue"]),
+    )
     doors = HttpDoors(
         api.base_url,
         resources.secret_values["WebhookTokenSecret"],
         resources.secret_values["LinkSigningKeySecret"],
     )
-
-    sqs: Any = boto3.client("sqs")
     summary = RunSummary(
         api_url=resources.parameters["SmsPartnerApiUrl"],
         http_url=api.base_url,
@@ -341,6 +361,7 @@ def _drive(
         done(poller.stats.deleted - before)
         delivered = delivery.deliver_once()
         done(delivered)
+        stream.poll_once()
         if received == 0 and delivered == 0:
             if poller.in_queue() == 0 and delivery.in_queue() == 0:
                 break
@@ -350,7 +371,22 @@ def _drive(
         _serve(options.console or sys.stderr, summary, poller)
 
     summary.snapshot = snapshot_function.invoke(json.loads((EVENTS_DIR / "schedule.json").read_text()))
-    for logical_id in ("OptOutDeadLetterQueue", "OptOutEventsDeadLetterQueue"):
+    # A re-opt-in, once the snapshot knows the provider's numbers: one of them subscribes again, with consent.
+    opt_ins = sample_opt_ins()
+    sqs.send_message_batch(
+        QueueUrl=queue_url, Entries=[{"Id": str(i), "MessageBody": b} for i, b in enumerate(opt_ins)]
+    )
+    summary.events_in["opt-in"] = len(opt_ins)
+    poller.drain()
+    stream.drain()
+    summary.announcements = _drain(sqs, resources.announcements_queue_url)
+    summary.history_entries = sum(
+        page["Count"]
+        for page in boto3.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(TableName=resources.table_names["StopListHistoryTable"], Select="COUNT")
+    )
+    for logical_id in ("OptOutDeadLetterQueue", "OptOutEventsDeadLetterQueue", "ChangeEventsDeadLetterQueue"):
         summary.dead_letters[logical_id] = _peek(sqs, resources.queue_urls[logical_id])
     dynamodb: Any = boto3.client("dynamodb")
     keys: set[str] = set()
@@ -404,6 +440,16 @@ def _serve(console: IO[str], summary: RunSummary, poller: SqsEventSourcePoller) 
 
 def _no_progress(done: int | None, /) -> None:
     """Progress shown nowhere."""
+
+
+def _drain(sqs: Any, url: str) -> list[dict[str, Any]]:
+    """Every message of a queue, as JSON, deleted as read."""
+    found: list[dict[str, Any]] = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
 
 
 def _peek(sqs: Any, url: str) -> list[dict[str, str]]:

@@ -57,6 +57,12 @@ class Settings:
     webhook_token_secret_id: str = _setting("", "WEBHOOK_TOKEN_SECRET_ID")
     link_key_secret_id: str = _setting("", "LINK_KEY_SECRET_ID")
     stop_keywords: str = _setting(DEFAULT_STOP_KEYWORDS, "STOP_KEYWORDS")
+    history_table_name: str = _setting("", "HISTORY_TABLE")
+    event_bus_name: str = _setting("", "EVENT_BUS_NAME")
+    # How far in the future a consentAt may lie (clocks of the systems that collect consent drift).
+    consent_clock_skew_seconds: int = _setting(300, "CONSENT_CLOCK_SKEW_SECONDS")
+    # PutEvents attempts for the entries it refused, inside one publisher invocation (the stream retries after).
+    publish_max_attempts: int = _setting(3, "PUBLISH_MAX_ATTEMPTS")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "api_url", self.api_url.rstrip("/"))
