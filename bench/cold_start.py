@@ -2,7 +2,8 @@
 
 Each sample is a fresh interpreter that imports one module with the function's CodeUri and the layer's
 python/ directory on its path, as Lambda does. Baseline and handlers are sampled in turn, so both see the
-same machine load; the ratio of medians is what to compare (target: at most 1.3).
+same machine load; the ratio of medians is what to compare (target: at most 1.3, and 1.2 for the HTTP
+functions, which a person or a webhook sender waits on).
 
     python -m bench.cold_start [--runs 21]     (runs `sam build` first)
 """
@@ -22,7 +23,12 @@ HANDLERS = {
     "OptOutSqsFunction": "optout_sqs",
     "OptOutEventBridgeFunction": "optout_eventbridge",
     "SnapshotFunction": "snapshot_scheduled",
+    "RepliesWebhookFunction": "replies_webhook",
+    "UnsubscribePageFunction": "unsubscribe_page",
 }
+# The HTTP doors answer a person or a webhook sender while they wait: a tighter target than the queue's.
+TARGETS = {"RepliesWebhookFunction": 1.2, "UnsubscribePageFunction": 1.2}
+DEFAULT_TARGET = 1.3
 PROBE = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
 
 
@@ -57,12 +63,14 @@ def main() -> None:
     baseline = statistics.median(samples["boto3"])
     print(f"cold import, median of {args.runs} fresh processes each (Python {sys.version.split()[0]})")
     print(f"  {'import boto3 (baseline)':<34}{baseline * 1000:8.1f} ms   ratio 1.00")
-    worst = 0.0
+    over = []
     for function in HANDLERS:
         median = statistics.median(samples[function])
-        worst = max(worst, median / baseline)
-        print(f"  {function:<34}{median * 1000:8.1f} ms   ratio {median / baseline:.2f}")
-    print(f"worst ratio {worst:.2f} (target <= 1.30): {'OK' if worst <= 1.3 else 'OVER TARGET'}")
+        target = TARGETS.get(function, DEFAULT_TARGET)
+        if median / baseline > target:
+            over.append(function)
+        print(f"  {function:<34}{median * 1000:8.1f} ms   ratio {median / baseline:.2f} (target <= {target:.2f})")
+    print("all within target" if not over else f"OVER TARGET: {', '.join(over)}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import contextlib
 import csv
 import functools
 import json
+import signal
 import sys
 import time
 import uuid
@@ -30,12 +31,13 @@ from stoplist.errors import PermanentError
 
 from devkit.bus import AsyncInvokeDelivery, on_failure_reason, put_events
 from devkit.emf import tally_metrics
+from devkit.http_api import LocalHttpApi
 from devkit.lambda_runtime import LocalFunction, environment
 from devkit.poller import SqsEventSourcePoller
 from devkit.services import REPO_ROOT, start_local_aws
 from devkit.standin import SmsPartnerStandIn
 from devkit.stream_poller import DynamoDbStreamPoller, to_queue
-from devkit.template import create_resources, load_template
+from devkit.template import LocalResources, create_resources, http_routes, load_template
 
 EVENTS_DIR = REPO_ROOT / "events"
 LOG_PATH = REPO_ROOT / ".local" / "pipeline.log"
@@ -61,6 +63,11 @@ class RunOptions:
     extra_env: dict[str, str] = field(default_factory=dict)
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     preseed: bool = True
+    # The HTTP doors: send the sample replies and link clicks (devkit/http_samples.py) through the local HTTP
+    # API; with ``serve``, keep it up after the events until Ctrl-C, opt-outs made meanwhile processed too.
+    http_samples: bool = False
+    serve: bool = False
+    console: IO[str] | None = None  # where ``serve`` prints the link and the curl line (default stderr)
 
 
 @dataclass
@@ -76,6 +83,9 @@ class RunSummary:
     seconds: float = 0.0
     stop_list: set[str] = field(default_factory=set)
     table_numbers: set[str] = field(default_factory=set)
+    http_url: str = ""
+    sample_link: str = ""
+    webhook_curl: str = ""
     # What the change publisher announced on the bus (by detail-type, as the forwarding rule's queue got them).
     announcements: list[dict[str, Any]] = field(default_factory=list)
     history_entries: int = 0
@@ -233,6 +243,8 @@ def run_pipeline(options: RunOptions, progress: ProgressFactory | None = None) -
             summary = _run(options, progress, bodies, bus_events, overrides, api_key)
             log.flush()
         summary.metrics = tally_metrics(LOG_PATH.read_text(encoding="utf-8"))
+        # What the HTTP doors put on the queue: counted by them, then accounted for like any event.
+        summary.events_in["http"] = int(summary.metrics["ReplyOptOut"] + summary.metrics["UnsubscribeConfirmed"])
         if standin is not None:
             summary.provider_calls = Counter(
                 {name[len("calls_") :]: count for name, count in standin.counters.items() if name.startswith("calls_")}
@@ -257,9 +269,6 @@ def _run(
     parameter_overrides: dict[str, str],
     api_key: str,
 ) -> RunSummary:
-    from stoplist.adapters.table import STATUS_KEY
-    from stoplist.lookup import StopListLookup
-
     resources = create_resources(
         load_template(),
         parameter_overrides,
@@ -275,6 +284,34 @@ def _run(
         "EVENTBRIDGE_RESERVED_CONCURRENCY": "1",
     }
     env = {name: {**values, **local, **options.extra_env} for name, values in resources.function_env.items()}
+    routes = http_routes(resources.template)
+    http_functions = {
+        route.function_id: LocalFunction(route.function_id, route.module, env[route.function_id]) for route in routes
+    }
+    for function in http_functions.values():
+        function.new_container()
+    api = LocalHttpApi(routes, http_functions).start()
+    try:
+        return _drive(options, progress, bodies, bus_events, resources, env, api)
+    finally:
+        api.stop()
+
+
+def _drive(
+    options: RunOptions,
+    progress: ProgressFactory | None,
+    bodies: list[str],
+    bus_events: list[dict[str, Any]],
+    resources: LocalResources,
+    env: dict[str, dict[str, str]],
+    api: LocalHttpApi,
+) -> RunSummary:
+    """The run itself, with the HTTP API up: events in, the queue and the bus drained, the snapshot."""
+    from stoplist.adapters.table import STATUS_KEY
+    from stoplist.lookup import StopListLookup
+
+    from devkit.http_samples import HttpDoors, exercise
+
     sqs_function = LocalFunction("OptOutSqsFunction", "handlers.optout_sqs", env["OptOutSqsFunction"])
     bus_function = LocalFunction(
         "OptOutEventBridgeFunction", "handlers.optout_eventbridge", env["OptOutEventBridgeFunction"]
@@ -290,7 +327,17 @@ def _run(
         publisher.invoke,
         on_failure=to_queue(sqs, resources.queue_urls["ChangeEventsDeadLetterQueue"]),
     )
-    summary = RunSummary(api_url=resources.parameters["SmsPartnerApiUrl"])
+    doors = HttpDoors(
+        api.base_url,
+        resources.secret_values["WebhookTokenSecret"],
+        resources.secret_values["LinkSigningKeySecret"],
+    )
+    summary = RunSummary(
+        api_url=resources.parameters["SmsPartnerApiUrl"],
+        http_url=api.base_url,
+        sample_link=doors.sample_link(),
+        webhook_curl=doors.webhook_curl(),
+    )
     queue_url = resources.queue_urls["OptOutQueue"]
     for start in range(0, len(bodies), 10):
         chunk = bodies[start : start + 10]
@@ -301,11 +348,18 @@ def _run(
     put_events(boto3.client("events"), resources.event_bus, bus_events)
     summary.events_in["bus"] = len(bus_events)
 
+    if options.http_samples:
+        exercise(doors)
     done = progress(summary.total_in) if progress else _no_progress
+
+    def invoke_sqs_function(event: dict[str, Any]) -> Any:
+        with api.lock:  # one function at a time: the HTTP API's functions run in its threads
+            return sqs_function.invoke(event)
+
     poller = SqsEventSourcePoller(
         queue_url,
         resources.queue_arns["OptOutQueue"],
-        sqs_function.invoke,
+        invoke_sqs_function,
         batch_size=int(resources.parameters["BatchSize"]),
         retry_delay_seconds=options.retry_delay_seconds,
         sqs=sqs,
@@ -323,6 +377,8 @@ def _run(
                 break
             time.sleep(0.2)
     done(None)
+    if options.serve:
+        _serve(options.console or sys.stderr, summary, poller)
 
     summary.snapshot = snapshot_function.invoke(json.loads((EVENTS_DIR / "schedule.json").read_text()))
     # A re-opt-in, once the snapshot knows the provider's numbers: one of them subscribes again, with consent.
@@ -363,6 +419,33 @@ def _run(
         )
         summary.lookups.append((number, verdict))
     return summary
+
+
+def _serve(console: IO[str], summary: RunSummary, poller: SqsEventSourcePoller) -> None:
+    """Keep the HTTP API up, and the queue drained into the SQS function, until Ctrl-C (or SIGTERM)."""
+
+    def stop(_signal: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # A shell's background job ignores SIGINT: set both handlers explicitly, and put them back after.
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        console.write(
+            f"\nHTTP API serving at {summary.http_url} (Ctrl-C to stop and see the summary)\n"
+            f"  open in a browser:  {summary.sample_link}\n"
+            f"  reply webhook:      {summary.webhook_curl}\n"
+        )
+        console.flush()
+        while True:
+            if not poller.poll_once():
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        console.write("stopping\n")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    while poller.in_queue():
+        poller.poll_once()
 
 
 def _no_progress(done: int | None, /) -> None:

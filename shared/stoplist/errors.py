@@ -68,6 +68,26 @@ class ProviderRejectedError(PermanentError):
     reason = "provider_rejected"
 
 
+# --- HTTP doors: the request itself is refused, with its status code; nothing is published -----------------
+class InvalidReplyError(StopListError):
+    """An SMS reply posted to the webhook is not one of the provider's documented reply shapes (HTTP 400)."""
+
+    reason = "invalid_reply"
+    metric = "ReplyRefused"
+
+
+class RequestRefusedError(StopListError):
+    """An HTTP request to the webhook or the unsubscribe page that cannot be served (bad token, body, type).
+    Each door counts its refusals as its own outcome (``ReplyRefused``, ``UnsubscribeRequestRefused``)."""
+
+    reason = "request_refused"
+    metric = "RequestRefused"
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 # --- retryable: the record fails and comes back later --------------------------------------------------------
 class RetryableError(StopListError):
     reason = "retryable"

@@ -22,17 +22,20 @@ from stoplist.adapters.bus import EventBus
 from stoplist.adapters.circuit import CircuitBreaker
 from stoplist.adapters.dead_letters import DeadLetterQueue
 from stoplist.adapters.history import HistoryTable
-from stoplist.adapters.opt_out_queue import OptOutQueue
+from stoplist.adapters.opt_out_queue import QueueRedelivery
+from stoplist.adapters.optout_queue import OptOutQueue
 from stoplist.adapters.pacing import Pacer
 from stoplist.adapters.provider import RetryPolicy, SmsPartnerClient, new_session
-from stoplist.adapters.secrets import ApiKeySource
+from stoplist.adapters.secrets import ApiKeySource, BareSecret
 from stoplist.adapters.table import StopListTable
 from stoplist.config import Settings
 from stoplist.domain.changes import ChangePublisher
 from stoplist.domain.optin import OptInService
 from stoplist.domain.optout import OptOutService
 from stoplist.domain.redelivery import RedeliverySchedule
+from stoplist.domain.replies import ReplyWebhook, StopKeywords
 from stoplist.domain.snapshot import SnapshotSync
+from stoplist.domain.unsubscribe import UnsubscribeLinks
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -115,7 +118,7 @@ def build_optout_service(
         table=table,
         default_region=settings.default_phone_region,
         max_receive_count=settings.max_receive_count if use_receive_count else None,
-        queue=OptOutQueue(settings.opt_out_queue_url, sqs),
+        queue=QueueRedelivery(settings.opt_out_queue_url, sqs),
         schedule=RedeliverySchedule(
             base_seconds=settings.retry_backoff_base_seconds, min_jitter=settings.retry_backoff_min_jitter
         ),
@@ -158,4 +161,35 @@ def build_snapshot_sync(
         max_delete_percent=settings.snapshot_max_delete_percent,
         write_threads=threads,
         scan_segments=settings.snapshot_scan_segments,
+    )
+
+
+def build_reply_webhook(
+    settings: Settings, sqs: SQSClient | None = None, secrets: SecretsManagerClient | None = None
+) -> ReplyWebhook:
+    settings.require("opt_out_queue_url", "webhook_token_secret_id")
+    token = BareSecret(
+        secret_id=settings.webhook_token_secret_id,
+        max_age_seconds=settings.secret_max_age_seconds,
+        client=secrets or aws_client("secretsmanager"),
+    )
+    return ReplyWebhook(
+        publisher=OptOutQueue(queue_url=settings.opt_out_queue_url, client=sqs or aws_client("sqs")),
+        keywords=StopKeywords(settings.stop_keywords),
+        expected_token=token.current,
+        default_region=settings.default_phone_region,
+    )
+
+
+def build_unsubscribe_links(
+    settings: Settings, sqs: SQSClient | None = None, secrets: SecretsManagerClient | None = None
+) -> UnsubscribeLinks:
+    settings.require("opt_out_queue_url", "link_key_secret_id")
+    return UnsubscribeLinks(
+        publisher=OptOutQueue(queue_url=settings.opt_out_queue_url, client=sqs or aws_client("sqs")),
+        signing_keys=BareSecret(
+            secret_id=settings.link_key_secret_id,
+            max_age_seconds=settings.secret_max_age_seconds,
+            client=secrets or aws_client("secretsmanager"),
+        ),
     )

@@ -7,7 +7,7 @@ Each is checked by mypy against the protocol it stands for (``stoplist.domain.po
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -27,10 +27,12 @@ from stoplist.domain.ports import (
     OptInMark,
     OptInProvider,
     OptInStore,
+    OptOutPublisher,
     OptOutRecord,
     OptOutStore,
     ProviderFields,
     RetryQueue,
+    SigningKeys,
     SnapshotStore,
     StopEntry,
     StopListProvider,
@@ -249,7 +251,42 @@ class FakeBus:
         return len(accepted)
 
 
-_checked: tuple[StopListProvider, DeadLetterSink, RetryQueue, OptOutStore, SnapshotStore, HttpSession, SecretReader] = (
+class FakePublisher:
+    """Stands in for OptOutQueue: keeps what was published."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, str]] = []
+
+    def publish(self, event: Mapping[str, str]) -> None:
+        self.events.append(dict(event))
+
+
+class FakeSigningKeys:
+    """Stands in for the link key secret: fixed versions, counts re-reads."""
+
+    def __init__(self, *versions: str) -> None:
+        self.values = list(versions)
+        self.rereads = 0
+
+    def versions(self) -> list[str]:
+        return list(self.values)
+
+    def reread_if_older_than(self, seconds: float) -> bool:
+        self.rereads += 1
+        return False
+
+
+_checked: tuple[
+    StopListProvider,
+    DeadLetterSink,
+    RetryQueue,
+    OptOutStore,
+    SnapshotStore,
+    HttpSession,
+    SecretReader,
+    OptOutPublisher,
+    SigningKeys,
+] = (
     FakeProvider(),
     FakeDeadLetters(),
     FakeQueue(),
@@ -257,7 +294,11 @@ _checked: tuple[StopListProvider, DeadLetterSink, RetryQueue, OptOutStore, Snaps
     FakeTable(),
     FakeSession(),
     FakeSecrets(""),
+    FakePublisher(),
+    FakeSigningKeys(),
 )
+
+
 _checked_opt_in: tuple[OptInProvider, OptInStore, HistoryWriter, HistoryReader, AnnouncementBus] = (
     FakeProvider(),
     FakeTable(),

@@ -29,6 +29,8 @@ def test_runtime_and_layer_build() -> None:
         "OptOutSqsFunction",
         "OptOutEventBridgeFunction",
         "SnapshotFunction",
+        "RepliesWebhookFunction",
+        "UnsubscribePageFunction",
         "ChangePublisherFunction",
     }
 
@@ -142,6 +144,8 @@ def test_each_function_sends_only_to_its_own_dead_letter_queue() -> None:
     assert queues("OptOutSqsFunction") == [{"Fn::GetAtt": ["OptOutDeadLetterQueue", "QueueName"]}]
     assert queues("OptOutEventBridgeFunction") == [{"Fn::GetAtt": ["OptOutEventsDeadLetterQueue", "QueueName"]}]
     assert queues("SnapshotFunction") == []
+    for http_function in ("RepliesWebhookFunction", "UnsubscribePageFunction"):
+        assert queues(http_function) == [{"Fn::GetAtt": ["OptOutQueue", "QueueName"]}]
     assert queues("ChangePublisherFunction") == [{"Fn::GetAtt": ["ChangeEventsDeadLetterQueue", "QueueName"]}]
 
 
@@ -224,3 +228,79 @@ def test_the_opt_out_functions_may_postpone_and_requeue_in_the_queue() -> None:
         assert FUNCTIONS[function]["Properties"]["Environment"]["Variables"]["OPT_OUT_QUEUE_URL"] == {
             "Ref": "OptOutQueue"
         }
+
+
+# --- the HTTP doors -------------------------------------------------------------------------------------------
+HTTP_FUNCTIONS = {"RepliesWebhookFunction": "WebhookTokenSecret", "UnsubscribePageFunction": "LinkSigningKeySecret"}
+
+
+def test_http_api_routes_throttling_and_access_log_without_tokens() -> None:
+    api = RESOURCES["HttpApi"]
+    assert api["Type"] == "AWS::Serverless::HttpApi"
+    settings = api["Properties"]["DefaultRouteSettings"]
+    assert settings["ThrottlingRateLimit"] == {"Ref": "HttpApiThrottlingRateLimit"}
+    assert settings["ThrottlingBurstLimit"] == {"Ref": "HttpApiThrottlingBurstLimit"}
+    log_format = api["Properties"]["AccessLogSettings"]["Format"]
+    assert "$context.routeKey" in log_format
+    assert "$context.path" not in log_format  # the path carries link tokens
+    assert "$context.http" not in log_format
+    routes = {
+        (event["Properties"]["Method"], event["Properties"]["Path"]): name
+        for name, spec in FUNCTIONS.items()
+        for event in spec["Properties"].get("Events", {}).values()
+        if event["Type"] == "HttpApi"
+    }
+    assert routes == {
+        ("POST", "/webhooks/smspartner/replies"): "RepliesWebhookFunction",
+        ("GET", "/u/{token}"): "UnsubscribePageFunction",
+        ("POST", "/u/{token}"): "UnsubscribePageFunction",
+    }
+
+
+def test_custom_domain_is_optional() -> None:
+    assert TEMPLATE["Conditions"]["HasCustomDomain"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "DomainName"}, ""]}]}
+    assert TEMPLATE["Parameters"]["DomainName"]["Default"] == ""
+    for name in ("HttpApiDomain", "HttpApiDomainMapping"):
+        assert RESOURCES[name]["Condition"] == "HasCustomDomain"
+    assert "CustomDomainNeedsCertificate" in TEMPLATE["Rules"]
+
+
+@pytest.mark.parametrize("secret", ["WebhookTokenSecret", "LinkSigningKeySecret"])
+def test_generated_secrets_are_bare_strings(secret: str) -> None:
+    generate = RESOURCES[secret]["Properties"]["GenerateSecretString"]
+    assert "SecretStringTemplate" not in generate  # a bare string, not JSON
+    assert generate["PasswordLength"] >= 32
+    assert generate["ExcludePunctuation"] is True  # safe in a query string
+
+
+@pytest.mark.parametrize(("function", "secret"), sorted(HTTP_FUNCTIONS.items()))
+def test_http_functions_read_only_their_secret_and_never_the_api_key(function: str, secret: str) -> None:
+    policies = FUNCTIONS[function]["Properties"]["Policies"]
+    readable = [
+        p["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]
+        for p in policies
+        if "AWSSecretsManagerGetSecretValuePolicy" in p
+    ]
+    assert readable == [{"Ref": secret}]
+    assert not any("Statement" in policy for policy in policies)  # no DynamoDB, nothing else
+
+
+def test_stop_keywords_default_is_the_settings_default() -> None:
+    from stoplist.config import DEFAULT_STOP_KEYWORDS
+
+    assert TEMPLATE["Parameters"]["StopKeywords"]["Default"] == DEFAULT_STOP_KEYWORDS
+    env = FUNCTIONS["RepliesWebhookFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["STOP_KEYWORDS"] == {"Ref": "StopKeywords"}
+
+
+def test_outputs_for_the_http_doors() -> None:
+    outputs = TEMPLATE["Outputs"]
+    for name in (
+        "HttpApiUrl",
+        "UnsubscribeLinkBaseUrl",
+        "RepliesWebhookUrl",
+        "WebhookTokenSecretArn",
+        "LinkSigningKeySecretArn",
+    ):
+        assert name in outputs
+    assert "token=" in json.dumps(outputs["RepliesWebhookUrl"]["Value"])

@@ -1,4 +1,5 @@
-"""OptOutQueue, seen from the handlers: make a failed record come back later, or put an event (back) in it.
+"""OptOutQueue, seen from the opt-out handlers: make a failed record come back later, or put an event back in it
+(``optout_queue.OptOutQueue`` is the webhook's and the unsubscribe page's publisher to the same queue).
 
 Implements ``RetryQueue`` (``stoplist.domain.ports``). ``postpone`` sets a received message's visibility
 (the record's backoff); ``requeue`` sends a body as a new message: the bus function's hand-over after a
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 ORIGINAL_MESSAGE_ID = "originalMessageId"
 
 
-class OptOutQueue:
+class QueueRedelivery:
     def __init__(self, queue_url: str, client: SQSClient) -> None:
         self._queue_url = queue_url
         self._client = client

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Protocol
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from stoplist.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 
 class SecretReader(Protocol):
@@ -73,3 +79,72 @@ def _parse_secret(raw: object) -> str:
     if not text:
         raise ConfigurationError("the API key secret is empty")
     return text
+
+
+class BareSecret:
+    """A generated bare-string secret (webhook token, link signing key) and its previous version.
+
+    ``AWSCURRENT`` and, for key rotation, ``AWSPREVIOUS`` (Secrets Manager moves the label there on
+    ``put-secret-value``), each kept ``max_age_seconds``. Read with boto3 directly: Powertools' cache is keyed
+    on the secret's name, not on the version stage, so it would hand back one stage for the other.
+    """
+
+    def __init__(
+        self,
+        *,
+        secret_id: str,
+        max_age_seconds: int,
+        client: SecretsManagerClient,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._secret_id = secret_id
+        self._max_age = max_age_seconds
+        self._client = client
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, str | None]] = {}
+
+    def current(self) -> str:
+        value = self._get("AWSCURRENT")
+        if value is None:
+            raise ConfigurationError(f"the secret {self._secret_id!r} has no current version")
+        return value
+
+    def versions(self) -> list[str]:
+        """Current first, then the previous version if there is one."""
+        previous = self._get("AWSPREVIOUS")
+        return [self.current(), *([previous] if previous else [])]
+
+    def reread_if_older_than(self, seconds: float) -> bool:
+        """Forget cached versions older than ``seconds`` (a token made by a key newer than ours); True if any."""
+        with self._lock:
+            now = self._clock()
+            stale = [stage for stage, (read_at, _) in self._cache.items() if now - read_at > seconds]
+            for stage in stale:
+                del self._cache[stage]
+        return bool(stale)
+
+    def _get(self, stage: str) -> str | None:
+        with self._lock:
+            cached = self._cache.get(stage)
+            if cached is not None and self._clock() - cached[0] < self._max_age:
+                return cached[1]
+        value = self._read(stage)
+        with self._lock:
+            self._cache[stage] = (self._clock(), value)
+        return value
+
+    def _read(self, stage: str) -> str | None:
+        try:
+            answer = self._client.get_secret_value(SecretId=self._secret_id, VersionStage=stage)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
+            if stage != "AWSCURRENT" and code == "ResourceNotFoundException":
+                return None  # never rotated: no previous version
+            raise ConfigurationError(f"cannot read the secret {self._secret_id!r}: {code}") from None
+        except BotoCoreError as exc:
+            raise ConfigurationError(f"cannot read the secret {self._secret_id!r}: {type(exc).__name__}") from None
+        value = str(answer.get("SecretString") or "").strip()
+        if not value:
+            raise ConfigurationError(f"the secret {self._secret_id!r} is empty")
+        return value

@@ -244,3 +244,15 @@ def _json_type(value: object) -> str:
     if isinstance(value, str):
         return "string"
     return "object"
+
+
+def optout_event(
+    phone_number: str, *, source: str, event_id: str | None, occurred_at: str, reason: str | None = None
+) -> dict[str, str]:
+    """The contract's object, as this application's own HTTP doors publish it to the queue."""
+    event = {"phoneNumber": phone_number, "source": source, "occurredAt": occurred_at}
+    if event_id:
+        event["eventId"] = event_id
+    if reason:
+        event["reason"] = reason
+    return event

@@ -6,7 +6,7 @@ The services in ``stoplist.domain`` are typed against these, never against an ad
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol
@@ -149,6 +149,20 @@ class SnapshotStore(Protocol):
     def delete_unless_written_since(self, number: str, cutoff: str) -> bool: ...
 
     def write_status(self, status: dict[str, str | int | float]) -> None: ...
+
+
+class OptOutPublisher(Protocol):
+    """Where the HTTP doors send an opt-out event, the contract's object (``stoplist.adapters.optout_queue``)."""
+
+    def publish(self, event: Mapping[str, str]) -> None: ...
+
+
+class SigningKeys(Protocol):
+    """The unsubscribe links' keys, current first, then the previous one (``stoplist.adapters.secrets``)."""
+
+    def versions(self) -> list[str]: ...
+
+    def reread_if_older_than(self, seconds: float) -> bool: ...
 
 
 class OptInProvider(StopListProvider, Protocol):

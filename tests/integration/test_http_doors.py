@@ -1,0 +1,198 @@
+"""The HTTP doors end to end, over real HTTP: the local HTTP API (API Gateway's v2 events) -> the webhook and
+page functions -> OptOutQueue (moto) -> the SQS function -> the SMS Partner stand-in's stop list."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from stoplist.links import make_unsubscribe_url
+
+from devkit.standin import SmsPartnerStandIn
+from devkit.template import LocalResources, http_routes
+from tests.helpers import load_event, local_function
+from tests.integration.http_doors import Doors, start_doors
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def doors(resources: LocalResources) -> Iterator[Doors]:
+    yield from start_doors(resources)
+
+
+def test_template_routes_are_served() -> None:
+    from devkit.template import load_template
+
+    keys = {route.route_key: route.function_id for route in http_routes(load_template())}
+    assert keys == {
+        "POST /webhooks/smspartner/replies": "RepliesWebhookFunction",
+        "GET /u/{token}": "UnsubscribePageFunction",
+        "POST /u/{token}": "UnsubscribePageFunction",
+    }
+
+
+def test_stop_reply_as_form_ends_in_the_stop_list(doors: Doors, standin: SmsPartnerStandIn) -> None:
+    form = {"msisdn": "33612345678", "to": "33700000000", "messageId": "0200A1", "text": "Stop !", "type": "text"}
+    answer = doors.webhook(data=form)
+    assert (answer.status_code, answer.json()) == (200, {"status": "opt_out"})
+    assert doors.queued() == 1
+    doors.drain()
+    assert "+33612345678" in standin.stop_list()
+
+
+def test_short_number_reply_as_json(doors: Doors, standin: SmsPartnerStandIn) -> None:
+    reply = {"type": "response", "phone_number": "+33698765432", "text": "ARRÊT", "message_id": "123"}
+    assert doors.webhook(json=reply).json() == {"status": "opt_out"}
+    doors.drain()
+    assert "+33698765432" in standin.stop_list()
+
+
+def test_other_replies_are_acknowledged_and_ignored(doors: Doors) -> None:
+    for text in ("Bonjour", "stopper", "je veux stop", ""):
+        answer = doors.webhook(data={"msisdn": "33612345678", "messageId": "x", "text": text})
+        assert (answer.status_code, answer.json()) == (200, {"status": "ignored"})
+    assert doors.queued() == 0
+
+
+def test_wrong_or_missing_token(doors: Doors) -> None:
+    form = {"msisdn": "33612345678", "messageId": "x", "text": "STOP"}
+    assert doors.webhook(data=form, params={}).status_code == 401
+    assert doors.webhook(data=form, params={"token": "wrong"}).status_code == 403
+    assert doors.webhook(data=form, params=[("token", doors.webhook_token), ("token", "x")]).status_code == 403
+    assert doors.queued() == 0
+
+
+def test_sample_events_through_the_handlers(doors: Doors) -> None:
+    webhook = load_event("http_replies_webhook.json")
+    webhook["queryStringParameters"]["token"] = doors.webhook_token
+    function = local_function(doors.resources, "RepliesWebhookFunction", "handlers.replies_webhook")
+    answer = function.invoke(webhook)
+    assert (answer["statusCode"], json.loads(answer["body"])) == (200, {"status": "opt_out"})
+    page = local_function(doors.resources, "UnsubscribePageFunction", "handlers.unsubscribe_page")
+    token = doors.link("06 12 34 56 77").rsplit("/", 1)[1]
+    for name, status in (("http_unsubscribe_get.json", 200), ("http_unsubscribe_post.json", 200)):
+        event = load_event(name)
+        event["pathParameters"]["token"] = token
+        assert page.invoke(event)["statusCode"] == status
+        assert page.invoke(load_event(name))["statusCode"] == 404  # the sample's placeholder token
+    assert doors.queued() == 2  # the STOP reply and the one POST
+
+
+def test_page_get_changes_nothing_post_opts_out_twice_harmlessly(doors: Doors, standin: SmsPartnerStandIn) -> None:
+    link = doors.link("06 12 34 56 77")
+    shown = requests.get(link, timeout=10)
+    assert shown.status_code == 200
+    assert "06 ** ** ** 77" in shown.text
+    assert shown.headers["content-language"] == "fr"
+    assert shown.headers["cache-control"] == "no-store"
+    assert len(shown.content) < 10_000
+    assert doors.queued() == 0
+    english = requests.get(link, headers={"Accept-Language": "en-GB,en;q=0.9"}, timeout=10)
+    assert 'lang="en"' in english.text
+    for _ in range(2):
+        done = requests.post(link, timeout=10)
+        assert done.status_code == 200
+        assert "06 ** ** ** 77" in done.text
+    peeked = doors.sqs.receive_message(QueueUrl=doors.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+    bodies = [json.loads(message["Body"]) for message in peeked["Messages"]]
+    assert len(bodies) == 2
+    assert bodies[0]["eventId"] == bodies[1]["eventId"]
+    doors.drain()
+    assert "+33612345677" in standin.stop_list()
+
+
+def test_key_rotation_keeps_old_links_working(doors: Doors) -> None:
+    old_link = doors.link("06 12 34 56 77")
+    secrets: Any = boto3.client("secretsmanager")
+    secrets.put_secret_value(
+        SecretId=doors.resources.secret_arns["LinkSigningKeySecret"], SecretString="rotated-key-" + "r" * 36
+    )
+    page = local_function(doors.resources, "UnsubscribePageFunction", "handlers.unsubscribe_page")
+    doors.api.functions["UnsubscribePageFunction"].new_container()
+    assert requests.get(old_link, timeout=10).status_code == 200
+    new_link = make_unsubscribe_url(doors.url, "06 12 34 56 77", "rotated-key-" + "r" * 36)
+    assert new_link != old_link
+    assert requests.get(new_link, timeout=10).status_code == 200
+    assert (
+        page.invoke({"requestContext": {"http": {"method": "GET"}}, "pathParameters": {"token": "x"}})["statusCode"]
+        == 404
+    )
+
+
+def test_no_token_and_no_full_number_in_any_log_line(
+    doors: Doors, json_logs: io.StringIO, capsys: pytest.CaptureFixture[str]
+) -> None:
+    link = doors.link("06 12 34 56 77")
+    token = link.rsplit("/", 1)[1]
+    requests.get(link, timeout=10)
+    requests.post(link, timeout=10)
+    requests.get(link[:-1] + ("A" if link[-1] != "A" else "B"), timeout=10)
+    doors.webhook(data={"msisdn": "33612345678", "messageId": "m1", "text": "STOP"})
+    doors.webhook(data={"msisdn": "33612345678", "messageId": "m2", "text": "Bonjour"})
+    doors.webhook(data={"msisdn": "33612345678", "text": "STOP"}, params={"token": "wrong-token-value"})
+    doors.drain()
+    logs = json_logs.getvalue() + capsys.readouterr().out
+    assert "reply handled" in logs
+    assert "unsubscribe link" in logs
+    for secret in (token, doors.webhook_token, "wrong-token-value", "612345677", "612345678", doors.link_key):
+        assert secret not in logs, secret
+
+
+def test_api_gateway_shapes(doors: Doors) -> None:
+    assert requests.get(f"{doors.url}/nowhere", timeout=10).status_code == 404
+    assert requests.delete(f"{doors.url}/u/x", timeout=10).status_code == 404
+    event_body = base64.b64encode(b"msisdn=33612345678&messageId=x&text=Bonjour").decode()
+    function = local_function(doors.resources, "RepliesWebhookFunction", "handlers.replies_webhook")
+    event = copy.deepcopy(load_event("http_replies_webhook.json"))
+    event["queryStringParameters"]["token"] = doors.webhook_token
+    event["body"] = event_body
+    assert json.loads(function.invoke(event)["body"]) == {"status": "ignored"}
+
+
+def test_unreadable_secret_or_queue_is_503_and_nothing_is_lost_silently(doors: Doors) -> None:
+    broken = {"WEBHOOK_TOKEN_SECRET_ID": "no-such-secret", "LINK_KEY_SECRET_ID": "no-such-secret"}
+    webhook = local_function(doors.resources, "RepliesWebhookFunction", "handlers.replies_webhook", **broken)
+    event = load_event("http_replies_webhook.json")
+    answer = webhook.invoke(event)
+    assert (answer["statusCode"], json.loads(answer["body"])) == (503, {"error": "temporarily unavailable"})
+    page = local_function(doors.resources, "UnsubscribePageFunction", "handlers.unsubscribe_page", **broken)
+    get = load_event("http_unsubscribe_get.json")
+    get["pathParameters"]["token"] = doors.link("06 12 34 56 77").rsplit("/", 1)[1]
+    shown = page.invoke(get)
+    assert shown["statusCode"] == 503
+    assert 'lang="fr"' in shown["body"]
+    no_queue = local_function(
+        doors.resources,
+        "UnsubscribePageFunction",
+        "handlers.unsubscribe_page",
+        OPT_OUT_QUEUE_URL="http://127.0.0.1:9/123456789012/no-such-queue",
+    )
+    post = load_event("http_unsubscribe_post.json")
+    post["pathParameters"]["token"] = get["pathParameters"]["token"]
+    assert no_queue.invoke(post)["statusCode"] == 503
+    assert doors.queued() == 0
+
+
+def test_stop_keywords_parameter_reaches_the_webhook(
+    local_aws: Any, template: dict[str, Any], standin: SmsPartnerStandIn
+) -> None:
+    from devkit.template import create_resources
+
+    resources = create_resources(
+        template,
+        parameter_overrides={"SmsPartnerApiUrl": standin.base_url, "StopKeywords": "FIN,ANNULER"},
+        prefix="keywords",
+    )
+    for doors in start_doors(resources):
+        form = {"msisdn": "33612345678", "messageId": "k1"}
+        assert doors.webhook(data={**form, "text": "Fin."}).json() == {"status": "opt_out"}
+        assert doors.webhook(data={**form, "text": "STOP"}).json() == {"status": "ignored"}
+        assert doors.queued() == 1
