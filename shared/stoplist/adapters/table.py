@@ -25,6 +25,19 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 STATUS_KEY = "#snapshot-status"
+# Every attribute an item may hold, in the order an audit export lists them (the operators' `stoplist export`).
+ITEM_ATTRIBUTES = (
+    "phoneNumber",
+    "providerStopId",
+    "providerCreatedAt",
+    "source",
+    "eventId",
+    "optOutReason",
+    "optedOutAt",
+    "recordedBy",
+    "firstSeenAt",
+    "updatedAt",
+)
 BATCH_WRITE_LIMIT = 25
 _MAX_UNPROCESSED_ROUNDS = 8
 
