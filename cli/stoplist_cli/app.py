@@ -1,8 +1,8 @@
 """The ``stoplist`` command: global options (where the stack is, ``--json``) and its subcommands.
 
-    stoplist --stack my-stack status
-    stoplist --local dlq list                      # the local stack of `run-local.sh --serve`
-    stoplist --table T --queue-url U check 06...   # explicit resources (AWS_ENDPOINT_URL* honoured)
+stoplist --stack my-stack status
+stoplist --local dlq list                      # the local stack of `run-local.sh --serve`
+stoplist --table T --queue-url U check 06...   # explicit resources (AWS_ENDPOINT_URL* honoured)
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ class _Group(click.Group):
 @click.pass_context
 def main(
     ctx: click.Context,
+    /,
     stack_name: str | None,
     local: bool,
     local_file: Path,

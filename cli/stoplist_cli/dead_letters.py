@@ -19,10 +19,21 @@ from typing import Any
 
 from stoplist.domain.events import parse_sqs_body
 from stoplist.domain.phone import to_e164
-from stoplist.errors import InvalidEventError, InvalidPhoneNumberError
+from stoplist.errors import InvalidEventError, InvalidPhoneNumberError, PermanentError
 from stoplist.observability import mask_phone
 
 REDRIVE = "queue_redrive"
+
+
+def _permanent_reasons(kind: type[PermanentError] = PermanentError) -> set[str]:
+    reasons = {kind.reason}
+    for subclass in kind.__subclasses__():
+        reasons |= _permanent_reasons(subclass)
+    return reasons
+
+
+# errorTypes that a replay would only bring back: the message itself is wrong (errors.py's permanent kinds).
+PERMANENT = frozenset(_permanent_reasons())
 _INVOCATION_RECORD_KEYS = {"requestContext", "requestPayload", "responsePayload"}
 
 
@@ -49,7 +60,7 @@ def _invocation_record(body: str) -> dict[str, Any] | None:
         document = json.loads(body)
     except ValueError:
         return None
-    if isinstance(document, dict) and _INVOCATION_RECORD_KEYS <= document.keys():
+    if isinstance(document, dict) and document.keys() >= _INVOCATION_RECORD_KEYS:
         return document
     return None
 

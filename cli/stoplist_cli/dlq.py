@@ -9,7 +9,7 @@ again at the end.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ import click
 
 from stoplist_cli import queues
 from stoplist_cli.context import Session, pass_session
-from stoplist_cli.dead_letters import DeadLetter, describe, group
+from stoplist_cli.dead_letters import PERMANENT, DeadLetter, describe, group
 from stoplist_cli.output import Exit, Styled
 
 DEAD_LETTER_QUEUES = (("queue", "dead_letter_queue_url"), ("events", "events_dead_letter_queue_url"))
@@ -42,7 +42,9 @@ def dlq() -> None:
 def list_(session: Session, which: str, examples: int) -> None:
     """Dead letters grouped by reason (errorType), with counts and examples. Exit 1 when there are any."""
     sqs = session.client("sqs")
-    letters = [describe(message, label) for label, url in _selected(session, which) for message in queues.peek(sqs, url)]
+    letters = [
+        describe(message, label) for label, url in _selected(session, which) for message in queues.peek(sqs, url)
+    ]
     groups = group(letters)
     out = session.output
     if out.json_mode:
@@ -74,7 +76,11 @@ def list_(session: Session, which: str, examples: int) -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would be replayed; move nothing.")
 @pass_session
 def replay(session: Session, reasons: tuple[str, ...], which: str, dry_run: bool) -> None:
-    """Move dead letters back to OptOutQueue (invocation records unwrapped to their event)."""
+    """Move dead letters back to OptOutQueue (invocation records unwrapped to their event).
+
+    Without --reason, messages dead-lettered for a permanent reason (invalid event or number, provider
+    rejection) stay where they are: replayed, they would be rejected again.
+    """
     selected = _selected(session, which)
     if not dry_run:
         session.stack.require("queue_url")
@@ -90,6 +96,13 @@ def replay(session: Session, reasons: tuple[str, ...], which: str, dry_run: bool
             if reasons and letter.error_type not in reasons:
                 kept.append(message)
                 continue
+            if not reasons and letter.error_type in PERMANENT:
+                letter = replace(
+                    letter,
+                    replayable=False,
+                    not_replayable_because=f"{letter.error_type} is the message's fault and would be rejected "
+                    "again; name it with --reason to replay it anyway",
+                )
             if not letter.replayable or dry_run:
                 (replayed if dry_run and letter.replayable else skipped).append(letter)
                 kept.append(message)
@@ -116,10 +129,10 @@ def replay(session: Session, reasons: tuple[str, ...], which: str, dry_run: bool
         for entry in group(replayed):
             out.echo(f"{verb} {entry.count} {entry.error_type} from the {entry.queue} dead-letter queue")
         for letter in skipped:
-            out.echo(f"skipped {letter.message_id}: {letter.not_replayable_because}")
+            out.echo(f"kept {letter.message_id} ({letter.phone}): {letter.not_replayable_because}")
         for letter in failed:
             out.echo(click.style(f"not moved {letter.message_id}: SQS refused the send; still dead-lettered", fg="red"))
-        out.echo(f"{len(replayed)} {verb}, {len(skipped)} skipped, {len(failed)} failed")
+        out.echo(f"{len(replayed)} {verb}, {len(skipped)} kept, {len(failed)} failed")
     if failed:
         raise click.exceptions.Exit(Exit.PROBLEM)
 

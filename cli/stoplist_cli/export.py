@@ -1,9 +1,9 @@
 """``stoplist export FILE``: the stop-list table as CSV with its audit fields, for an audit or a regulator.
 
 Columns are the table's attributes (``stoplist.adapters.table.ITEM_ATTRIBUTES``, in that order), then
-``otherAttributes`` (JSON of any attribute not in that list), so nothing an item holds is left out. The ``#snapshot-status`` item is not a number
-and is not exported. Rows stream as the table is scanned (memory stays flat), in DynamoDB's order;
-``--sort`` orders them by number, holding the table in memory.
+``otherAttributes`` (JSON of any attribute not in that list), so nothing an item holds is left out. The
+``#snapshot-status`` item is not a number and is not exported. Rows stream as the table is scanned (memory
+stays flat), in DynamoDB's order; ``--sort`` orders them by number, holding the table in memory.
 """
 
 from __future__ import annotations
@@ -62,7 +62,12 @@ def export(session: Session, file: Path, sort: bool) -> None:
         with file.open("w", newline="", encoding="utf-8") as handle:
             count = write_csv(items, handle, sort)
     seconds = time.monotonic() - started
-    summary = {"file": str(file), "rows": count, "columns": [*ITEM_ATTRIBUTES, OTHER_COLUMN], "seconds": round(seconds, 2)}
+    summary = {
+        "file": str(file),
+        "rows": count,
+        "columns": [*ITEM_ATTRIBUTES, OTHER_COLUMN],
+        "seconds": round(seconds, 2),
+    }
     if session.output.json_mode and str(file) != "-":
         session.output.document(summary)
     else:

@@ -53,7 +53,9 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> list
     for row in plain:
         for index, text in enumerate(row):
             widths[index] = max(widths[index], len(text))
-    numeric = [bool(plain) and all(_is_number(row[index]) for row in plain if row[index]) for index in range(len(headers))]
+    numeric = [
+        bool(plain) and all(_is_number(row[index]) for row in plain if row[index]) for index in range(len(headers))
+    ]
 
     def line(cells: Sequence[Cell]) -> str:
         parts = []

@@ -67,7 +67,11 @@ def oldest_age_from_cloudwatch(cloudwatch: Any, url: str, now: datetime | None =
 
 def oldest_age_from_messages(messages: list[dict[str, Any]], now: float | None = None) -> float | None:
     """Seconds since the earliest ``SentTimestamp`` (milliseconds) among messages read from the queue."""
-    sent = [int(message["Attributes"]["SentTimestamp"]) for message in messages if "SentTimestamp" in message.get("Attributes", {})]
+    sent = [
+        int(message["Attributes"]["SentTimestamp"])
+        for message in messages
+        if "SentTimestamp" in message.get("Attributes", {})
+    ]
     if not sent:
         return None
     return max(0.0, (now if now is not None else time.time()) - min(sent) / 1000)

@@ -61,7 +61,11 @@ class Stack:
             )
 
     def client(self, service: str) -> Any:
-        session = boto3.session.Session(region_name=self.region, **dict(self.credentials))
+        session = boto3.session.Session(
+            region_name=self.region,
+            aws_access_key_id=self.credentials.get("aws_access_key_id"),
+            aws_secret_access_key=self.credentials.get("aws_secret_access_key"),
+        )
         endpoint = self.endpoints.get(service) or self.endpoints.get("default")
         config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
         return session.client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]

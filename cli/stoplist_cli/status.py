@@ -15,7 +15,7 @@ from stoplist.adapters.table import STATUS_KEY
 
 from stoplist_cli import queues
 from stoplist_cli.context import Session, pass_session
-from stoplist_cli.output import Exit, Styled, human_age
+from stoplist_cli.output import Cell, Exit, Styled, human_age
 
 STALE_AFTER_INTERVALS = 3  # SnapshotStaleAlarm's EvaluationPeriods
 QUEUES = (
@@ -114,6 +114,8 @@ def alarms_in_alarm(cloudwatch: Any, names: tuple[str, ...]) -> list[dict[str, s
     for start in range(0, len(names), 100):  # DescribeAlarms takes at most 100 names
         answer = cloudwatch.describe_alarms(AlarmNames=list(names[start : start + 100]), StateValue="ALARM")
         for alarm in answer.get("MetricAlarms", []) + answer.get("CompositeAlarms", []):
+            if alarm.get("StateValue") != "ALARM":  # moto ignores StateValue when AlarmNames are given
+                continue
             found.append(
                 {
                     "name": alarm["AlarmName"],
@@ -192,7 +194,7 @@ def render(report: StatusReport, session: Session) -> None:
     items = f"{report.table_items:,}" if report.table_items is not None else "?"
     out.echo(f"table items: {items} (DescribeTable's count, which AWS refreshes about every six hours)")
     out.echo("")
-    rows = []
+    rows: list[list[Cell]] = []
     sampled = False
     for queue in report.queues:
         count = queue.visible + queue.in_flight + queue.delayed

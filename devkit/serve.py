@@ -1,0 +1,172 @@
+"""A local stack that stays up, for the ``stoplist`` command: ``bash scripts/run-local.sh --serve``.
+
+Starts the same services as the local run (moto server, DynamoDB Local, the SMS Partner stand-in), creates
+the resources from template.yaml (alarms included, on moto's CloudWatch), publishes the sample events, then
+keeps running what AWS would run: the queue's event source, the bus's deliveries (with the OnFailure
+destination), and the snapshot every ``--snapshot-every`` seconds. It writes ``.local/stack.json`` (the
+template's outputs, resolved, plus the loopback endpoints), which ``stoplist --local`` reads, and removes it
+on Ctrl-C. Handler logs and metrics go to ``.local/serve.log``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from devkit.lambda_runtime import LocalFunction, environment
+from devkit.run import EVENTS_DIR, LOCAL_API_KEY, PRESEEDED, _deliver_bus_events, handler_output, sample_events
+from devkit.services import REGION, REPO_ROOT, LocalAws, start_local_aws
+from devkit.standin import SmsPartnerStandIn
+from devkit.template import LocalResources, create_resources, load_template
+
+STACK_FILE = REPO_ROOT / ".local" / "stack.json"
+LOG_PATH = REPO_ROOT / ".local" / "serve.log"
+
+
+def stack_description(aws: LocalAws, resources: LocalResources, standin_url: str) -> dict[str, Any]:
+    """What ``stoplist --local`` needs: the outputs a deployed stack would give, and how to reach them."""
+    environment_ = aws.environment()
+    return {
+        "outputs": resources.outputs,
+        "region": REGION,
+        "endpoints": {"default": aws.moto_endpoint, "dynamodb": aws.dynamodb.endpoint},
+        "credentials": {
+            "aws_access_key_id": environment_["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": environment_["AWS_SECRET_ACCESS_KEY"],
+        },
+        "standin": standin_url,
+        "pid": os.getpid(),
+    }
+
+
+def write_atomically(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+class LocalStack:
+    """The functions of the template, driven the way their AWS triggers would drive them."""
+
+    def __init__(self, resources: LocalResources, template: dict[str, Any]) -> None:
+        import boto3
+
+        from devkit.poller import SqsEventSourcePoller
+
+        env = resources.function_env
+        self.resources = resources
+        self.sqs: Any = boto3.client("sqs")
+        self.sqs_function = LocalFunction("OptOutSqsFunction", "handlers.optout_sqs", env["OptOutSqsFunction"])
+        self.bus_function = LocalFunction(
+            "OptOutEventBridgeFunction", "handlers.optout_eventbridge", env["OptOutEventBridgeFunction"]
+        )
+        self.snapshot_function = LocalFunction(
+            "SnapshotFunction", "handlers.snapshot_scheduled", env["SnapshotFunction"]
+        )
+        for function in (self.sqs_function, self.bus_function, self.snapshot_function):
+            function.new_container()
+        self.poller = SqsEventSourcePoller(
+            resources.queue_urls["OptOutQueue"],
+            resources.queue_arns["OptOutQueue"],
+            self.sqs_function.invoke,
+            batch_size=int(resources.parameters["BatchSize"]),
+            sqs=self.sqs,
+        )
+        self.bus_retries = int(
+            template["Resources"]["OptOutEventBridgeFunction"]["Properties"]["EventInvokeConfig"][
+                "MaximumRetryAttempts"
+            ]
+        )
+
+    def publish_samples(self) -> None:
+        import boto3
+
+        bodies, bus_events = sample_events()
+        for body in bodies:
+            self.sqs.send_message(QueueUrl=self.resources.queue_urls["OptOutQueue"], MessageBody=body)
+        boto3.client("events").put_events(
+            Entries=[
+                {
+                    "Source": event["source"],
+                    "DetailType": event["detail-type"],
+                    "Detail": json.dumps(event["detail"]),
+                    "EventBusName": self.resources.event_bus,
+                }
+                for event in bus_events
+            ]
+        )
+
+    def step(self) -> int:
+        """One poll of the queue and of the bus's deliveries; returns how many events were handled."""
+        received = self.poller.poll_once()
+        delivered = _deliver_bus_events(
+            self.sqs,
+            self.resources.rule_delivery_queue_url,
+            self.bus_function,
+            self.bus_retries,
+            self.resources.queue_urls["OptOutEventsDeadLetterQueue"],
+        )
+        return received + delivered
+
+    def snapshot(self) -> None:
+        try:
+            self.snapshot_function.invoke(json.loads((EVENTS_DIR / "schedule.json").read_text()))
+        except Exception as exc:  # noqa: BLE001 - the schedule fires again at the next interval, as in AWS
+            sys.stderr.write(f"snapshot failed ({type(exc).__name__}), retried at the next interval\n")
+
+
+def serve(stack_file: Path, snapshot_every: float, stop: threading.Event, samples: bool = True) -> None:
+    standin = SmsPartnerStandIn(api_keys=(LOCAL_API_KEY,)).start()
+    standin.seed_stop_list(PRESEEDED)
+    aws = start_local_aws()
+    try:
+        with environment(aws.environment()), handler_output(LOG_PATH):
+            template = load_template()
+            resources = create_resources(
+                template, {"SmsPartnerApiUrl": standin.base_url}, api_key=LOCAL_API_KEY, prefix="serve"
+            )
+            stack = LocalStack(resources, template)
+            if samples:
+                stack.publish_samples()
+            stack.snapshot()
+            write_atomically(stack_file, stack_description(aws, resources, standin.base_url))
+            sys.stderr.write(
+                f"local stack up: {stack_file} (stoplist --local status); handler logs in {LOG_PATH}; Ctrl-C stops\n"
+            )
+            next_snapshot = time.monotonic() + snapshot_every
+            while not stop.is_set():
+                if stack.step() == 0:
+                    stop.wait(0.3)
+                if time.monotonic() >= next_snapshot:
+                    stack.snapshot()
+                    next_snapshot = time.monotonic() + snapshot_every
+    finally:
+        stack_file.unlink(missing_ok=True)
+        aws.stop()
+        standin.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bash scripts/run-local.sh --serve", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack-file", type=Path, default=STACK_FILE, help="where to describe the local stack")
+    parser.add_argument("--snapshot-every", type=float, default=60.0, help="seconds between snapshots")
+    parser.add_argument("--no-samples", action="store_true", help="do not publish the sample events at start")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    serve(args.stack_file, args.snapshot_every, stop, samples=not args.no_samples)
+    sys.stderr.write("local stack stopped\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
