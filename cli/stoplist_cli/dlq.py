@@ -109,10 +109,10 @@ def replay(session: Session, reasons: tuple[str, ...], which: str, dry_run: bool
                 continue
             batch.append((message, letter))
             if len(batch) == 10:
-                _move(sqs, session.stack.queue_url, url, batch, replayed, failed, kept)
+                move_back(sqs, session.stack.queue_url, url, batch, replayed, failed, kept)
                 batch = []
         if batch:
-            _move(sqs, session.stack.queue_url, url, batch, replayed, failed, kept)
+            move_back(sqs, session.stack.queue_url, url, batch, replayed, failed, kept)
         queues.release(sqs, url, kept)
     out = session.output
     if out.json_mode:
@@ -137,7 +137,7 @@ def replay(session: Session, reasons: tuple[str, ...], which: str, dry_run: bool
         raise click.exceptions.Exit(Exit.PROBLEM)
 
 
-def _move(
+def move_back(
     sqs: Any,
     target_url: str,
     source_url: str,

@@ -97,3 +97,47 @@ def test_group_counts_by_queue_and_type_largest_first() -> None:
     assert [(entry.error_type, entry.count) for entry in groups] == [("provider_unavailable", 3), ("invalid_event", 1)]
     assert groups[0].as_dict(2)["numbers"] == ["+336****5600", "+336****5601"]
     assert groups[1].as_dict(2)["reasons"] == ["phoneNumber is missing"]
+
+
+class RecordingSqs:
+    """Refuses the sends whose body is in ``refuse``; records sends and deletes in order."""
+
+    def __init__(self, refuse: set[str]) -> None:
+        self.refuse = refuse
+        self.log: list[tuple[str, str]] = []
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        ok = [entry for entry in Entries if entry["MessageBody"] not in self.refuse]
+        self.log += [("send", entry["MessageBody"]) for entry in ok]
+        failed = [{"Id": e["Id"], "Code": "x", "SenderFault": False} for e in Entries if e not in ok]
+        return {"Successful": [{"Id": entry["Id"]} for entry in ok], "Failed": failed}
+
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
+        self.log += [("delete", entry["ReceiptHandle"]) for entry in Entries]
+        return {"Successful": [{"Id": entry["Id"]} for entry in Entries]}
+
+
+def test_replay_deletes_only_what_was_sent_and_after_the_send() -> None:
+    from stoplist_cli.dlq import move_back
+
+    batch = []
+    for index in range(3):
+        received = {**message(f'{{"phoneNumber": "061234567{index}"}}', errorType="provider_unavailable")}
+        received["ReceiptHandle"] = f"rh-{index}"
+        batch.append((received, describe(received, "queue")))
+    sqs = RecordingSqs(refuse={batch[1][1].replay_body})
+    replayed: list[Any] = []
+    failed: list[Any] = []
+    kept: list[dict[str, Any]] = []
+
+    move_back(sqs, "target", "source", batch, replayed, failed, kept)
+
+    assert sqs.log == [
+        ("send", batch[0][1].replay_body),
+        ("send", batch[2][1].replay_body),
+        ("delete", "rh-0"),
+        ("delete", "rh-2"),
+    ]
+    assert failed == [batch[1][1]]
+    assert kept == [batch[1][0]]  # made visible again, still dead-lettered
+    assert len(replayed) == 2
