@@ -59,6 +59,7 @@ def main() -> None:
                     "--queue-url",
                     resources.queue_urls["OptOutQueue"],
                     "import",
+                    "--send-listed",
                     "--rate",
                     str(rate),
                     "--state-dir",

@@ -59,7 +59,8 @@ def list_(session: Session, which: str, examples: int) -> None:
                     entry.queue,
                     Styled(entry.error_type, "bad"),
                     str(entry.count),
-                    entry.reasons.most_common(1)[0][0][:70],
+                    entry.reasons.most_common(1)[0][0][:70]
+                    + (f" (+{len(entry.reasons) - 1} other)" if len(entry.reasons) > 1 else ""),
                     ", ".join(entry.phones[:examples]),
                 ]
                 for entry in groups

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from stoplist.lookup import StopListLookup
 from tqdm import tqdm
 
 from stoplist_cli.checkpoint import Checkpoint, Progress, default_state_dir
@@ -137,6 +138,12 @@ def run_import(
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--rate", type=float, default=DEFAULT_RATE, show_default=True, help="Messages a second (0: no pacing).")
 @click.option("--country", default="FR", show_default=True, help="Region of national numbers without a country column.")
+@click.option(
+    "--skip-listed/--send-listed",
+    default=True,
+    show_default=True,
+    help="Leave out numbers the table already holds (their audit fields stay as they are).",
+)
 @click.option("--dry-run", is_flag=True, help="Validate and count only; send nothing.")
 @click.option("--restart", is_flag=True, help="Forget this file's checkpoint and send everything again.")
 @click.option(
@@ -147,7 +154,14 @@ def run_import(
 )
 @pass_session
 def import_file(
-    session: Session, file: Path, rate: float, country: str, dry_run: bool, restart: bool, state_dir: Path | None
+    session: Session,
+    file: Path,
+    rate: float,
+    country: str,
+    skip_listed: bool,
+    dry_run: bool,
+    restart: bool,
+    state_dir: Path | None,
 ) -> None:
     """Load an opt-out list (CSV with a header, or one number per line) through the queue.
 
@@ -160,14 +174,17 @@ def import_file(
     except FileFormatError as exc:
         raise click.UsageError(f"{file}: {exc}") from None
     invalid = [line for line in lines if not line.valid]
-    valid = len(lines) - len(invalid)
+    summary: dict[str, Any] = {"file": str(file), "lines": len(lines), "valid": len(lines) - len(invalid)}
+    exit_code = Exit.PROBLEM if invalid else Exit.OK
     if dry_run:
-        _report(out, {"file": str(file), "lines": len(lines), "valid": valid, "invalid": invalid, "dryRun": True})
-        if invalid:
-            raise click.exceptions.Exit(Exit.PROBLEM)
-        return
+        _report(out, {**summary, "dryRun": True}, invalid)
+        raise click.exceptions.Exit(exit_code)
 
-    session.stack.require("queue_url")
+    session.stack.require("queue_url", *(["table_name"] if skip_listed else []))
+    if skip_listed:
+        listed = already_listed(session, [line.phone for line in lines if line.valid])
+        lines = [line for line in lines if line.phone not in listed]
+        summary["alreadyListed"] = len(listed)
     queue_url = session.stack.queue_url
     checkpoint = Checkpoint(state_dir or default_state_dir(), file_hash, queue_url)
     if restart:
@@ -175,43 +192,41 @@ def import_file(
     progress = checkpoint.load() or Progress(str(file.resolve()), file_hash, queue_url)
     if progress.complete:
         out.note(f"{file} was already imported into this queue ({progress.sent} sent); --restart sends it again")
-        _report(out, {"file": str(file), "lines": len(lines), "valid": valid, "invalid": invalid, "sent": 0})
-        return
+        _report(out, {**summary, "sent": 0}, invalid)
+        raise click.exceptions.Exit(exit_code)
     if progress.done_through:
         out.note(f"resuming after line {progress.done_through} ({progress.sent} already sent)")
+    to_send = sum(1 for line in lines if line.valid)
     done = sum(1 for line in lines if line.valid and line.number <= progress.done_through)
-    bar = tqdm(total=valid, initial=done, unit="opt-out", file=None, disable=None if not out.json_mode else True)
+    bar = tqdm(total=to_send, initial=done, unit="opt-out", disable=True if out.json_mode else None)
     try:
         result = run_import(lines, session.client("sqs"), queue_url, checkpoint, progress, Pacer(rate), bar)
     except KeyboardInterrupt:
-        bar.close()
         out.note(f"interrupted after line {progress.done_through}; run the same command again to resume")
         raise click.exceptions.Exit(130) from None
     except BatchRefused as exc:
-        bar.close()
         out.note(f"stopped: {exc}; checkpoint after line {progress.done_through}, run again to resume")
         raise click.exceptions.Exit(Exit.UNREACHABLE) from None
-    bar.close()
-    _report(
-        out,
-        {
-            "file": str(file),
-            "lines": len(lines),
-            "valid": valid,
-            "invalid": invalid,
-            "sent": result.sent,
-            "alreadySent": result.already_done,
-            "seconds": round(result.seconds, 2),
-            "messagesPerSecond": round(result.rate, 1),
-            "checkpoint": str(checkpoint.path),
-        },
-    )
-    if invalid:
-        raise click.exceptions.Exit(Exit.PROBLEM)
+    finally:
+        bar.close()
+    summary |= {
+        "sent": result.sent,
+        "alreadySent": result.already_done,
+        "seconds": round(result.seconds, 2),
+        "messagesPerSecond": round(result.rate, 1),
+        "checkpoint": str(checkpoint.path),
+    }
+    _report(out, summary, invalid)
+    raise click.exceptions.Exit(exit_code)
 
 
-def _report(out: Any, summary: dict[str, Any], shown: int = 20) -> None:
-    invalid: list[Line] = summary.pop("invalid")
+def already_listed(session: Session, numbers: list[str]) -> set[str]:
+    """Which of these E.164 numbers the table holds (BatchGetItem, 100 a request)."""
+    lookup = StopListLookup(session.stack.table_name, session.client("dynamodb"))
+    return set(lookup.filter_recipients(numbers).opted_out)
+
+
+def _report(out: Any, summary: dict[str, Any], invalid: list[Line], shown: int = 20) -> None:
     if out.json_mode:
         out.document({**summary, "invalidLines": [{"line": line.number, "error": line.error} for line in invalid]})
         return
@@ -219,5 +234,13 @@ def _report(out: Any, summary: dict[str, Any], shown: int = 20) -> None:
         out.echo(click.style(f"line {line.number}: ", fg="yellow") + line.error)
     if len(invalid) > shown:
         out.echo(f"... and {len(invalid) - shown} more invalid lines (--json lists them all)")
-    figures = ", ".join(f"{name} {value}" for name, value in summary.items() if name not in ("file", "checkpoint"))
-    out.echo(f"{summary['file']}: {figures}, invalid {len(invalid)} (never sent)")
+    text = f"{summary['file']}: {summary['lines']} lines, {summary['valid']} valid, {len(invalid)} invalid (never sent)"
+    if "alreadyListed" in summary:
+        text += f", {summary['alreadyListed']} already in the stop list (left out)"
+    if summary.get("dryRun"):
+        text += "; dry run: nothing sent"
+    elif "seconds" in summary:
+        text += f"; sent {summary['sent']} in {summary['seconds']:.1f} s ({summary['messagesPerSecond']:.1f}/s)"
+        if summary["alreadySent"]:
+            text += f", {summary['alreadySent']} sent by an earlier run"
+    out.echo(text)

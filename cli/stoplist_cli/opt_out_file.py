@@ -48,6 +48,7 @@ class Line:
     number: int  # line number in the file, from 1
     body: str = ""  # the event's JSON body; empty when invalid
     error: str = ""
+    phone: str = ""  # E.164
 
     @property
     def valid(self) -> bool:
@@ -154,7 +155,8 @@ def _read_csv(text: str, file_hash: str, default_region: str) -> Iterator[Line]:
 
 def _line(file_hash: str, number: int, default_region: str, phone: str, **optional: str) -> Line:
     try:
-        return Line(number, body=build_body(file_hash, number, phone, default_region, **optional))
+        body = build_body(file_hash, number, phone, default_region, **optional)
+        return Line(number, body=body, phone=json.loads(body)["phoneNumber"])
     except PermanentError as exc:
         return Line(number, error=str(exc))
     except ValueError:

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from click.testing import CliRunner, Result
+from stoplist.adapters.table import OptOutRecord, StopListTable
 from stoplist_cli.app import main
 from stoplist_cli.checkpoint import Checkpoint, Progress
 from stoplist_cli.opt_out_file import file_sha256
@@ -228,6 +229,9 @@ def test_import_sends_valid_lines_paced_and_reports_invalid_ones(
     resources: LocalResources, sqs_function: LocalFunction, tmp_path: Path
 ) -> None:
     path = opt_out_list(tmp_path, valid=60)
+    StopListTable(resources.table_name, boto3.client("dynamodb")).record_opt_out(
+        OptOutRecord("+33620000000", "earlier-event", source="web", opted_out_at="2023-05-01T00:00:00Z")
+    )
 
     dry = stoplist(resources, "--json", "import", "--dry-run", str(path))
     assert dry.exit_code == 1
@@ -243,12 +247,13 @@ def test_import_sends_valid_lines_paced_and_reports_invalid_ones(
 
     assert result.exit_code == 1  # invalid lines were found
     summary = as_json(result)
-    assert (summary["sent"], summary["alreadySent"]) == (60, 0)
-    assert summary["seconds"] >= (60 - 10) / 100  # paced: the first batch leaves at once, each next one on time
+    assert (summary["sent"], summary["alreadySent"], summary["alreadyListed"]) == (59, 0, 1)
+    assert summary["seconds"] >= (59 - 10) / 100  # paced: the first batch leaves at once, each next one on time
     drain(resources, sqs_function)
-    verdicts = as_json(stoplist(resources, "--json", "check", "06 20 00 00 00", "06 20 00 00 59", "06 20 00 00 60"))
+    verdicts = as_json(stoplist(resources, "--json", "check", "06 20 00 00 00", "06 20 00 00 01", "06 20 00 00 60"))
     assert [v["opted_out"] for v in verdicts] == [True, True, False]
-    assert (verdicts[0]["source"], verdicts[0]["since"]) == ("crm", "2024-02-01")
+    assert (verdicts[0]["source"], verdicts[0]["since"]) == ("web", "2023-05-01T00:00:00Z")  # left as it was
+    assert (verdicts[1]["source"], verdicts[1]["since"]) == ("crm", "2024-02-01")
 
     again = stoplist(resources, "--json", "import", "--state-dir", str(tmp_path), str(path))
     assert as_json(again)["sent"] == 0
