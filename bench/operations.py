@@ -1,6 +1,6 @@
 """The operators' command at scale, against moto server and DynamoDB Local: import pacing, and export speed.
 
-    python -m bench.operations [--lines 1000] [--rate 100] [--items 20000]
+    python -m bench.operations [--lines 1000] [--rate 50] [--items 20000]
 
 Import: the same file of N numbers into OptOutQueue, unpaced (``--rate 0``) and paced; prints each run's
 messages a second and the ratio of the paced run's rate to the rate asked for (pacing lets the first batch
@@ -34,7 +34,7 @@ def run(*args: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--items", type=int, default=20_000)
     args = parser.parse_args()
     aws = start_local_aws()

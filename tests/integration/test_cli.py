@@ -270,7 +270,7 @@ def test_import_resumes_from_its_checkpoint(resources: LocalResources, tmp_path:
 
     assert (as_json(result)["sent"], as_json(result)["alreadySent"]) == (20, 10)
     sqs: Any = boto3.client("sqs")
-    event_ids = set()
+    event_ids: set[str] = set()
     while messages := sqs.receive_message(
         QueueUrl=resources.queue_urls["OptOutQueue"], MaxNumberOfMessages=10, VisibilityTimeout=60
     ).get("Messages", []):

@@ -106,7 +106,7 @@ def test_the_functions_namespace_is_the_parameter_the_dashboard_uses() -> None:
 def test_powertools_emits_exactly_the_service_dimension() -> None:
     metrics.add_metric(name="OptOutAdded", unit="Count", value=1)
     try:
-        document = metrics.serialize_metric_set()
+        document: dict[str, Any] = dict(metrics.serialize_metric_set())
     finally:
         metrics.clear_metrics()
     (definition,) = document["_aws"]["CloudWatchMetrics"]

@@ -47,4 +47,4 @@ def test_human_age() -> None:
 
 def test_exit_codes_are_distinct() -> None:
     assert len({code.value for code in Exit}) == len(Exit)
-    assert Exit.USAGE == 2  # click's own code for a bad option
+    assert Exit.USAGE.value == 2  # click's own code for a bad option
