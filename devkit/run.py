@@ -115,6 +115,7 @@ def file_events(numbers: list[str], via: str) -> tuple[list[str], list[dict[str,
 
 # --- dry run ---------------------------------------------------------------------------------------------------
 def dry_run(bodies: list[str], bus_events: list[dict[str, Any]], out: IO[str]) -> int:
+    from stoplist.config import DEFAULT_PHONE_REGION
     from stoplist.domain.events import parse_eventbridge_event, parse_sqs_body
     from stoplist.domain.phone import to_e164
     from stoplist.errors import PermanentError
@@ -127,7 +128,7 @@ def dry_run(bodies: list[str], bus_events: list[dict[str, Any]], out: IO[str]) -
     for channel, parse in parsers:
         try:
             request = parse()
-            number = to_e164(request.phone_number, request.country)
+            number = to_e164(request.phone_number, request.country, DEFAULT_PHONE_REGION)
             outcomes["would be sent"] += 1
             out.write(f"  {channel:5} {request.phone_number!r:32} -> POST /stop-sms/add {number}\n")
         except PermanentError as exc:

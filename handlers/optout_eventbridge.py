@@ -14,10 +14,9 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from stoplist.config import Settings
-from stoplist.domain.events import parse_eventbridge_event
-from stoplist.domain.optout import OptOutService, RawEvent, failure_metric
-from stoplist.errors import RetryableError
-from stoplist.observability import count, logger, metrics
+from stoplist.domain.events import RawEvent, read_eventbridge_event
+from stoplist.domain.optout import OptOutService, process
+from stoplist.observability import logger, metrics
 
 
 @cache
@@ -32,10 +31,5 @@ def dependencies() -> OptOutService:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     event_id = event.get("id") if isinstance(event.get("id"), str) else "unknown"
     raw = RawEvent(json.dumps(event, default=str), str(event_id))
-    try:
-        disposition = dependencies().handle(raw, lambda: parse_eventbridge_event(event))
-    except RetryableError as exc:
-        count(failure_metric(exc))
-        raise
-    count(disposition.value)
+    disposition = process(dependencies, raw, read_eventbridge_event)
     return {"eventId": raw.message_id, "disposition": disposition.name}

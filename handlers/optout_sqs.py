@@ -7,53 +7,60 @@ AsyncBatchProcessor; the event source's MaximumConcurrency bounds the number of 
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from stoplist.config import Settings
-from stoplist.domain.events import parse_sqs_body
-from stoplist.domain.optout import OptOutService, RawEvent, failure_metric
-from stoplist.errors import RetryableError
-from stoplist.observability import count, logger, metrics
+from stoplist.domain.events import RawEvent, read_sqs_message
+from stoplist.domain.optout import OptOutService, process
+from stoplist.observability import logger, metrics
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 
-@dataclass(frozen=True)
 class Runtime:
-    service: OptOutService
-    pool: ThreadPoolExecutor
-    batch: AsyncBatchProcessor
+    """What one container keeps between invocations.
+
+    The service is built on the first record, inside ``process``, so that a missing setting or an unreadable
+    secret counts as ``ConfigurationError`` here exactly as on the bus; only a setting that is not a number (the
+    template's Number parameters rule that out) fails the invocation before any record.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType
+
+        self.settings = settings
+        self.pool = ThreadPoolExecutor(max_workers=settings.record_concurrency, thread_name_prefix="record")
+        self.batch = AsyncBatchProcessor(event_type=EventType.SQS)
+        self._lock = threading.Lock()
+        self._service: OptOutService | None = None
+
+    def service(self) -> OptOutService:
+        with self._lock:
+            if self._service is None:
+                from stoplist.wiring import build_optout_service
+
+                self._service = build_optout_service(self.settings)
+            return self._service
 
 
 @cache
 def dependencies() -> Runtime:
     """Built on the first invocation, reused by the container. Clients, the HTTP stack and Powertools' batch
     module (which imports every event data class) stay out of import for a short cold start."""
-    from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType
-    from stoplist.wiring import build_optout_service
-
-    settings = Settings.from_env()
-    pool = ThreadPoolExecutor(max_workers=settings.record_concurrency, thread_name_prefix="record")
-    return Runtime(build_optout_service(settings), pool, AsyncBatchProcessor(event_type=EventType.SQS))
+    return Runtime(Settings.from_env())
 
 
 async def handle_record(record: SQSRecord) -> str:
     runtime = dependencies()
     raw = RawEvent(record.body or "", record.message_id, int(record.attributes.approximate_receive_count))
-    try:
-        disposition = await asyncio.get_running_loop().run_in_executor(
-            runtime.pool, runtime.service.handle, raw, lambda: parse_sqs_body(raw.body, raw.message_id)
-        )
-    except RetryableError as exc:
-        count(failure_metric(exc))
-        raise
-    count(disposition.value)
+    disposition = await asyncio.get_running_loop().run_in_executor(
+        runtime.pool, process, runtime.service, raw, read_sqs_message
+    )
     return disposition.name
 
 

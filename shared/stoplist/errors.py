@@ -8,18 +8,27 @@ or a full phone number.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from botocore.exceptions import BotoCoreError, ClientError
 
 
 class StopListError(Exception):
-    """Base of the project's errors. ``reason`` is a short machine-friendly code for metrics and DLQs."""
+    """Base of the project's errors.
+
+    ``reason`` is a short machine-friendly code for logs and dead-letter attributes; ``metric`` is the Count
+    metric an event that fails this way counts in (``stoplist.domain.optout.process`` counts it, nowhere else).
+    """
 
     reason = "error"
+    metric = "Error"
 
 
 # --- permanent: retrying cannot help; the message goes to the dead-letter queue with its reason -----------
 class PermanentError(StopListError):
     reason = "permanent"
+    metric = "OptOutRejected"
 
 
 class InvalidEventError(PermanentError):
@@ -43,6 +52,7 @@ class ProviderRejectedError(PermanentError):
 # --- retryable: the record fails and comes back later --------------------------------------------------------
 class RetryableError(StopListError):
     reason = "retryable"
+    metric = "ProviderTransientError"
 
 
 class ProviderUnavailableError(RetryableError):
@@ -59,6 +69,7 @@ class ProviderAuthError(RetryableError):
     """Code 1 (no key) or 10 (invalid key), still so after the secret was read again."""
 
     reason = "provider_auth"
+    metric = "ProviderAuthError"
 
 
 class ProviderError(RetryableError):
@@ -71,18 +82,38 @@ class AwsServiceError(RetryableError):
     """An AWS call (DynamoDB, SQS, Secrets Manager) failed; translated from botocore's ClientError."""
 
     reason = "aws_service"
-    code = ""
+    metric = "AwsServiceError"
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
-def aws_error(action: str, exc: ClientError | BotoCoreError) -> AwsServiceError:
-    """Translate a botocore failure; only the error code is kept (messages may quote request values)."""
+def aws_error_code(exc: ClientError | BotoCoreError) -> str:
+    """botocore's error code (``ConditionalCheckFailedException``, ...) or the exception's type name."""
     if isinstance(exc, ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
-    else:
-        code = type(exc).__name__
-    error = AwsServiceError(f"cannot {action}: {code}")
-    error.code = code
-    return error
+        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+    return type(exc).__name__
+
+
+@contextmanager
+def aws_errors(action: str, expected: frozenset[str] = frozenset()) -> Iterator[None]:
+    """The one translation of botocore failures: ``with aws_errors("scan the table"): client.scan(...)``.
+
+    Only the error code is kept (botocore's messages may quote request values, a phone number or a key), and the
+    cause is dropped (``from None``). Codes in ``expected`` (e.g. ``ConditionalCheckFailedException``) are not
+    translated: they propagate as botocore raised them, for the caller to catch.
+    """
+    try:
+        yield
+    except ClientError as exc:
+        code = aws_error_code(exc)
+        if code in expected:
+            raise
+        raise AwsServiceError(f"cannot {action}: {code}", code) from None
+    except BotoCoreError as exc:
+        code = aws_error_code(exc)
+        raise AwsServiceError(f"cannot {action}: {code}", code) from None
 
 
 class ConfigurationError(RetryableError):
@@ -90,6 +121,7 @@ class ConfigurationError(RetryableError):
     operator fixes it, and on their last receive go to the dead-letter queue with this reason."""
 
     reason = "configuration"
+    metric = "ConfigurationError"
 
 
 class SnapshotAbortedError(StopListError):

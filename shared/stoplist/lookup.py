@@ -11,17 +11,17 @@ Inputs are normalised exactly like opt-out events. Needs only the StopListReadPo
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 
+from stoplist.adapters.unprocessed import MAX_ROUNDS, until_processed
+from stoplist.config import DEFAULT_PHONE_REGION
 from stoplist.domain.phone import to_e164
-from stoplist.errors import AwsServiceError, InvalidPhoneNumberError, aws_error
+from stoplist.errors import InvalidPhoneNumberError, aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -39,12 +39,14 @@ class RecipientFilter:
 
 
 class StopListLookup:
+    """A public helper for other services, so it keeps defaults of its own and builds its client when given none."""
+
     def __init__(
         self,
         table_name: str,
         client: DynamoDBClient | None = None,
-        default_region: str = "FR",
-        max_unprocessed_rounds: int = 8,
+        default_region: str = DEFAULT_PHONE_REGION,
+        max_unprocessed_rounds: int = MAX_ROUNDS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._table = table_name
@@ -56,12 +58,10 @@ class StopListLookup:
     def is_opted_out(self, number: str, country: str | None = None) -> bool:
         """True when the number is on the stop list; raises InvalidPhoneNumberError for a non-number."""
         key = to_e164(number, country, self._region)
-        try:
+        with aws_errors("read the stop-list table"):
             answer = self._client.get_item(
                 TableName=self._table, Key={"phoneNumber": {"S": key}}, ProjectionExpression="phoneNumber"
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error("read the stop-list table", exc) from None
         return "Item" in answer
 
     def filter_recipients(self, numbers: Iterable[str], country: str | None = None) -> RecipientFilter:
@@ -85,18 +85,16 @@ class StopListLookup:
         return found
 
     def _batch_get(self, keys: list[str]) -> set[str]:
-        found: set[str] = set()
         request: dict[str, Any] = {
             self._table: {"Keys": [{"phoneNumber": {"S": key}} for key in keys], "ProjectionExpression": "phoneNumber"}
         }
-        for round_ in range(self._rounds):
-            try:
-                answer = self._client.batch_get_item(RequestItems=request)
-            except (ClientError, BotoCoreError) as exc:
-                raise aws_error("batch-read the stop-list table", exc) from None
-            found.update(item["phoneNumber"]["S"] for item in answer.get("Responses", {}).get(self._table, []))
-            request = answer.get("UnprocessedKeys") or {}
-            if not request:
-                return found
-            self._sleep(random.uniform(0, min(1.0, 0.05 * 2**round_)))  # noqa: S311 - jitter, not crypto
-        raise AwsServiceError("cannot batch-read the stop-list table: unprocessed keys left after retries")
+
+        def send(pending: dict[str, Any]) -> dict[str, Any]:
+            return dict(self._client.batch_get_item(RequestItems=pending))
+
+        answers = until_processed(
+            send, request, "UnprocessedKeys", "batch-read the stop-list table", sleep=self._sleep, rounds=self._rounds
+        )
+        return {
+            item["phoneNumber"]["S"] for answer in answers for item in answer.get("Responses", {}).get(self._table, [])
+        }

@@ -1,5 +1,9 @@
 """Builds the application's objects from Settings, once per container; tests pass their own clients.
 
+The one place where adapters are built and joined to the domain: every value a constructor takes comes from
+``Settings`` here (the constructors declare no business defaults), and every AWS client gets the retry, pool
+and timeout settings of ``aws_client``.
+
 boto3 clients use the standard retry mode and honour AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>, so
 the same code talks to AWS, to moto server or to DynamoDB Local without a special case.
 """
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
 
 
 def aws_client(service: str, pool_size: int = 10) -> Any:
+    """A boto3 client with the standard retry mode (5 attempts) and a connection pool for ``pool_size`` threads."""
     config = Config(
         retries={"mode": "standard", "max_attempts": 5},
         max_pool_connections=max(10, pool_size),
@@ -50,8 +55,8 @@ def build_provider(
         SecretsProvider(boto3_client=secrets or aws_client("secretsmanager")),
     )
     return SmsPartnerClient(
-        settings.api_url,
-        api_key,
+        base_url=settings.api_url,
+        api_key=api_key,
         session=session or new_session(pool_size),
         connect_timeout=settings.connect_timeout_seconds,
         read_timeout=settings.read_timeout_seconds,

@@ -6,7 +6,8 @@ from typing import Any
 
 import boto3
 import pytest
-from stoplist.adapters.table import OptOutRecord, StopListTable
+from stoplist.adapters.table import StopListTable
+from stoplist.domain.ports import OptOutRecord
 from stoplist.errors import AwsServiceError, InvalidPhoneNumberError
 from stoplist.lookup import StopListLookup
 
@@ -84,5 +85,5 @@ def test_unprocessed_keys_that_never_clear_raise(resources: LocalResources, opte
     client = _Throttled(boto3.client("dynamodb"), unprocessed_rounds=1000)
     lookup = StopListLookup(resources.table_name, client=client, sleep=lambda _: None)  # type: ignore[arg-type]
 
-    with pytest.raises(AwsServiceError, match="unprocessed keys"):
+    with pytest.raises(AwsServiceError, match="UnprocessedKeys left after 8 rounds"):
         lookup.filter_recipients(opted_out[:10])

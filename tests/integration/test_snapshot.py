@@ -8,9 +8,10 @@ from typing import Any
 
 import boto3
 import pytest
-from stoplist.adapters.provider import SmsPartnerClient, StopEntry
-from stoplist.adapters.table import STATUS_KEY, OptOutRecord, StopListTable
+from stoplist.adapters.provider import SmsPartnerClient
+from stoplist.adapters.table import STATUS_KEY, StopListTable
 from stoplist.config import Settings
+from stoplist.domain.ports import OptOutRecord, StopEntry
 from stoplist.errors import StopListError
 from stoplist.wiring import build_snapshot_sync
 

@@ -1,14 +1,30 @@
-"""Small in-memory fakes for unit tests (the integration tests use the real services)."""
+"""Small in-memory fakes for unit tests (the integration tests use the real services).
+
+Each is checked by mypy against the protocol it stands for (``stoplist.domain.ports``, ``HttpSession``,
+``SecretReader``): the ``_checked`` assignments at the bottom fail the type check if a fake drifts.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
 
 import requests
-from stoplist.adapters.provider import AddResult, StopEntry
-from stoplist.adapters.table import OptOutRecord, ProviderFields
+from stoplist.adapters.provider import HttpSession
+from stoplist.adapters.secrets import SecretReader
+from stoplist.domain.ports import (
+    AddResult,
+    DeadLetter,
+    DeadLetterSink,
+    OptOutRecord,
+    OptOutStore,
+    ProviderFields,
+    SnapshotStore,
+    StopEntry,
+    StopListProvider,
+)
 
 
 class FakeSecrets:
@@ -19,7 +35,7 @@ class FakeSecrets:
         self.reads = 0
         self.forced_reads = 0
 
-    def get(self, name: str, max_age: int | None = None, force_fetch: bool = False) -> str:
+    def get(self, name: str, *, max_age: int | None = None, force_fetch: bool = False) -> str:
         self.reads += 1
         self.forced_reads += int(force_fetch)
         return self.value
@@ -52,10 +68,10 @@ class FakeSession:
             raise item
         return item
 
-    def post(self, url: str, json: Any = None, timeout: Any = None) -> requests.Response:
+    def post(self, url: str, *, json: Any, timeout: tuple[float, float]) -> requests.Response:
         return self._next(method="POST", url=url, json=json, timeout=timeout)
 
-    def get(self, url: str, params: Any = None, timeout: Any = None) -> requests.Response:
+    def get(self, url: str, *, params: Any, timeout: tuple[float, float]) -> requests.Response:
         return self._next(method="GET", url=url, params=params, timeout=timeout)
 
 
@@ -82,14 +98,15 @@ class FakeProvider:
 class FakeDeadLetters:
     sent: list[dict[str, Any]] = field(default_factory=list)
 
-    def send(self, **message: Any) -> None:
-        self.sent.append(message)
+    def send(self, letter: DeadLetter) -> None:
+        self.sent.append(asdict(letter))
 
 
 @dataclass
 class FakeTable:
     """In-memory StopListTable: same methods, items as dicts, counts every write."""
 
+    batch_write_limit: ClassVar[int] = 25
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     writes: int = 0
     status: dict[str, Any] = field(default_factory=dict)
@@ -99,12 +116,12 @@ class FakeTable:
         item = self.items.setdefault(record.phone_number, {"recordedBy": "optout"})
         item.update(eventId=record.event_id, source=record.source, updatedAt=now or "9999")
 
-    def scan_segment(self, segment: int, total: int) -> Any:
+    def scan_segment(self, segment: int, total_segments: int) -> Iterator[tuple[str, ProviderFields]]:
         for number, item in list(self.items.items()):
-            if hash(number) % total == segment:
+            if hash(number) % total_segments == segment:
                 yield number, ProviderFields(item.get("providerStopId"), item.get("providerCreatedAt"))
 
-    def put_new(self, entries: Any, now: str) -> int:
+    def put_new(self, entries: Iterable[tuple[str, ProviderFields]], now: str) -> int:
         count = 0
         for number, fields in entries:
             self.writes += 1
@@ -127,5 +144,15 @@ class FakeTable:
         del self.items[number]
         return True
 
-    def write_status(self, status: dict[str, Any]) -> None:
+    def write_status(self, status: dict[str, str | int | float]) -> None:
         self.status = status
+
+
+_checked: tuple[StopListProvider, DeadLetterSink, OptOutStore, SnapshotStore, HttpSession, SecretReader] = (
+    FakeProvider(),
+    FakeDeadLetters(),
+    FakeTable(),
+    FakeTable(),
+    FakeSession(),
+    FakeSecrets(""),
+)

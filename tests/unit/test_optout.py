@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
-from stoplist.domain.events import OptOutRequest, parse_sqs_body
-from stoplist.domain.optout import Disposition, OptOutService, RawEvent, failure_metric
+from stoplist.domain.events import OptOutRequest, RawEvent, read_sqs_message
+from stoplist.domain.optout import Disposition, OptOutService, process
+from stoplist.domain.ports import OptOutRecord
 from stoplist.errors import (
     AwsServiceError,
     ConfigurationError,
@@ -10,21 +14,39 @@ from stoplist.errors import (
     ProviderUnavailableError,
     RetryableError,
 )
+from stoplist.observability import metrics
 
 from tests.unit.fakes import FakeDeadLetters, FakeProvider, FakeTable
 
 
-def service(provider: FakeProvider | None = None, table: FakeTable | None = None, max_receives: int | None = 5):
+@contextmanager
+def metrics_counted() -> Iterator[dict[str, float]]:
+    """Filled, when the block ends, with the metrics counted inside it, summed by name as Powertools flushes them."""
+    metrics.clear_metrics()
+    counted: dict[str, float] = {}
+    try:
+        yield counted
+    finally:
+        counted.update({name: float(sum(entry["Value"])) for name, entry in metrics.metric_set.items()})
+        metrics.clear_metrics()
+
+
+def service(
+    provider: FakeProvider | None = None, table: FakeTable | None = None, max_receives: int | None = 5
+) -> tuple[OptOutService, FakeDeadLetters]:
     dead = FakeDeadLetters()
-    return (
-        OptOutService(provider or FakeProvider(), dead, table, "FR", max_receives),  # type: ignore[arg-type]
-        dead,
+    svc = OptOutService(
+        provider=provider or FakeProvider(),
+        dead_letters=dead,
+        table=table,
+        default_region="FR",
+        max_receive_count=max_receives,
     )
+    return svc, dead
 
 
 def handle(svc: OptOutService, body: str, receive_count: int = 1) -> Disposition:
-    raw = RawEvent(body, "msg-1", receive_count)
-    return svc.handle(raw, lambda: parse_sqs_body(raw.body, raw.message_id))
+    return svc.handle(RawEvent(body, "msg-1", receive_count), read_sqs_message)
 
 
 def test_added_number_is_written_through() -> None:
@@ -79,7 +101,7 @@ def test_without_receive_counts_retryable_errors_always_raise() -> None:
 
 def test_table_failure_after_provider_success_retries_the_event() -> None:
     class BrokenTable(FakeTable):
-        def record_opt_out(self, record: object, now: str | None = None) -> None:
+        def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
             raise AwsServiceError("cannot write the opt-out to the table: ProvisionedThroughputExceededException")
 
     provider = FakeProvider()
@@ -89,23 +111,44 @@ def test_table_failure_after_provider_success_retries_the_event() -> None:
     assert provider.added == ["+33612345678"]  # the retry will see code 3: idempotent
 
 
+@pytest.mark.parametrize("error", [ProviderAuthError("x"), ProviderUnavailableError("x"), AwsServiceError("x")])
+def test_process_counts_a_failure_in_its_error_metric(error: RetryableError) -> None:
+    svc, _ = service(FakeProvider(errors={"+33612345678": error}))
+    with metrics_counted() as counted, pytest.raises(RetryableError):
+        process(lambda: svc, RawEvent('{"phoneNumber": "0612345678"}', "m"), read_sqs_message)
+    assert counted == {error.metric: 1.0}  # test_errors.py pins each class's metric name
+
+
 @pytest.mark.parametrize(
-    ("error", "metric"),
+    ("provider", "disposition"),
     [
-        (ProviderAuthError("x"), "ProviderAuthError"),
-        (ProviderUnavailableError("x"), "ProviderTransientError"),
-        (AwsServiceError("x"), "AwsServiceError"),
-        (ConfigurationError("x"), "ConfigurationError"),
+        (FakeProvider(), Disposition.ADDED),
+        (FakeProvider(already={"+33612345678"}), Disposition.ALREADY_LISTED),
     ],
 )
-def test_failure_metrics(error: RetryableError, metric: str) -> None:
-    assert failure_metric(error) == metric
+def test_process_counts_a_final_outcome_in_its_disposition(provider: FakeProvider, disposition: Disposition) -> None:
+    svc, _ = service(provider)
+    with metrics_counted() as counted:
+        assert process(lambda: svc, RawEvent('{"phoneNumber": "0612345678"}', "m"), read_sqs_message) is disposition
+    assert counted == {disposition.value: 1.0}
+
+
+def test_process_counts_a_service_that_cannot_be_built_as_a_configuration_error() -> None:
+    def missing_setting() -> OptOutService:
+        raise ConfigurationError("missing settings: dead_letter_queue_url")
+
+    with metrics_counted() as counted, pytest.raises(ConfigurationError):
+        process(missing_setting, RawEvent("{}", "m"), read_sqs_message)
+    assert counted == {"ConfigurationError": 1.0}
 
 
 def test_request_country_is_used() -> None:
     provider = FakeProvider()
     svc, _ = service(provider)
-    raw = RawEvent("{}", "m")
     request = OptOutRequest(phone_number="01512 3456789", event_id="e", country="DE")
-    assert svc.handle(raw, lambda: request) is Disposition.ADDED
+
+    def parse(raw: RawEvent) -> OptOutRequest:
+        return request
+
+    assert svc.handle(RawEvent("{}", "m"), parse) is Disposition.ADDED
     assert provider.added == ["+4915123456789"]

@@ -22,25 +22,25 @@ from stoplist.errors import InvalidPhoneNumberError
     ],
 )
 def test_french_formats_become_e164(raw: str) -> None:
-    assert to_e164(raw) == "+33612345678"
+    assert to_e164(raw, None, "FR") == "+33612345678"
 
 
 def test_international_number_with_plus_needs_no_country() -> None:
-    assert to_e164("+49 1512 3456789") == "+4915123456789"
+    assert to_e164("+49 1512 3456789", None, "FR") == "+4915123456789"
 
 
 def test_national_number_of_another_country_needs_its_country() -> None:
-    assert to_e164("01512 3456789", country="DE") == "+4915123456789"
+    assert to_e164("01512 3456789", "DE", "FR") == "+4915123456789"
     with pytest.raises(InvalidPhoneNumberError):
-        to_e164("01512 3456789")  # read as French: not a valid number
+        to_e164("01512 3456789", None, "FR")  # read as French: not a valid number
 
 
 def test_default_region_is_a_setting() -> None:
-    assert to_e164("0470 12 34 56", default_region="BE") == "+32470123456"
+    assert to_e164("0470 12 34 56", None, "BE") == "+32470123456"
 
 
 def test_landlines_are_valid_numbers() -> None:
-    assert to_e164("01 23 45 67 89") == "+33123456789"
+    assert to_e164("01 23 45 67 89", None, "FR") == "+33123456789"
 
 
 @pytest.mark.parametrize(
@@ -57,17 +57,17 @@ def test_landlines_are_valid_numbers() -> None:
 )
 def test_invalid_numbers_are_rejected(raw: str, message: str) -> None:
     with pytest.raises(InvalidPhoneNumberError, match=message):
-        to_e164(raw)
+        to_e164(raw, None, "FR")
 
 
 def test_country_must_be_an_iso_code() -> None:
     with pytest.raises(InvalidPhoneNumberError, match="ISO 3166"):
-        to_e164("0612345678", country="FRA")
+        to_e164("0612345678", "FRA", "FR")
 
 
 def test_non_string_is_rejected() -> None:
     with pytest.raises(InvalidPhoneNumberError):
-        to_e164(612345678)  # type: ignore[arg-type]
+        to_e164(612345678, None, "FR")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_non_string_is_rejected() -> None:
     ],
 )
 def test_provider_numbers(raw: str, expected: str | None) -> None:
-    assert provider_e164(raw) == expected
+    assert provider_e164(raw, "FR") == expected
 
 
 def test_fast_path_agrees_with_phonenumbers() -> None:
@@ -89,4 +89,4 @@ def test_fast_path_agrees_with_phonenumbers() -> None:
 
     for number in ("+33612345678", "+33123456789", "+33755443322", "+33987654321"):
         parsed = phonenumbers.parse(number, None)
-        assert provider_e164(number) == phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        assert provider_e164(number, "FR") == phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

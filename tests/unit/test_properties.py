@@ -34,7 +34,7 @@ def outcome(body: str) -> tuple[str, Any]:
     """Parse and normalise as the opt-out path does; the result must be one of three kinds."""
     try:
         request = parse_sqs_body(body, "msg-1")
-        number = to_e164(request.phone_number, request.country)
+        number = to_e164(request.phone_number, request.country, "FR")
     except InvalidEventError as exc:
         return ("invalid_event", str(exc))
     except InvalidPhoneNumberError as exc:
@@ -73,9 +73,9 @@ def test_contract_shaped_objects_have_a_deterministic_outcome(document: dict[str
 @given(phone_like, st.sampled_from([None, "FR", "DE", "US", "BE"]))
 def test_normalisation_is_idempotent(raw: str, country: str | None) -> None:
     try:
-        number = to_e164(raw, country)
+        number = to_e164(raw, country, "FR")
     except InvalidPhoneNumberError:
         return
     assert E164.match(number)
-    assert to_e164(number) == number
-    assert to_e164(number, "US") == number  # a number with + ignores the country
+    assert to_e164(number, None, "FR") == number
+    assert to_e164(number, "US", "FR") == number  # a number with + ignores the country

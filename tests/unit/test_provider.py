@@ -21,11 +21,13 @@ OK = {"success": True, "code": 200, "stopId": 300}
 def client(
     session: FakeSession, secrets: FakeSecrets | None = None, sleeps: list[float] | None = None
 ) -> SmsPartnerClient:
-    source = ApiKeySource("arn:secret", 300, secrets or FakeSecrets(KEY))  # type: ignore[arg-type]
+    source = ApiKeySource("arn:secret", 300, secrets or FakeSecrets(KEY))
     return SmsPartnerClient(
-        "https://api.example/v1/",
-        source,
-        session=session,  # type: ignore[arg-type]
+        base_url="https://api.example/v1/",
+        api_key=source,
+        session=session,
+        connect_timeout=3.05,
+        read_timeout=10.0,
         retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02),
         sleep=(sleeps.append if sleeps is not None else lambda _: None),
     )
@@ -65,7 +67,7 @@ def test_auth_code_reads_the_secret_again_once(code: int) -> None:
     refused = response(401, {"success": False, "code": code, "message": "Invalid API key"})
     session = FakeSession(refused, response(200, OK))
 
-    def rotate(url: str, json: object = None, timeout: object = None) -> requests.Response:
+    def rotate(url: str, *, json: object, timeout: tuple[float, float]) -> requests.Response:
         secrets.value = "rotated-key"
         return FakeSession._next(session, method="POST", url=url, json=json, timeout=timeout)
 

@@ -10,7 +10,7 @@ from tests.unit.fakes import FakeSecrets
 
 def source(value: str) -> tuple[ApiKeySource, FakeSecrets]:
     secrets = FakeSecrets(value)
-    return ApiKeySource("arn:secret", 300, secrets), secrets  # type: ignore[arg-type]
+    return ApiKeySource("arn:secret", 300, secrets), secrets
 
 
 @pytest.mark.parametrize("stored", ["abc123", "  abc123\n", '{"apiKey": "abc123"}', '{"apiKey": " abc123 ", "x": 1}'])
@@ -40,8 +40,8 @@ def test_concurrent_rejections_read_the_secret_once() -> None:
 
 def test_unreadable_secret_is_a_configuration_error() -> None:
     class Failing:
-        def get(self, *args: object, **kwargs: object) -> str:
+        def get(self, name: str, *, max_age: int | None = None, force_fetch: bool = False) -> str:
             raise GetParameterError("An error occurred (AccessDeniedException)")
 
     with pytest.raises(ConfigurationError, match="cannot read the API key secret 'arn:secret'"):
-        ApiKeySource("arn:secret", 300, Failing()).get()  # type: ignore[arg-type]
+        ApiKeySource("arn:secret", 300, Failing()).get()

@@ -3,8 +3,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from stoplist.adapters.provider import StopEntry
-from stoplist.adapters.table import ProviderFields
+from stoplist.domain.ports import ProviderFields, StopEntry
 from stoplist.domain.snapshot import SnapshotSync
 from stoplist.errors import ProviderUnavailableError
 
@@ -21,10 +20,12 @@ _ticks = itertools.count()  # one clock for all syncs of a test run: time only m
 def sync(provider: FakeProvider, table: FakeTable, max_delete_percent: float = 10.0) -> SnapshotSync:
     ticks = _ticks
     return SnapshotSync(
-        provider,  # type: ignore[arg-type]
-        table,  # type: ignore[arg-type]
+        provider=provider,
+        table=table,
+        default_region="FR",
         max_delete_percent=max_delete_percent,
         write_threads=3,
+        scan_segments=4,
         clock=lambda: f"2026-11-22T00:00:00.{next(ticks):06d}Z",
     )
 

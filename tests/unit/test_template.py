@@ -138,3 +138,16 @@ def test_snapshot_cannot_overlap_itself_and_has_time_and_memory() -> None:
     assert properties["ReservedConcurrentExecutions"] == 1
     assert properties["Timeout"] == 900
     assert properties["MemorySize"] >= 1769
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_every_variable_the_template_sets_is_a_setting(function: str) -> None:
+    """A variable the code does not read is a setting that silently does nothing (a typo, a renamed field)."""
+    from stoplist.config import Settings
+
+    variables = {
+        **GLOBAL_FUNCTION["Environment"]["Variables"],
+        **FUNCTIONS[function]["Properties"].get("Environment", {}).get("Variables", {}),
+    }
+    unknown = {name for name in variables if not name.startswith("POWERTOOLS_")} - set(Settings.variables().values())
+    assert unknown == set()

@@ -10,10 +10,8 @@ import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-
-from stoplist.errors import aws_error
+from stoplist.domain.ports import DeadLetter
+from stoplist.errors import aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -23,30 +21,25 @@ _MAX_BODY_BYTES = 256 * 1024 - 4096
 
 
 class DeadLetterQueue:
-    def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
-        self._queue_url = queue_url
-        self._client = client or boto3.client("sqs")
+    """Implements ``DeadLetterSink`` (``stoplist.domain.ports``)."""
 
-    def send(
-        self,
-        body: str,
-        reason: str,
-        error_type: str,
-        event_id: str | None = None,
-        original_message_id: str | None = None,
-        receive_count: int | None = None,
-    ) -> None:
+    def __init__(self, queue_url: str, client: SQSClient) -> None:
+        self._queue_url = queue_url
+        self._client = client
+
+    def send(self, letter: DeadLetter) -> None:
         attributes: dict[str, str] = {
-            "reason": reason[:1000] or "unknown",
-            "errorType": error_type,
+            "reason": letter.reason[:1000] or "unknown",
+            "errorType": letter.error_type,
             "failedAt": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        if event_id:
-            attributes["eventId"] = event_id[:256]
-        if original_message_id:
-            attributes["originalMessageId"] = original_message_id
-        if receive_count is not None:
-            attributes["receiveCount"] = str(receive_count)
+        if letter.event_id:
+            attributes["eventId"] = letter.event_id[:256]
+        if letter.original_message_id:
+            attributes["originalMessageId"] = letter.original_message_id
+        if letter.receive_count is not None:
+            attributes["receiveCount"] = str(letter.receive_count)
+        body = letter.body
         encoded = body.encode("utf-8", errors="replace")
         if len(encoded) > _MAX_BODY_BYTES:
             attributes["bodyTruncated"] = "true"
@@ -57,12 +50,10 @@ class DeadLetterQueue:
         message_attributes: dict[str, Any] = {
             name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
         }
-        try:
+        with aws_errors("send to the dead-letter queue"):
             self._client.send_message(
                 QueueUrl=self._queue_url, MessageBody=_sqs_safe(body), MessageAttributes=message_attributes
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error("send to the dead-letter queue", exc) from None
 
 
 def _sqs_safe(text: str) -> str:

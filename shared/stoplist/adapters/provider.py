@@ -11,12 +11,13 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from stoplist.adapters.secrets import ApiKeySource
+from stoplist.domain.ports import AddResult, StopEntry
 from stoplist.errors import (
     InvalidPhoneNumberError,
     ProviderAuthError,
@@ -38,25 +39,12 @@ MAX_RETRY_AFTER_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
-class AddResult:
-    already_listed: bool
-    stop_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StopEntry:
-    """One entry of ``GET /stop-sms/list``, as the provider returns it (number not yet normalised)."""
-
-    stop_id: int | None
-    phone_number: str
-    created_at: str | None
-
-
-@dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 3
-    base_delay: float = 0.2
-    max_delay: float = 2.0
+    """Attempts of one provider call inside an invocation (values from ``Settings``, through ``wiring``)."""
+
+    max_attempts: int
+    base_delay: float
+    max_delay: float
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Full jitter on an exponential backoff; a (capped) Retry-After is a floor."""
@@ -64,6 +52,14 @@ class RetryPolicy:
         if retry_after is not None:
             return max(backoff, min(retry_after, MAX_RETRY_AFTER_SECONDS))
         return backoff
+
+
+class HttpSession(Protocol):
+    """What the client uses of ``requests.Session`` (unit tests script the answers through it)."""
+
+    def post(self, url: str, *, json: Any, timeout: tuple[float, float]) -> requests.Response: ...
+
+    def get(self, url: str, *, params: Any, timeout: tuple[float, float]) -> requests.Response: ...
 
 
 def new_session(pool_size: int) -> requests.Session:
@@ -77,21 +73,24 @@ def new_session(pool_size: int) -> requests.Session:
 
 
 class SmsPartnerClient:
+    """Implements ``StopListProvider`` (``stoplist.domain.ports``)."""
+
     def __init__(
         self,
+        *,
         base_url: str,
         api_key: ApiKeySource,
-        session: requests.Session | None = None,
-        connect_timeout: float = 3.05,
-        read_timeout: float = 10.0,
-        retry: RetryPolicy | None = None,
+        session: HttpSession,
+        connect_timeout: float,
+        read_timeout: float,
+        retry: RetryPolicy,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
-        self._session = session or new_session(pool_size=8)
+        self._session = session
         self._timeout = (connect_timeout, read_timeout)
-        self._retry = retry or RetryPolicy()
+        self._retry = retry
         self._sleep = sleep
 
     def add_stop(self, e164: str) -> AddResult:

@@ -8,18 +8,26 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any, Protocol
 
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from stoplist.errors import ConfigurationError
 
 
+class SecretReader(Protocol):
+    """What ``ApiKeySource`` uses of Powertools' ``SecretsProvider`` (its cache with a max age)."""
+
+    def get(
+        self, name: str, *, max_age: int | None = None, force_fetch: bool = False
+    ) -> str | bytes | dict[str, Any] | None: ...
+
+
 class ApiKeySource:
-    def __init__(self, secret_id: str, max_age_seconds: int, provider: SecretsProvider | None = None) -> None:
+    def __init__(self, secret_id: str, max_age_seconds: int, provider: SecretReader) -> None:
         self._secret_id = secret_id
         self._max_age = max_age_seconds
-        self._provider = provider or SecretsProvider()
+        self._provider = provider
         self._lock = threading.Lock()
         self._current: str | None = None
 

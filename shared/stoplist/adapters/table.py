@@ -11,15 +11,14 @@ One extra item, key ``#snapshot-status``, holds the last snapshot's status; it i
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from stoplist.errors import AwsServiceError, aws_error
+from stoplist.adapters.unprocessed import until_processed
+from stoplist.domain.ports import OptOutRecord, ProviderFields, utc_now
+from stoplist.errors import aws_error_code, aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -39,36 +38,18 @@ ITEM_ATTRIBUTES = (
     "updatedAt",
 )
 BATCH_WRITE_LIMIT = 25
-_MAX_UNPROCESSED_ROUNDS = 8
-
-
-def utc_now() -> str:
-    """Fixed-width ISO 8601 UTC with microseconds: compares correctly as a string."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderFields:
-    """What the provider's list says of a number; what the snapshot compares to decide on a write."""
-
-    stop_id: int | None
-    created_at: str | None
-
-
-@dataclass(frozen=True)
-class OptOutRecord:
-    phone_number: str
-    event_id: str
-    source: str | None = None
-    reason: str | None = None
-    opted_out_at: str | None = None
-    stop_id: int | None = None
+_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 class StopListTable:
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+    """Implements ``OptOutStore`` and ``SnapshotStore`` (``stoplist.domain.ports``)."""
+
+    batch_write_limit: ClassVar[int] = BATCH_WRITE_LIMIT
+
+    def __init__(self, table_name: str, client: DynamoDBClient, sleep: Callable[[float], None] = time.sleep) -> None:
         self.name = table_name
-        self._client = client or boto3.client("dynamodb")
+        self._client = client
+        self._sleep = sleep
 
     # --- write-through from the opt-out handlers ----------------------------------------------------------
     def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
@@ -98,22 +79,20 @@ class StopListTable:
             "Segment": segment,
             "TotalSegments": total_segments,
         }
-        try:
-            while True:
+        while True:
+            with aws_errors("scan the table"):
                 page = self._client.scan(**kwargs)
-                for item in page.get("Items", []):
-                    key = item["phoneNumber"]["S"]
-                    if key == STATUS_KEY:
-                        continue
-                    stop = item.get("providerStopId", {}).get("N")
-                    created = item.get("providerCreatedAt", {}).get("S")
-                    yield key, ProviderFields(int(stop) if stop is not None else None, created)
-                last = page.get("LastEvaluatedKey")
-                if not last:
-                    return
-                kwargs["ExclusiveStartKey"] = last
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error("scan the table", exc) from None
+            for item in page.get("Items", []):
+                key = item["phoneNumber"]["S"]
+                if key == STATUS_KEY:
+                    continue
+                stop = item.get("providerStopId", {}).get("N")
+                created = item.get("providerCreatedAt", {}).get("S")
+                yield key, ProviderFields(int(stop) if stop is not None else None, created)
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
 
     def put_new(self, entries: Iterable[tuple[str, ProviderFields]], now: str) -> int:
         """Batch-put numbers the table did not have (at most 25 a request); returns the items written.
@@ -170,7 +149,7 @@ class StopListTable:
             values[f":m{index}"] = {"S": value}
             sets.append(f"#m{index} = if_not_exists(#m{index}, :m{index})")
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        try:
+        with aws_errors(action):
             self._client.update_item(
                 TableName=self.name,
                 Key={"phoneNumber": {"S": number}},
@@ -178,48 +157,39 @@ class StopListTable:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error(action, exc) from None
 
     def delete_unless_written_since(self, number: str, cutoff: str) -> bool:
         """Delete ``number`` unless it was written at or after ``cutoff`` (a write-through that raced us)."""
         try:
-            self._client.delete_item(
-                TableName=self.name,
-                Key={"phoneNumber": {"S": number}},
-                ConditionExpression="attribute_exists(phoneNumber) AND "
-                "(attribute_not_exists(updatedAt) OR updatedAt < :cutoff)",
-                ExpressionAttributeValues={":cutoff": {"S": cutoff}},
-            )
+            with aws_errors("delete an item", expected=frozenset({_CONDITION_FAILED})):
+                self._client.delete_item(
+                    TableName=self.name,
+                    Key={"phoneNumber": {"S": number}},
+                    ConditionExpression="attribute_exists(phoneNumber) AND "
+                    "(attribute_not_exists(updatedAt) OR updatedAt < :cutoff)",
+                    ExpressionAttributeValues={":cutoff": {"S": cutoff}},
+                )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if aws_error_code(exc) == _CONDITION_FAILED:
                 return False
-            raise aws_error("delete an item", exc) from None
-        except BotoCoreError as exc:
-            raise aws_error("delete an item", exc) from None
+            raise
         return True
 
     def write_status(self, status: dict[str, str | int | float]) -> None:
         item: dict[str, Any] = {"phoneNumber": {"S": STATUS_KEY}}
         for name, value in status.items():
             item[name] = {"S": value} if isinstance(value, str) else {"N": str(value)}
-        try:
+        with aws_errors("write the snapshot status"):
             self._client.put_item(TableName=self.name, Item=item)
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error("write the snapshot status", exc) from None
 
     def _batch_write(self, chunk: list[dict[str, Any]]) -> None:
-        pending: dict[str, Any] = {self.name: chunk}
-        for round_ in range(_MAX_UNPROCESSED_ROUNDS):
-            try:
-                answer = self._client.batch_write_item(RequestItems=pending)
-            except (ClientError, BotoCoreError) as exc:
-                raise aws_error("batch-write items", exc) from None
-            pending = answer.get("UnprocessedItems") or {}
-            if not pending:
-                return
-            time.sleep(min(1.0, 0.05 * 2**round_))
-        raise AwsServiceError("cannot batch-write items: unprocessed items left after retries")
+        def send(request: dict[str, Any]) -> dict[str, Any]:
+            return dict(self._client.batch_write_item(RequestItems=request))
+
+        for _answer in until_processed(
+            send, {self.name: chunk}, "UnprocessedItems", "batch-write items", sleep=self._sleep
+        ):
+            pass
 
 
 def _snapshot_item(number: str, fields: ProviderFields, now: str) -> dict[str, Any]:

@@ -23,6 +23,15 @@ _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 
 
 @dataclass(frozen=True)
+class RawEvent:
+    """An event as received, before parsing: what goes to the dead-letter queue if it is refused."""
+
+    body: str
+    message_id: str
+    receive_count: int = 1
+
+
+@dataclass(frozen=True)
 class OptOutRequest:
     phone_number: str
     event_id: str
@@ -30,6 +39,19 @@ class OptOutRequest:
     source: str | None = None
     reason: str | None = None
     occurred_at: str | None = None
+
+
+def read_sqs_message(raw: RawEvent) -> OptOutRequest:
+    """The parser of a queue record: its body, with its message id as the default ``eventId``."""
+    return parse_sqs_body(raw.body, raw.message_id)
+
+
+def read_eventbridge_event(raw: RawEvent) -> OptOutRequest:
+    """The parser of a bus delivery, whose ``raw.body`` is the whole EventBridge event as JSON."""
+    event = _load_json(raw.body, "EventBridge event")
+    if not isinstance(event, dict):
+        raise InvalidEventError(f"EventBridge event is a JSON {_json_type(event)}, not an object")
+    return parse_eventbridge_event(event)
 
 
 def parse_sqs_body(body: str, message_id: str) -> OptOutRequest:

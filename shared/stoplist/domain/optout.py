@@ -5,24 +5,22 @@
 Permanent failures go to the dead-letter queue with their reason and count as handled; retryable ones
 raise, so that SQS (or Lambda's async retries, for EventBridge) bring the event back, except on the last
 receive, where we dead-letter with the reason ourselves rather than let the redrive drop it there bare.
+
+``process`` is what the handlers call: it builds the service on first use, takes the event to its end and counts
+its outcome, so that every entry point counts the same metric for the same outcome, configuration errors
+included.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from stoplist.adapters.dead_letters import DeadLetterQueue
-from stoplist.adapters.table import OptOutRecord, StopListTable
-from stoplist.domain.events import OptOutRequest
+from stoplist.domain.events import OptOutRequest, RawEvent
 from stoplist.domain.phone import to_e164
-from stoplist.errors import AwsServiceError, ConfigurationError, PermanentError, ProviderAuthError, RetryableError
-from stoplist.observability import logger, mask_phone
-
-if TYPE_CHECKING:
-    from stoplist.adapters.provider import SmsPartnerClient
+from stoplist.domain.ports import DeadLetter, DeadLetterSink, OptOutRecord, OptOutStore, StopListProvider
+from stoplist.errors import ConfigurationError, PermanentError, ProviderAuthError, RetryableError
+from stoplist.observability import count, logger, mask_phone
 
 
 class Disposition(enum.Enum):
@@ -34,35 +32,31 @@ class Disposition(enum.Enum):
     DEAD_LETTERED = "OptOutDeadLettered"
 
 
-@dataclass(frozen=True)
-class RawEvent:
-    """An event as received, before parsing: what goes to the dead-letter queue if it is refused."""
-
-    body: str
-    message_id: str
-    receive_count: int = 1
+Parser = Callable[[RawEvent], OptOutRequest]
 
 
 class OptOutService:
     def __init__(
         self,
-        provider: SmsPartnerClient,
-        dead_letters: DeadLetterQueue,
-        table: StopListTable | None = None,
-        default_region: str = "FR",
-        max_receive_count: int | None = None,
+        *,
+        provider: StopListProvider,
+        dead_letters: DeadLetterSink,
+        table: OptOutStore | None,
+        default_region: str,
+        max_receive_count: int | None,
     ) -> None:
+        """``max_receive_count`` is None where deliveries are not counted (EventBridge): no last receive."""
         self._provider = provider
         self._dead_letters = dead_letters
         self._table = table
         self._default_region = default_region
         self._max_receive_count = max_receive_count
 
-    def handle(self, raw: RawEvent, parse: Callable[[], OptOutRequest]) -> Disposition:
+    def handle(self, raw: RawEvent, parse: Parser) -> Disposition:
         """Take one event to its end; ``parse`` reads the contract's object out of ``raw``."""
         event_id = raw.message_id
         try:
-            request = parse()
+            request = parse(raw)
             event_id = request.event_id
             return self._opt_out(request)
         except PermanentError as exc:
@@ -110,23 +104,31 @@ class OptOutService:
         )
         return disposition
 
-    def _dead_letter(self, raw: RawEvent, event_id: str, exc: Exception, reason: str) -> None:
+    def _dead_letter(self, raw: RawEvent, event_id: str, exc: PermanentError | RetryableError, reason: str) -> None:
         self._dead_letters.send(
-            body=raw.body,
-            reason=reason,
-            error_type=getattr(exc, "reason", type(exc).__name__),
-            event_id=event_id,
-            original_message_id=raw.message_id,
-            receive_count=raw.receive_count,
+            DeadLetter(
+                body=raw.body,
+                reason=reason,
+                error_type=exc.reason,
+                event_id=event_id,
+                original_message_id=raw.message_id,
+                receive_count=raw.receive_count,
+            )
         )
 
 
-def failure_metric(exc: RetryableError) -> str:
-    """The metric a record that will come back counts in."""
-    if isinstance(exc, ProviderAuthError):
-        return "ProviderAuthError"
-    if isinstance(exc, AwsServiceError):
-        return "AwsServiceError"
-    if isinstance(exc, ConfigurationError):
-        return "ConfigurationError"
-    return "ProviderTransientError"
+def process(service: Callable[[], OptOutService], raw: RawEvent, parse: Parser) -> Disposition:
+    """The handlers' one call per event, and the one place outcome metrics are counted.
+
+    ``service`` builds (or returns the cached) service, inside the count, so that a deployment error (a missing
+    setting, an unreadable secret) counts as ``ConfigurationError`` on every entry point. A final outcome counts
+    in its ``Disposition`` value; an event that will come back counts in its error's ``metric`` and the error
+    propagates, for the entry point to hand the event back.
+    """
+    try:
+        disposition = service().handle(raw, parse)
+    except RetryableError as exc:
+        count(exc.metric)
+        raise
+    count(disposition.value)
+    return disposition

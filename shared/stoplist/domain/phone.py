@@ -24,7 +24,7 @@ def _phonenumbers() -> ModuleType:
     return phonenumbers
 
 
-def to_e164(raw: str, country: str | None = None, default_region: str = "FR") -> str:
+def to_e164(raw: str, country: str | None, default_region: str) -> str:
     """Return the E.164 form of ``raw`` or raise InvalidPhoneNumberError.
 
     National numbers are read in ``country`` (ISO 3166 alpha-2) or else ``default_region``; numbers
@@ -54,7 +54,7 @@ def to_e164(raw: str, country: str | None = None, default_region: str = "FR") ->
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
-def provider_e164(raw: str, default_region: str = "FR") -> str | None:
+def provider_e164(raw: str, default_region: str) -> str | None:
     """Normalise a number read from the provider's list; ``None`` when it is not a valid number."""
     if _CANONICAL_FRENCH.match(raw):
         return raw

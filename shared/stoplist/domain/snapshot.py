@@ -16,14 +16,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
-from stoplist.adapters.table import BATCH_WRITE_LIMIT, ProviderFields, StopListTable, utc_now
 from stoplist.domain.phone import provider_e164
-from stoplist.observability import logger
-
-if TYPE_CHECKING:
-    from stoplist.adapters.provider import SmsPartnerClient
+from stoplist.domain.ports import ProviderFields, SnapshotStore, StopListProvider, utc_now
+from stoplist.errors import StopListError
+from stoplist.observability import MetricUnit, count, logger, metrics
 
 T = TypeVar("T")
 
@@ -56,13 +54,14 @@ class SnapshotReport:
 class SnapshotSync:
     def __init__(
         self,
-        provider: SmsPartnerClient,
-        table: StopListTable,
-        default_region: str = "FR",
-        max_delete_percent: float = 10.0,
-        write_threads: int = 8,
+        *,
+        provider: StopListProvider,
+        table: SnapshotStore,
+        default_region: str,
+        max_delete_percent: float,
+        write_threads: int,
+        scan_segments: int,
         clock: Callable[[], str] = utc_now,
-        scan_segments: int = 32,
     ) -> None:
         self._provider = provider
         self._table = table
@@ -120,7 +119,7 @@ class SnapshotSync:
                 changes, removals = [], []
 
             now = self._clock()
-            chunks = _chunks(additions, BATCH_WRITE_LIMIT)
+            chunks = _chunks(additions, self._table.batch_write_limit)
             report.added = sum(pool.map(lambda chunk: self._table.put_new(chunk, now), chunks))
             list(pool.map(lambda change: self._table.merge_provider_fields(change[0], change[1], now), changes))
             report.updated = len(changes)
@@ -168,6 +167,28 @@ class SnapshotSync:
         if list_size == 0:
             return True
         return removals * 100 > self._max_delete_percent * table_size
+
+
+def run_and_count(snapshot: Callable[[], SnapshotSync]) -> SnapshotReport:
+    """The snapshot handler's one call, and the one place snapshot metrics are counted.
+
+    ``snapshot`` builds (or returns the cached) sync inside the count, so a deployment error counts as a failed
+    snapshot too.
+    """
+    try:
+        report = snapshot().run()
+    except StopListError as exc:
+        count("SnapshotFailed")
+        logger.error("snapshot failed, table left as it was", error_type=exc.reason, error=str(exc))
+        raise
+    count("SnapshotSucceeded")
+    count("SnapshotSize", report.size)
+    count("SnapshotAdded", report.added)
+    count("SnapshotUpdated", report.updated)
+    count("SnapshotRemoved", report.removed)
+    count("SnapshotDeletionsSkipped", report.deletions_skipped)
+    metrics.add_metric(name="SnapshotDurationMs", unit=MetricUnit.Milliseconds, value=report.duration_ms)
+    return report
 
 
 @contextlib.contextmanager

@@ -1,0 +1,104 @@
+"""What the domain needs from the outside world, as ``typing.Protocol``s, and the values that cross them.
+
+The services in ``stoplist.domain`` are typed against these, never against an adapter class, so the adapters of
+``stoplist.adapters`` and the unit tests' fakes are both checked by mypy against the same contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar, Protocol
+
+
+def utc_now() -> str:
+    """Every timestamp the application stores: fixed-width ISO 8601 UTC with microseconds, so it compares
+    correctly as a string (the snapshot's conditional deletes rely on that)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """The provider's answer to ``stop-sms/add``: code 3 (already listed) is a success too."""
+
+    already_listed: bool
+    stop_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StopEntry:
+    """One entry of the provider's stop list, as the provider returns it (number not yet normalised)."""
+
+    stop_id: int | None
+    phone_number: str
+    created_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderFields:
+    """What the provider's list says of a number; what the snapshot compares to decide on a write."""
+
+    stop_id: int | None
+    created_at: str | None
+
+
+@dataclass(frozen=True)
+class OptOutRecord:
+    """An accepted opt-out, as written through to the table (audit fields from the event)."""
+
+    phone_number: str
+    event_id: str
+    source: str | None = None
+    reason: str | None = None
+    opted_out_at: str | None = None
+    stop_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A refused event: its body unchanged (so it can be redriven) and why it was refused."""
+
+    body: str
+    reason: str
+    error_type: str
+    event_id: str | None
+    original_message_id: str | None
+    receive_count: int | None
+
+
+class StopListProvider(Protocol):
+    """SMS Partner's stop-list endpoints (``stoplist.adapters.provider.SmsPartnerClient``)."""
+
+    def add_stop(self, e164: str) -> AddResult: ...
+
+    def list_stops(self) -> list[StopEntry]: ...
+
+
+class DeadLetterSink(Protocol):
+    """Where a refused event goes, unchanged, with its reason (``stoplist.adapters.dead_letters``)."""
+
+    def send(self, letter: DeadLetter) -> None: ...
+
+
+class OptOutStore(Protocol):
+    """The write-through of accepted opt-outs (``stoplist.adapters.table.StopListTable``)."""
+
+    def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None: ...
+
+
+class SnapshotStore(Protocol):
+    """What the snapshot reads and writes of the table (``stoplist.adapters.table.StopListTable``)."""
+
+    # Most new items one ``put_new`` call writes in one request: the snapshot hands them over in such chunks.
+    batch_write_limit: ClassVar[int]
+
+    def scan_segment(self, segment: int, total_segments: int) -> Iterator[tuple[str, ProviderFields]]: ...
+
+    def put_new(self, entries: Iterable[tuple[str, ProviderFields]], now: str) -> int: ...
+
+    def merge_provider_fields(self, number: str, fields: ProviderFields, now: str) -> None: ...
+
+    def delete_unless_written_since(self, number: str, cutoff: str) -> bool: ...
+
+    def write_status(self, status: dict[str, str | int | float]) -> None: ...
