@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import click
+from stoplist.config import DEFAULT_PHONE_REGION
 from stoplist.domain.phone import to_e164
 from stoplist.errors import InvalidPhoneNumberError
 
@@ -51,7 +52,9 @@ def verdict_for(number: str, item: dict[str, str] | None, e164: str) -> Verdict:
 
 @click.command()
 @click.argument("numbers", nargs=-1, required=True)
-@click.option("--country", default="FR", show_default=True, help="Region of national numbers (ISO 3166 alpha-2).")
+@click.option(
+    "--country", default=DEFAULT_PHONE_REGION, show_default=True, help="Region of national numbers (ISO 3166 alpha-2)."
+)
 @pass_session
 def check(session: Session, numbers: tuple[str, ...], country: str) -> None:
     """Opted out or not, since when, by which source. Exit 1 if a number is not valid."""

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from stoplist.config import DEFAULT_PHONE_REGION
 from stoplist.domain.events import parse_sqs_body
 from stoplist.domain.phone import to_e164
 from stoplist.errors import InvalidEventError, InvalidPhoneNumberError, PermanentError
@@ -81,7 +82,7 @@ def masked_phone(body: str) -> str:
     except InvalidEventError:
         return "-"
     try:
-        return mask_phone(to_e164(request.phone_number, request.country))
+        return mask_phone(to_e164(request.phone_number, request.country, DEFAULT_PHONE_REGION))
     except InvalidPhoneNumberError:
         return mask_phone(request.phone_number.strip())
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from stoplist.config import DEFAULT_PHONE_REGION
 from stoplist.lookup import StopListLookup
 from tqdm import tqdm
 
@@ -137,7 +138,12 @@ def run_import(
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--rate", type=float, default=DEFAULT_RATE, show_default=True, help="Messages a second (0: no pacing).")
-@click.option("--country", default="FR", show_default=True, help="Region of national numbers without a country column.")
+@click.option(
+    "--country",
+    default=DEFAULT_PHONE_REGION,
+    show_default=True,
+    help="Region of national numbers without a country column.",
+)
 @click.option(
     "--skip-listed/--send-listed",
     default=True,

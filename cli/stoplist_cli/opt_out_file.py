@@ -122,7 +122,7 @@ def build_body(
     return body
 
 
-def read_lines(path: Path, file_hash: str, default_region: str = "FR") -> Iterator[Line]:
+def read_lines(path: Path, file_hash: str, default_region: str) -> Iterator[Line]:
     """Every non-empty line of the file, as a body to send or an error, with its line number."""
     text = path.read_text(encoding="utf-8-sig")
     lines = text.splitlines()

@@ -1,8 +1,9 @@
 """The CloudWatch dashboard (template.yaml, OperationsDashboard): every graph shows a metric that exists.
 
 The metric names the code emits are collected from the code itself, not from a list kept here: the
-opt-out dispositions (``Disposition``), the metric each retryable error counts in (``failure_metric``),
-and every literal ``count("...")``/``add_metric(name="...")`` in the handlers and the layer.
+opt-out dispositions (``Disposition``), the ``metric`` of each retryable error (what ``process`` counts for
+an event that will come back), and every literal ``count("...")``/``add_metric(name="...")`` in the
+handlers and the layer.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 from stoplist import errors
-from stoplist.domain.optout import Disposition, failure_metric
+from stoplist.domain.optout import Disposition
 from stoplist.observability import metrics
 
 from devkit.template import load_template
@@ -63,7 +64,7 @@ def _literal_metric_calls() -> set[str]:
 
 def emitted_metrics() -> set[str]:
     names = {disposition.value for disposition in Disposition}
-    names |= {failure_metric(kind("x")) for kind in _subclasses(errors.RetryableError)}  # type: ignore[arg-type]
+    names |= {kind.metric for kind in [errors.RetryableError, *_subclasses(errors.RetryableError)]}
     return names | _literal_metric_calls()
 
 

@@ -21,13 +21,13 @@ def write(tmp_path: Path, text: str, name: str = "list.csv") -> Path:
 
 
 def bodies(path: Path) -> list[dict[str, str]]:
-    return [json.loads(line.body) for line in read_lines(path, HASH) if line.valid]
+    return [json.loads(line.body) for line in read_lines(path, HASH, "FR") if line.valid]
 
 
 def test_one_number_per_line_without_header(tmp_path: Path) -> None:
     path = write(tmp_path, "06 12 34 56 78\n\n+33 7 55 44 33 22\n0033 6 00 00 00 42\n")
 
-    lines = list(read_lines(path, HASH))
+    lines = list(read_lines(path, HASH, "FR"))
 
     assert [line.number for line in lines] == [1, 3, 4]  # the blank line is skipped, numbering is the file's
     assert [json.loads(line.body)["phoneNumber"] for line in lines] == ["+33612345678", "+33755443322", "+33600000042"]
@@ -37,7 +37,7 @@ def test_one_number_per_line_without_header(tmp_path: Path) -> None:
 def test_csv_with_header_finds_columns_by_name_and_sniffs_semicolons(tmp_path: Path) -> None:
     path = write(tmp_path, "Date;Numéro de mobile;Source\n01/02/2024;06 12 34 56 78;crm\n", "fr.csv")
     with pytest.raises(FileFormatError):  # "Numéro de mobile" is no known phone column
-        list(read_lines(path, HASH))
+        list(read_lines(path, HASH, "FR"))
 
     path = write(tmp_path, "Date;Phone_Number;Source;Motif\n01/02/2024;06 12 34 56 78;crm;STOP SMS\n", "fr.csv")
     assert bodies(path) == [
@@ -60,7 +60,7 @@ def test_csv_country_column_reads_national_numbers_and_blank_source_defaults(tmp
 def test_invalid_lines_carry_their_line_number_and_reason_and_no_body(tmp_path: Path) -> None:
     path = write(tmp_path, "phone,date\n3639,\n06 12 34 56 78,31/02/2024\n06 12 34 56 78,2024-03-01T10:00:00Z\n,\n")
 
-    lines = list(read_lines(path, HASH))
+    lines = list(read_lines(path, HASH, "FR"))
 
     assert [(line.number, line.valid) for line in lines] == [(2, False), (3, False), (4, True)]
     assert lines[0].error == "not a valid phone number for its country"
@@ -93,8 +93,8 @@ def test_event_ids_depend_on_file_and_line_only(tmp_path: Path) -> None:
     second = write(tmp_path, "0612345678\n0698765433\n", "b.txt")
 
     assert file_sha256(first) != file_sha256(second)
-    ids = [json.loads(line.body)["eventId"] for line in read_lines(first, file_sha256(first))]
-    again = [json.loads(line.body)["eventId"] for line in read_lines(first, file_sha256(first))]
+    ids = [json.loads(line.body)["eventId"] for line in read_lines(first, file_sha256(first), "FR")]
+    again = [json.loads(line.body)["eventId"] for line in read_lines(first, file_sha256(first), "FR")]
     assert ids == again
     assert len(set(ids)) == 2
 
@@ -106,7 +106,7 @@ def test_any_line_is_either_a_contract_body_or_an_error(rows: list[str]) -> None
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "any.txt"
         path.write_text("0612345678\n" + "\n".join(row.replace("\n", " ") for row in rows), encoding="utf-8")
-        for line in read_lines(path, HASH):
+        for line in read_lines(path, HASH, "FR"):
             if line.valid:
                 request = parse_sqs_body(line.body, "x")  # what the SQS handler will do with it
                 assert request.phone_number.startswith("+")
