@@ -16,7 +16,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from stoplist_cli import check, dlq, export, import_command, status
 from stoplist_cli.context import Session
 from stoplist_cli.output import Exit, Output
-from stoplist_cli.stack import DEFAULT_LOCAL_FILE, Stack, StackError, explicit, from_cloudformation, from_local_file
+from stoplist_cli.stack import (
+    DEFAULT_LOCAL_FILE,
+    MissingResourceError,
+    Stack,
+    StackError,
+    explicit,
+    from_cloudformation,
+    from_local_file,
+)
 
 
 class _Group(click.Group):
@@ -25,6 +33,9 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except MissingResourceError as exc:
+            click.echo(f"stoplist: {exc}", err=True)
+            ctx.exit(Exit.USAGE)
         except StackError as exc:
             click.echo(f"stoplist: {exc}", err=True)
             ctx.exit(Exit.UNREACHABLE)
@@ -69,7 +80,8 @@ def main(
 ) -> None:
     """Operate the SMS Partner stop-list stack: health, lookups, dead letters, bulk import, audit export.
 
-    Exit codes: 0 all good, 1 a check found a problem, 2 bad usage, 3 the stack or AWS could not be read.
+    Exit codes: 0 all good, 1 a check found a problem, 2 bad usage (or a resource not given), 3 the stack or
+    AWS could not be read.
     """
     if stack_name and local:
         raise click.UsageError("--stack and --local exclude each other")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from stoplist.config import DEFAULT_PHONE_REGION
@@ -50,6 +50,10 @@ class DeadLetter:
     replay_body: str  # what goes back to OptOutQueue
     replayable: bool
     not_replayable_because: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        """For output: everything but the body, which holds the number unmasked."""
+        return {name: value for name, value in asdict(self).items() if name != "replay_body"}
 
 
 def _attributes(message: dict[str, Any]) -> dict[str, str]:

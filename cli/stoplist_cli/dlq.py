@@ -9,7 +9,7 @@ again at the end.
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,7 +87,7 @@ def replay(session: Session, reasons: tuple[str, ...], which: str, dry_run: bool
         session.stack.require("queue_url")
     sqs = session.client("sqs")
     replayed: list[DeadLetter] = []
-    skipped: list[DeadLetter] = []
+    kept_letters: list[DeadLetter] = []
     failed: list[DeadLetter] = []
     for label, url in selected:
         kept: list[dict[str, Any]] = []
@@ -105,7 +105,7 @@ def replay(session: Session, reasons: tuple[str, ...], which: str, dry_run: bool
                     "again; name it with --reason to replay it anyway",
                 )
             if not letter.replayable or dry_run:
-                (replayed if dry_run and letter.replayable else skipped).append(letter)
+                (replayed if dry_run and letter.replayable else kept_letters).append(letter)
                 kept.append(message)
                 continue
             batch.append((message, letter))
@@ -120,20 +120,20 @@ def replay(session: Session, reasons: tuple[str, ...], which: str, dry_run: bool
         out.document(
             {
                 "dryRun": dry_run,
-                "replayed": [asdict(letter) for letter in replayed],
-                "skipped": [asdict(letter) for letter in skipped],
-                "failed": [asdict(letter) for letter in failed],
+                "replayed": [letter.summary() for letter in replayed],
+                "kept": [letter.summary() for letter in kept_letters],
+                "failed": [letter.summary() for letter in failed],
             }
         )
     else:
         verb = "would replay" if dry_run else "replayed"
         for entry in group(replayed):
             out.echo(f"{verb} {entry.count} {entry.error_type} from the {entry.queue} dead-letter queue")
-        for letter in skipped:
+        for letter in kept_letters:
             out.echo(f"kept {letter.message_id} ({letter.phone}): {letter.not_replayable_because}")
         for letter in failed:
             out.echo(click.style(f"not moved {letter.message_id}: SQS refused the send; still dead-lettered", fg="red"))
-        out.echo(f"{len(replayed)} {verb}, {len(skipped)} kept, {len(failed)} failed")
+        out.echo(f"{len(replayed)} {verb}, {len(kept_letters)} kept, {len(failed)} failed")
     if failed:
         raise click.exceptions.Exit(Exit.PROBLEM)
 

@@ -21,7 +21,7 @@ class Exit(enum.IntEnum):
 
     OK = 0
     PROBLEM = 1  # a check found something wrong: a DLQ holds messages, an invalid number, ...
-    USAGE = 2  # click's own code for a bad option
+    USAGE = 2  # click's own code for a bad option; also a resource the command needs and was not given
     UNREACHABLE = 3  # the stack or an AWS service could not be read
 
 

@@ -35,7 +35,11 @@ DEFAULT_SNAPSHOT_INTERVAL_MINUTES = 15  # the template's SnapshotIntervalMinutes
 
 
 class StackError(Exception):
-    """The stack cannot be resolved, or lacks what a command needs."""
+    """The stack cannot be read."""
+
+
+class MissingResourceError(StackError):
+    """The stack, as given, lacks what a command needs (a usage error)."""
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,8 @@ class Stack:
     def require(self, *names: str) -> None:
         missing = [OUTPUTS.get(name, name) for name in names if not getattr(self, name)]
         if missing:
-            raise StackError(
-                f"{self.label} does not say {', '.join(missing)}: "
+            raise MissingResourceError(
+                f"{self.label}: no {', '.join(missing)}; "
                 "give --stack NAME, --local, or the explicit option (see stoplist --help)"
             )
 
