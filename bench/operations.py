@@ -41,7 +41,8 @@ def main() -> None:
     aws.apply_environment()
     try:
         import boto3
-        from stoplist.adapters.table import OptOutRecord, ProviderFields, StopListTable
+        from stoplist.adapters.table import StopListTable
+        from stoplist.domain.ports import OptOutRecord, ProviderFields
 
         with tempfile.TemporaryDirectory() as directory:
             work = Path(directory)

@@ -72,7 +72,7 @@ def worker(
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     function = LocalFunction("OptOutSqsFunction", "handlers.optout_sqs", function_env)
-    pending = [
+    pending: list[dict[str, Any]] = [
         {"MessageId": f"{os.getpid()}-{index}", "ReceiptHandle": f"rh-{index}", "Body": body, "receives": 0}
         for index, body in enumerate(bodies)
     ]

@@ -1,5 +1,19 @@
 """Runs a handler in-process the way Lambda would: its own environment (as template.yaml resolves it),
-a LambdaContext, and one "container" per function so that per-container caches behave as in AWS."""
+a LambdaContext, and one "container" per function so that per-container caches behave as in AWS.
+
+The rule every handler module follows (``handlers/``), written here because this is where it is relied on:
+
+- ``lambda_handler(event, context)`` is the entry point;
+- ``dependencies()`` builds what the handler needs (settings, clients, the ``requests`` session, the cached
+  secret) on the first invocation, not at import, and is cached (``functools.cache``) so that a container
+  builds it once. Building at import would add to every cold start (see the README's cold-start bench);
+- nothing else in the module keeps per-container state, so ``LocalFunction.new_container()`` clearing
+  ``dependencies``' cache is a cold start: new clients, the secret read again, settings read from the
+  environment of the function being run.
+
+``LocalFunction`` refuses a module that breaks the rule, rather than run it with state left over from another
+function or test.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +24,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, cast
 
 _ENVIRON_LOCK = threading.Lock()
 
@@ -53,13 +67,43 @@ def environment(variables: dict[str, str]) -> Iterator[None]:
                     os.environ[name] = value
 
 
+class CachedDependencies(Protocol):
+    """``dependencies`` of a handler module: a ``functools.cache``d function of no arguments."""
+
+    def __call__(self) -> Any: ...
+    def cache_clear(self) -> None: ...
+
+
+class HandlerModule(Protocol):
+    """What a handler module exposes (the rule in this module's docstring)."""
+
+    dependencies: CachedDependencies
+
+    def lambda_handler(self, event: dict[str, Any], context: Any) -> Any: ...
+
+
+def handler_module(name: str) -> HandlerModule:
+    """Import a handler module, checking that it follows the rule."""
+    module = importlib.import_module(name)
+    if not callable(getattr(module, "lambda_handler", None)):
+        raise TypeError(f"{name} has no lambda_handler(event, context)")
+    dependencies = getattr(module, "dependencies", None)
+    if not callable(dependencies) or not callable(getattr(dependencies, "cache_clear", None)):
+        raise TypeError(
+            f"{name} has no cached dependencies(): build clients in a @functools.cache function named"
+            " dependencies, so that each local container (and each Lambda container) builds them once"
+            " (see devkit/lambda_runtime.py)"
+        )
+    return cast(HandlerModule, module)
+
+
 class LocalFunction:
     """A function of template.yaml, e.g. LocalFunction("OptOutSqsFunction", "handlers.optout_sqs", env)."""
 
     def __init__(self, logical_id: str, module: str, env: dict[str, str]) -> None:
         self.logical_id = logical_id
         self.env = env
-        self.module = importlib.import_module(module)
+        self.module = handler_module(module)
         self.invocations = 0
 
     def invoke(self, event: dict[str, Any]) -> Any:

@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from devkit.bus import AsyncInvokeDelivery, put_events
 from devkit.lambda_runtime import LocalFunction, environment
-from devkit.run import EVENTS_DIR, LOCAL_API_KEY, PRESEEDED, _deliver_bus_events, handler_output, sample_events
+from devkit.pipeline import EVENTS_DIR, LOCAL_API_KEY, PRESEEDED, handler_output, sample_events
 from devkit.services import REGION, REPO_ROOT, LocalAws, start_local_aws
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources, create_resources, load_template
@@ -56,7 +57,7 @@ def write_atomically(path: Path, document: dict[str, Any]) -> None:
 class LocalStack:
     """The functions of the template, driven the way their AWS triggers would drive them."""
 
-    def __init__(self, resources: LocalResources, template: dict[str, Any]) -> None:
+    def __init__(self, resources: LocalResources) -> None:
         import boto3
 
         from devkit.poller import SqsEventSourcePoller
@@ -80,10 +81,8 @@ class LocalStack:
             batch_size=int(resources.parameters["BatchSize"]),
             sqs=self.sqs,
         )
-        self.bus_retries = int(
-            template["Resources"]["OptOutEventBridgeFunction"]["Properties"]["EventInvokeConfig"][
-                "MaximumRetryAttempts"
-            ]
+        self.delivery = AsyncInvokeDelivery.from_template(
+            resources, "OptOutEventBridgeFunction", self.bus_function.invoke, self.sqs
         )
 
     def publish_samples(self) -> None:
@@ -92,29 +91,11 @@ class LocalStack:
         bodies, bus_events = sample_events()
         for body in bodies:
             self.sqs.send_message(QueueUrl=self.resources.queue_urls["OptOutQueue"], MessageBody=body)
-        boto3.client("events").put_events(
-            Entries=[
-                {
-                    "Source": event["source"],
-                    "DetailType": event["detail-type"],
-                    "Detail": json.dumps(event["detail"]),
-                    "EventBusName": self.resources.event_bus,
-                }
-                for event in bus_events
-            ]
-        )
+        put_events(boto3.client("events"), self.resources.event_bus, bus_events)
 
     def step(self) -> int:
-        """One poll of the queue and of the bus's deliveries; returns how many events were handled."""
-        received = self.poller.poll_once()
-        delivered = _deliver_bus_events(
-            self.sqs,
-            self.resources.rule_delivery_queue_url,
-            self.bus_function,
-            self.bus_retries,
-            self.resources.queue_urls["OptOutEventsDeadLetterQueue"],
-        )
-        return received + delivered
+        """One poll of the queue and one of the bus's deliveries; returns how many events were handled."""
+        return self.poller.poll_once() + self.delivery.deliver_once()
 
     def snapshot(self) -> None:
         try:
@@ -133,7 +114,7 @@ def serve(stack_file: Path, snapshot_every: float, stop: threading.Event, sample
             resources = create_resources(
                 template, {"SmsPartnerApiUrl": standin.base_url}, api_key=LOCAL_API_KEY, prefix="serve"
             )
-            stack = LocalStack(resources, template)
+            stack = LocalStack(resources)
             if samples:
                 stack.publish_samples()
             stack.snapshot()

@@ -16,14 +16,15 @@ from typing import Any
 import boto3
 import pytest
 from click.testing import CliRunner, Result
-from stoplist.adapters.table import OptOutRecord, StopListTable
+from stoplist.adapters.table import StopListTable
+from stoplist.domain.ports import OptOutRecord
 from stoplist_cli.app import main
 from stoplist_cli.checkpoint import Checkpoint, Progress
 from stoplist_cli.opt_out_file import file_sha256
 
+from devkit.bus import AsyncInvokeDelivery
 from devkit.lambda_runtime import LocalFunction
 from devkit.poller import SqsEventSourcePoller
-from devkit.run import _deliver_bus_events
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources
 
@@ -77,13 +78,7 @@ def bus_failure(resources: LocalResources, function: LocalFunction, standin: Sms
     )
     standin.faults.rates = {"http_503": 1.0}
     try:
-        _deliver_bus_events(
-            boto3.client("sqs"),
-            resources.rule_delivery_queue_url,
-            function,
-            0,
-            resources.queue_urls["OptOutEventsDeadLetterQueue"],
-        )
+        AsyncInvokeDelivery.from_template(resources, "OptOutEventBridgeFunction", function.invoke).deliver_once()
     finally:
         standin.faults.rates = {}
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from devkit.run import RunOptions, run_pipeline
-from tests.conftest import TEST_TUNING
+from devkit.pipeline import RunOptions, run_pipeline
+from tests.helpers import TEST_TUNING
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -26,7 +26,6 @@ def test_thousand_opt_outs_under_provider_faults(tmp_path: Path, capsys: pytest.
         RunOptions(
             numbers_file=numbers_file,
             via="queue",
-            progress=False,
             fault_rates=FAULT_RATES,
             extra_env={**TEST_TUNING, "PROVIDER_READ_TIMEOUT_SECONDS": "0.3"},
             retry_delay_seconds=0,

@@ -9,10 +9,11 @@ from typing import Any
 import boto3
 import pytest
 
+from devkit.bus import AsyncInvokeDelivery, on_failure_reason, put_events
+from devkit.pipeline import RunOptions, read_numbers, run_pipeline
 from devkit.poller import SqsEventSourcePoller
-from devkit.run import RunOptions, read_numbers, run_pipeline
 from devkit.template import LocalResources
-from tests.conftest import dead_letters
+from tests.helpers import dead_letters
 
 pytestmark = pytest.mark.integration
 
@@ -71,6 +72,40 @@ def test_poller_treats_a_raising_invocation_as_a_failed_batch(resources: LocalRe
     assert stats.deleted == 2
 
 
+def test_bus_delivery_retries_then_sends_the_on_failure_record(resources: LocalResources) -> None:
+    """Lambda's asynchronous invocation as template.yaml configures it: 1 + MaximumRetryAttempts attempts, then
+    the OnFailure destination gets the event with the error; a later success is not retried."""
+    attempts: list[str] = []
+
+    def handler(event: dict[str, Any]) -> dict[str, Any]:
+        attempts.append(event["detail"]["phoneNumber"])
+        if event["detail"]["phoneNumber"] == "fails":
+            raise RuntimeError("provider down")
+        return {}
+
+    put_events(
+        boto3.client("events"),
+        resources.event_bus,
+        [{"detail-type": "SmsOptOutRequested", "detail": {"phoneNumber": number}} for number in ("fails", "works")]
+        + [{"detail-type": "SmsOptInRequested", "detail": {"phoneNumber": "not for us"}}],
+    )
+    delivery = AsyncInvokeDelivery.from_template(resources, "OptOutEventBridgeFunction", handler)
+
+    while delivery.deliver_once():
+        pass
+
+    retries = resources.template["Resources"]["OptOutEventBridgeFunction"]["Properties"]["EventInvokeConfig"][
+        "MaximumRetryAttempts"
+    ]
+    assert sorted(attempts) == ["fails"] * (1 + retries) + ["works"]  # the opt-in event does not match
+    assert (delivery.stats.received, delivery.stats.failed, delivery.in_queue()) == (2, 1, 0)
+    [record] = dead_letters(resources.queue_urls["OptOutEventsDeadLetterQueue"])
+    body = json.loads(record["body"])
+    assert body["requestPayload"]["detail"] == {"phoneNumber": "fails"}
+    assert body["requestContext"] == {"condition": "RetriesExhausted", "approximateInvokeCount": 1 + retries}
+    assert on_failure_reason(record["body"]) == {"errorType": "RuntimeError", "reason": "provider down"}
+
+
 def test_numbers_file_reading(tmp_path: Path) -> None:
     path = tmp_path / "numbers.csv"
     path.write_text("\ufeffphone,name\n06 12 34 56 78,Ann\n\n+33698765432\n  , blank\nnot a number,x\n")
@@ -81,7 +116,7 @@ def test_local_run_accounts_for_every_event(tmp_path: Path) -> None:
     path = tmp_path / "numbers.txt"
     path.write_text("06 11 11 11 11\n06 22 22 22 22\n12\n")
 
-    summary = run_pipeline(RunOptions(numbers_file=path, via="both", progress=False))
+    summary = run_pipeline(RunOptions(numbers_file=path, via="both"))
 
     assert summary.total_in == 6 + 3
     assert summary.accounted == summary.total_in

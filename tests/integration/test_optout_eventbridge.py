@@ -10,10 +10,11 @@ import boto3
 import pytest
 from stoplist.errors import ProviderAuthError, ProviderUnavailableError
 
+from devkit.emf import tally_metrics
 from devkit.lambda_runtime import LocalFunction
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources
-from tests.conftest import dead_letters, emitted_metrics, load_event, table_items
+from tests.helpers import dead_letters, load_event, table_items
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +39,7 @@ def test_sample_event_is_added_and_written_through(
     assert item["eventId"] == "web-unsub-5521"
     assert item["source"] == "web-unsubscribe"
     assert item["optOutReason"] == "unsubscribe form"
-    assert emitted_metrics(capsys.readouterr().out)["OptOutAdded"] == 1
+    assert tally_metrics(capsys.readouterr().out)["OptOutAdded"] == 1
 
 
 def test_already_listed_is_done(eventbridge_function: LocalFunction, standin: SmsPartnerStandIn) -> None:

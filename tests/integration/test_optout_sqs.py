@@ -14,10 +14,11 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from devkit.emf import tally_metrics
 from devkit.lambda_runtime import LocalFunction
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources
-from tests.conftest import API_KEY, dead_letters, emitted_metrics, load_event, local_function, table_items
+from tests.helpers import API_KEY, dead_letters, load_event, local_function, table_items
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +64,7 @@ def test_sample_event_adds_valid_numbers_and_dead_letters_the_invalid_one(
     assert rejected["errorType"] == "invalid_phone_number"
     assert rejected["reason"].startswith("rejected: ")
     assert rejected["eventId"] == "unsub-2026-11-22-0002"
-    metrics = emitted_metrics(capsys.readouterr().out)
+    metrics = tally_metrics(capsys.readouterr().out)
     assert metrics["OptOutAdded"] == 4
     assert metrics["OptOutRejected"] == 1
 
@@ -82,7 +83,7 @@ def test_number_already_listed_is_done_not_an_error(
     assert standin.counters["add_already_listed"] == 1
     assert table_items(resources.table_name)["+33612345678"]["source"] == "crm"
     assert dead_letters(resources.queue_urls["OptOutDeadLetterQueue"]) == []
-    assert emitted_metrics(capsys.readouterr().out)["OptOutAlreadyListed"] == 1
+    assert tally_metrics(capsys.readouterr().out)["OptOutAlreadyListed"] == 1
 
 
 @pytest.mark.parametrize("error_status", [200, 400])
@@ -106,7 +107,7 @@ def test_provider_permanent_codes_dead_letter_with_reason(
     assert rejected["errorType"] == error_type
     assert f"code {code}" in rejected["reason"]
     assert len(standin.stop_list()) == 1  # the sibling went through
-    assert emitted_metrics(capsys.readouterr().out)["OptOutRejected"] == 1
+    assert tally_metrics(capsys.readouterr().out)["OptOutRejected"] == 1
 
 
 @pytest.mark.parametrize(
@@ -159,7 +160,7 @@ def test_transient_fault_past_the_retries_fails_the_record_for_redelivery(
 
     assert failed_ids(response) == {"msg-0000"}  # the sibling was not affected
     assert dead_letters(resources.queue_urls["OptOutDeadLetterQueue"]) == []
-    assert emitted_metrics(capsys.readouterr().out)["ProviderTransientError"] == 1
+    assert tally_metrics(capsys.readouterr().out)["ProviderTransientError"] == 1
 
 
 def test_retry_after_is_honoured(sqs_function: LocalFunction, standin: SmsPartnerStandIn) -> None:
@@ -203,7 +204,7 @@ def test_invalid_key_fails_every_record_until_the_secret_holds_a_valid_one(
     assert standin.counters["code_10"] == 4  # each record: refused, secret read again, refused again
     assert standin.stop_list() == {}
     assert dead_letters(resources.queue_urls["OptOutDeadLetterQueue"]) == []
-    assert emitted_metrics(capsys.readouterr().out)["ProviderAuthError"] == 2
+    assert tally_metrics(capsys.readouterr().out)["ProviderAuthError"] == 2
 
     boto3.client("secretsmanager").put_secret_value(
         SecretId=resources.secret_arn, SecretString=json.dumps({"apiKey": "rotated-key"})

@@ -11,7 +11,7 @@ import pytest
 from devkit.lambda_runtime import LocalFunction
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources
-from tests.conftest import dead_letters
+from tests.helpers import dead_letters
 from tests.integration.test_optout_sqs import optout, sqs_event
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ import pytest
 from devkit.lambda_runtime import LocalFunction
 from devkit.standin import FAULTS, ListOverride, SmsPartnerStandIn
 from devkit.template import LocalResources
-from tests.conftest import API_KEY, dead_letters, load_event
+from tests.helpers import API_KEY, dead_letters, load_event
 from tests.integration.test_optout_sqs import optout, sqs_event
 
 pytestmark = pytest.mark.integration

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
-from stoplist.adapters.provider import SmsPartnerClient
 from stoplist.adapters.table import STATUS_KEY, StopListTable
 from stoplist.config import Settings
-from stoplist.domain.ports import OptOutRecord, StopEntry
+from stoplist.domain.ports import AddResult, OptOutRecord, StopEntry, StopListProvider
 from stoplist.errors import StopListError
 from stoplist.wiring import build_snapshot_sync
 
+from devkit.emf import tally_metrics
 from devkit.lambda_runtime import LocalFunction
 from devkit.standin import ListOverride, SmsPartnerStandIn
 from devkit.template import LocalResources
-from tests.conftest import emitted_metrics, load_event, table_items
+from tests.helpers import load_event, table_items
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +53,7 @@ def test_first_load_makes_the_table_equal_to_the_list(
     status = table_items(resources.table_name)[STATUS_KEY]
     assert status["size"] == "252"
     assert status["added"] == "252"
-    metrics = emitted_metrics(capsys.readouterr().out)
+    metrics = tally_metrics(capsys.readouterr().out)
     assert metrics["SnapshotSize"] == 252
     assert metrics["SnapshotAdded"] == 252
     assert metrics["SnapshotSucceeded"] == 1
@@ -111,9 +112,12 @@ def test_snapshot_merges_provider_fields_into_a_written_through_item(
 class _OptOutDuringFetch:
     """A provider whose list is fetched while a handler writes an opt-out through, as in production."""
 
-    def __init__(self, inner: SmsPartnerClient, during_fetch: Any) -> None:
+    def __init__(self, inner: StopListProvider, during_fetch: Callable[[], object]) -> None:
         self._inner = inner
         self._during_fetch = during_fetch
+
+    def add_stop(self, e164: str) -> AddResult:
+        return self._inner.add_stop(e164)
 
     def list_stops(self) -> list[StopEntry]:
         entries = self._inner.list_stops()
@@ -129,7 +133,7 @@ def test_opt_out_written_during_the_snapshot_survives_it(resources: LocalResourc
     # Two of three items would go: raise the guard, which is tested on its own below.
     settings = Settings.from_env({**resources.function_env["SnapshotFunction"], "SNAPSHOT_MAX_DELETE_PERCENT": "100"})
     sync = build_snapshot_sync(settings)
-    sync._provider = _OptOutDuringFetch(  # type: ignore[assignment]
+    sync._provider = _OptOutDuringFetch(
         # ... opted out again while the list is being fetched: the list cannot know it yet.
         sync._provider,
         lambda: table.record_opt_out(OptOutRecord("+33600000003", event_id="racing")),
@@ -174,7 +178,7 @@ def test_failed_fetch_leaves_the_table_exactly_as_it_was(
         snapshot_function.invoke(SCHEDULE)
 
     assert table_items(resources.table_name) == before  # status item included
-    assert emitted_metrics(capsys.readouterr().out)["SnapshotFailed"] == 1
+    assert tally_metrics(capsys.readouterr().out)["SnapshotFailed"] == 1
 
 
 def test_read_timeout_leaves_the_table_as_it_was(
@@ -218,7 +222,7 @@ def test_mass_deletion_guard_applies_additions_only(
     assert set(before) <= set(after)
     expected_new = set(numbers(2, start=500)) if remaining_list == "half" else set()
     assert set(after) - set(before) == expected_new
-    assert emitted_metrics(capsys.readouterr().out)["SnapshotDeletionsSkipped"] == (
+    assert tally_metrics(capsys.readouterr().out)["SnapshotDeletionsSkipped"] == (
         50 if remaining_list == "half" else 100
     )
     [guard_log] = [json.loads(line) for line in json_logs.getvalue().splitlines() if '"ERROR"' in line]

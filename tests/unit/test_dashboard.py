@@ -64,7 +64,8 @@ def _literal_metric_calls() -> set[str]:
 
 def emitted_metrics() -> set[str]:
     names = {disposition.value for disposition in Disposition}
-    names |= {kind.metric for kind in [errors.RetryableError, *_subclasses(errors.RetryableError)]}
+    retryable: list[type[errors.StopListError]] = [errors.RetryableError, *_subclasses(errors.RetryableError)]
+    names |= {kind.metric for kind in retryable}
     return names | _literal_metric_calls()
 
 

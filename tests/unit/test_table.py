@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from stoplist.adapters.table import ITEM_ATTRIBUTES, OptOutRecord, ProviderFields, StopListTable
+from stoplist.adapters.table import ITEM_ATTRIBUTES, StopListTable
+from stoplist.domain.ports import OptOutRecord, ProviderFields
 
 
 class RecordingClient:

@@ -9,7 +9,11 @@ from stoplist.errors import AwsServiceError
 
 
 def test_sends_what_comes_back_unprocessed_until_nothing_does() -> None:
-    answers = [{"UnprocessedItems": {"t": ["b", "c"]}}, {"UnprocessedItems": {"t": ["c"]}}, {"UnprocessedItems": {}}]
+    answers: list[dict[str, Any]] = [
+        {"UnprocessedItems": {"t": ["b", "c"]}},
+        {"UnprocessedItems": {"t": ["c"]}},
+        {"UnprocessedItems": {}},
+    ]
     sent: list[dict[str, Any]] = []
     sleeps: list[float] = []
 

@@ -1,0 +1,337 @@
+"""The whole pipeline on this machine: opt-outs through the queue and the bus, then the snapshot.
+
+Everything AWS is local (moto server for SQS, EventBridge and Secrets Manager; DynamoDB Local for the
+table), created from template.yaml; the provider is the stand-in unless ``real_api`` is set. The handlers
+run in-process (``devkit/lambda_runtime.py``), fed by the SQS event-source poller (``devkit/poller.py``) and
+the bus delivery (``devkit/bus.py``). Their logs and metrics go to ``.local/pipeline.log``; ``run_pipeline``
+returns a ``RunSummary`` that ``python -m devkit.run`` prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import functools
+import json
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal, Protocol
+
+import boto3
+from stoplist.errors import PermanentError
+
+from devkit.bus import AsyncInvokeDelivery, on_failure_reason, put_events
+from devkit.emf import tally_metrics
+from devkit.lambda_runtime import LocalFunction, environment
+from devkit.poller import SqsEventSourcePoller
+from devkit.services import REPO_ROOT, start_local_aws
+from devkit.standin import SmsPartnerStandIn
+from devkit.template import create_resources, load_template
+
+EVENTS_DIR = REPO_ROOT / "events"
+LOG_PATH = REPO_ROOT / ".local" / "pipeline.log"
+LOCAL_API_KEY = "local-demo-key"
+# Numbers the embedded stand-in already holds, as if opted out by SMS before this run.
+PRESEEDED = ["+33612345678", "+33711223344", "+33600000042"]
+SAMPLE_LOOKUPS = ["06 12 34 56 78", "+33 6 98 76 54 32", "07 81 23 45 67", "3639"]
+
+Via = Literal["queue", "bus", "both"]
+
+
+@dataclass
+class RunOptions:
+    numbers_file: Path | None = None
+    via: Via = "both"  # where the numbers of the file are published
+    real_api: bool = False
+    api_url: str | None = None  # with real_api; default: the template's SmsPartnerApiUrl
+    api_key: str = ""  # with real_api
+    latency_seconds: float = 0.0
+    fault_rates: dict[str, float] = field(default_factory=dict)
+    retry_delay_seconds: int = 1
+    extra_env: dict[str, str] = field(default_factory=dict)
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+    preseed: bool = True
+
+
+@dataclass
+class RunSummary:
+    events_in: Counter[str] = field(default_factory=Counter)
+    metrics: Counter[str] = field(default_factory=Counter)
+    dead_letters: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    provider_calls: Counter[str] = field(default_factory=Counter)
+    snapshot: dict[str, Any] = field(default_factory=dict)
+    table_size: int = 0
+    lookups: list[tuple[str, str]] = field(default_factory=list)
+    api_url: str = ""
+    seconds: float = 0.0
+    stop_list: set[str] = field(default_factory=set)
+    table_numbers: set[str] = field(default_factory=set)
+
+    @property
+    def total_in(self) -> int:
+        return sum(self.events_in.values())
+
+    @property
+    def dead_lettered(self) -> int:
+        return sum(len(messages) for messages in self.dead_letters.values())
+
+    @property
+    def accounted(self) -> int:
+        """Events whose end is known: in the stop list (added or already there) or in a dead-letter queue."""
+        return int(self.metrics["OptOutAdded"] + self.metrics["OptOutAlreadyListed"]) + self.dead_lettered
+
+
+class Progress(Protocol):
+    """Told how many more events are done; ``None`` once the opt-outs are over (the snapshot follows)."""
+
+    def __call__(self, done: int | None, /) -> None: ...
+
+
+# A progress display for a run of ``total`` events, e.g. the command line's bar.
+ProgressFactory = Callable[[int], Progress]
+
+
+# --- inputs ----------------------------------------------------------------------------------------------------
+def read_numbers(path: Path) -> list[str]:
+    """First cell of each CSV row (or each line); rows whose first cell has no digit (headers) are skipped."""
+    numbers = []
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        for row in csv.reader(handle):
+            cell = row[0].strip() if row else ""
+            if cell and any(char.isdigit() for char in cell):
+                numbers.append(cell)
+    return numbers
+
+
+def sample_events() -> tuple[list[str], list[dict[str, Any]]]:
+    """SQS bodies and EventBridge events from events/, the same files the tests feed to the handlers."""
+    sqs = json.loads((EVENTS_DIR / "sqs_optout.json").read_text())
+    bridge = json.loads((EVENTS_DIR / "eventbridge_optout.json").read_text())
+    return [record["body"] for record in sqs["Records"]], [bridge]
+
+
+def file_events(numbers: list[str], via: Via) -> tuple[list[str], list[dict[str, Any]]]:
+    bodies: list[str] = []
+    bus: list[dict[str, Any]] = []
+    for index, number in enumerate(numbers):
+        payload = {"phoneNumber": number, "source": "local-file", "eventId": f"file-{index + 1}"}
+        if via == "queue" or (via == "both" and index % 2 == 0):
+            bodies.append(json.dumps(payload))
+        else:
+            bus.append({"detail-type": "SmsOptOutRequested", "source": "local.file", "detail": payload})
+    return bodies, bus
+
+
+def run_events(options: RunOptions) -> tuple[list[str], list[dict[str, Any]]]:
+    """The run's input: the sample events, then the numbers file's, as SQS bodies and EventBridge events."""
+    bodies, bus_events = sample_events()
+    if options.numbers_file:
+        file_bodies, file_bus = file_events(read_numbers(options.numbers_file), options.via)
+        bodies += file_bodies
+        bus_events += file_bus
+    return bodies, bus_events
+
+
+# --- dry run ---------------------------------------------------------------------------------------------------
+@dataclass
+class DryRunOutcome:
+    channel: Literal["queue", "bus"]
+    phone_number: str = ""  # as the event wrote it
+    e164: str = ""  # what would be sent
+    rejection: PermanentError | None = None  # what the dead-letter queue would say
+
+
+def dry_run(options: RunOptions) -> list[DryRunOutcome]:
+    """Parse and normalise every event of the run, calling nothing."""
+    from stoplist.config import DEFAULT_PHONE_REGION
+    from stoplist.domain.events import parse_eventbridge_event, parse_sqs_body
+    from stoplist.domain.phone import to_e164
+
+    bodies, bus_events = run_events(options)
+    parsers: list[tuple[Literal["queue", "bus"], Callable[[], Any]]] = [
+        ("queue", functools.partial(parse_sqs_body, body, "dry-run")) for body in bodies
+    ]
+    parsers += [("bus", functools.partial(parse_eventbridge_event, {"id": "dry-run", **event})) for event in bus_events]
+    outcomes = []
+    for channel, parse in parsers:
+        try:
+            request = parse()
+            outcomes.append(
+                DryRunOutcome(
+                    channel, request.phone_number, to_e164(request.phone_number, request.country, DEFAULT_PHONE_REGION)
+                )
+            )
+        except PermanentError as exc:
+            outcomes.append(DryRunOutcome(channel, rejection=exc))
+    return outcomes
+
+
+# --- the real run ----------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def handler_output(path: Path) -> Iterator[IO[str]]:
+    """Handlers print JSON logs and EMF metrics to stdout; send them to a file, keep the terminal readable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as log:
+        saved = sys.stdout
+        sys.stdout = log
+        try:
+            yield log
+        finally:
+            sys.stdout = saved
+
+
+def run_pipeline(options: RunOptions, progress: ProgressFactory | None = None) -> RunSummary:
+    if options.real_api and not options.api_key:
+        raise ValueError("real_api needs api_key")
+    bodies, bus_events = run_events(options)
+
+    started = time.monotonic()
+    standin = None
+    overrides = dict(options.parameter_overrides)
+    if options.real_api:
+        api_key = options.api_key
+        if options.api_url:
+            overrides["SmsPartnerApiUrl"] = options.api_url
+    else:
+        standin = SmsPartnerStandIn(api_keys=(LOCAL_API_KEY,)).start()
+        standin.faults.latency_seconds = options.latency_seconds
+        standin.faults.rates = dict(options.fault_rates)
+        standin.faults.endpoints = ("add",)  # opt-outs under faults; the snapshot's failures have their own suite
+        read_timeout = float(options.extra_env.get("PROVIDER_READ_TIMEOUT_SECONDS", "10"))
+        standin.faults.timeout_seconds = read_timeout + 0.5  # a "timeout" answer comes after the client gave up
+        if options.preseed:
+            standin.seed_stop_list(PRESEEDED)
+        overrides["SmsPartnerApiUrl"], api_key = standin.base_url, LOCAL_API_KEY
+    aws = start_local_aws()
+    try:
+        with environment(aws.environment()), handler_output(LOG_PATH) as log:
+            summary = _run(options, progress, bodies, bus_events, overrides, api_key)
+            log.flush()
+        summary.metrics = tally_metrics(LOG_PATH.read_text(encoding="utf-8"))
+        if standin is not None:
+            summary.provider_calls = Counter(
+                {name[len("calls_") :]: count for name, count in standin.counters.items() if name.startswith("calls_")}
+            )
+            summary.provider_calls.update(
+                {name: count for name, count in standin.counters.items() if name.startswith("fault_")}
+            )
+            summary.stop_list = set(standin.stop_list())
+        summary.seconds = time.monotonic() - started
+        return summary
+    finally:
+        aws.stop()
+        if standin is not None:
+            standin.stop()
+
+
+def _run(
+    options: RunOptions,
+    progress: ProgressFactory | None,
+    bodies: list[str],
+    bus_events: list[dict[str, Any]],
+    parameter_overrides: dict[str, str],
+    api_key: str,
+) -> RunSummary:
+    from stoplist.adapters.table import STATUS_KEY
+    from stoplist.lookup import StopListLookup
+
+    resources = create_resources(
+        load_template(),
+        parameter_overrides,
+        api_key=api_key,
+        # moto keeps its state per process: a second run in the same process needs names of its own.
+        prefix=f"local-{uuid.uuid4().hex[:8]}",
+    )
+    env = {name: {**values, **options.extra_env} for name, values in resources.function_env.items()}
+    sqs_function = LocalFunction("OptOutSqsFunction", "handlers.optout_sqs", env["OptOutSqsFunction"])
+    bus_function = LocalFunction(
+        "OptOutEventBridgeFunction", "handlers.optout_eventbridge", env["OptOutEventBridgeFunction"]
+    )
+    snapshot_function = LocalFunction("SnapshotFunction", "handlers.snapshot_scheduled", env["SnapshotFunction"])
+    for function in (sqs_function, bus_function, snapshot_function):
+        function.new_container()
+
+    sqs: Any = boto3.client("sqs")
+    summary = RunSummary(api_url=resources.parameters["SmsPartnerApiUrl"])
+    queue_url = resources.queue_urls["OptOutQueue"]
+    for start in range(0, len(bodies), 10):
+        chunk = bodies[start : start + 10]
+        sqs.send_message_batch(
+            QueueUrl=queue_url, Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)]
+        )
+    summary.events_in["queue"] = len(bodies)
+    put_events(boto3.client("events"), resources.event_bus, bus_events)
+    summary.events_in["bus"] = len(bus_events)
+
+    done = progress(summary.total_in) if progress else _no_progress
+    poller = SqsEventSourcePoller(
+        queue_url,
+        resources.queue_arns["OptOutQueue"],
+        sqs_function.invoke,
+        batch_size=int(resources.parameters["BatchSize"]),
+        retry_delay_seconds=options.retry_delay_seconds,
+        sqs=sqs,
+    )
+    delivery = AsyncInvokeDelivery.from_template(resources, "OptOutEventBridgeFunction", bus_function.invoke, sqs)
+    while True:
+        before = poller.stats.deleted
+        received = poller.poll_once()
+        done(poller.stats.deleted - before)
+        delivered = delivery.deliver_once()
+        done(delivered)
+        if received == 0 and delivered == 0:
+            if poller.in_queue() == 0 and delivery.in_queue() == 0:
+                break
+            time.sleep(0.2)
+    done(None)
+
+    summary.snapshot = snapshot_function.invoke(json.loads((EVENTS_DIR / "schedule.json").read_text()))
+    for logical_id in ("OptOutDeadLetterQueue", "OptOutEventsDeadLetterQueue"):
+        summary.dead_letters[logical_id] = _peek(sqs, resources.queue_urls[logical_id])
+    dynamodb: Any = boto3.client("dynamodb")
+    keys: set[str] = set()
+    for page in dynamodb.get_paginator("scan").paginate(
+        TableName=resources.table_name, ProjectionExpression="phoneNumber"
+    ):
+        keys.update(item["phoneNumber"]["S"] for item in page["Items"])
+    keys.discard(STATUS_KEY)
+    summary.table_size = len(keys)
+    summary.table_numbers = keys
+    lookup = StopListLookup(resources.table_name, dynamodb)
+    verdicts = lookup.filter_recipients(SAMPLE_LOOKUPS)
+    for number in SAMPLE_LOOKUPS:
+        verdict = (
+            "opted out"
+            if number in verdicts.opted_out
+            else "invalid"
+            if number in verdicts.invalid
+            else "may be texted"
+        )
+        summary.lookups.append((number, verdict))
+    return summary
+
+
+def _no_progress(done: int | None, /) -> None:
+    """Progress shown nowhere."""
+
+
+def _peek(sqs: Any, url: str) -> list[dict[str, str]]:
+    """Read a dead-letter queue without consuming it (messages become visible again at once)."""
+    seen: dict[str, dict[str, str]] = {}
+    for _ in range(1000):
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=30
+        ).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            attributes = {k: v.get("StringValue", "") for k, v in message.get("MessageAttributes", {}).items()}
+            if not attributes:  # a Lambda OnFailure record: the reason is in the body
+                attributes = on_failure_reason(message["Body"])
+            seen[message["MessageId"]] = {"body": message["Body"], **attributes}
+    return list(seen.values())

@@ -1,0 +1,63 @@
+"""Plain helpers the tests share: sample events, the test API key and tuning, and readers of what the handlers
+left behind (dead letters, table items). Fixtures live in the conftest files; this module starts nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from devkit.lambda_runtime import LocalFunction
+from devkit.template import LocalResources
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+API_KEY = "test-key-0123456789abcdef"
+
+# Faster retries than production, and a read timeout the stand-in's "timeout" fault exceeds.
+TEST_TUNING = {
+    "PROVIDER_RETRY_BASE_DELAY_SECONDS": "0.01",
+    "PROVIDER_RETRY_MAX_DELAY_SECONDS": "0.05",
+    "PROVIDER_READ_TIMEOUT_SECONDS": "0.5",
+    "PROVIDER_CONNECT_TIMEOUT_SECONDS": "0.5",
+}
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A sample event of events/, as the handlers receive it."""
+    document: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return document
+
+
+def local_function(resources: LocalResources, logical_id: str, module: str, **extra: str) -> LocalFunction:
+    """A function of template.yaml in a fresh container, with the template's environment plus TEST_TUNING."""
+    function = LocalFunction(logical_id, module, {**resources.function_env[logical_id], **TEST_TUNING, **extra})
+    function.new_container()
+    return function
+
+
+def dead_letters(queue_url: str) -> list[dict[str, Any]]:
+    """Everything in a dead-letter queue, with its attributes flattened (deleted as read)."""
+    sqs: Any = boto3.client("sqs")
+    found: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not messages:
+            return found
+        for message in messages:
+            attributes = {k: v.get("StringValue") for k, v in message.get("MessageAttributes", {}).items()}
+            found.append({"body": message["Body"], **attributes})
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def table_items(table_name: str) -> dict[str, dict[str, Any]]:
+    """The table's items by phone number, each attribute's value without its DynamoDB type."""
+    client: Any = boto3.client("dynamodb")
+    items: dict[str, dict[str, Any]] = {}
+    for page in client.get_paginator("scan").paginate(TableName=table_name):
+        for item in page["Items"]:
+            items[item["phoneNumber"]["S"]] = {k: next(iter(v.values())) for k, v in item.items()}
+    return items
