@@ -25,10 +25,10 @@ from typing import IO, Any, Literal, Protocol
 import boto3
 from stoplist.errors import PermanentError
 
-from devkit.bus import AsyncInvokeDelivery, on_failure_reason, put_events
+from devkit.bus import on_failure_reason, put_events
 from devkit.emf import tally_metrics
-from devkit.lambda_runtime import LocalFunction, environment
-from devkit.poller import SqsEventSourcePoller
+from devkit.functions import LocalFunctions
+from devkit.lambda_runtime import environment
 from devkit.services import REPO_ROOT, start_local_aws
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import create_resources, load_template
@@ -247,16 +247,8 @@ def _run(
         # moto keeps its state per process: a second run in the same process needs names of its own.
         prefix=f"local-{uuid.uuid4().hex[:8]}",
     )
-    env = {name: {**values, **options.extra_env} for name, values in resources.function_env.items()}
-    sqs_function = LocalFunction("OptOutSqsFunction", "handlers.optout_sqs", env["OptOutSqsFunction"])
-    bus_function = LocalFunction(
-        "OptOutEventBridgeFunction", "handlers.optout_eventbridge", env["OptOutEventBridgeFunction"]
-    )
-    snapshot_function = LocalFunction("SnapshotFunction", "handlers.snapshot_scheduled", env["SnapshotFunction"])
-    for function in (sqs_function, bus_function, snapshot_function):
-        function.new_container()
-
     sqs: Any = boto3.client("sqs")
+    functions = LocalFunctions(resources, options.extra_env, options.retry_delay_seconds, sqs)
     summary = RunSummary(api_url=resources.parameters["SmsPartnerApiUrl"])
     queue_url = resources.queue_urls["OptOutQueue"]
     for start in range(0, len(bodies), 10):
@@ -269,15 +261,7 @@ def _run(
     summary.events_in["bus"] = len(bus_events)
 
     done = progress(summary.total_in) if progress else _no_progress
-    poller = SqsEventSourcePoller(
-        queue_url,
-        resources.queue_arns["OptOutQueue"],
-        sqs_function.invoke,
-        batch_size=int(resources.parameters["BatchSize"]),
-        retry_delay_seconds=options.retry_delay_seconds,
-        sqs=sqs,
-    )
-    delivery = AsyncInvokeDelivery.from_template(resources, "OptOutEventBridgeFunction", bus_function.invoke, sqs)
+    poller, delivery = functions.poller, functions.delivery
     while True:
         before = poller.stats.deleted
         received = poller.poll_once()
@@ -290,7 +274,7 @@ def _run(
             time.sleep(0.2)
     done(None)
 
-    summary.snapshot = snapshot_function.invoke(json.loads((EVENTS_DIR / "schedule.json").read_text()))
+    summary.snapshot = functions.snapshot()
     for logical_id in ("OptOutDeadLetterQueue", "OptOutEventsDeadLetterQueue"):
         summary.dead_letters[logical_id] = _peek(sqs, resources.queue_urls[logical_id])
     dynamodb: Any = boto3.client("dynamodb")

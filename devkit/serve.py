@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from devkit.bus import AsyncInvokeDelivery, put_events
-from devkit.lambda_runtime import LocalFunction, environment
-from devkit.pipeline import EVENTS_DIR, LOCAL_API_KEY, PRESEEDED, handler_output, sample_events
+from devkit.bus import put_events
+from devkit.functions import LocalFunctions
+from devkit.lambda_runtime import environment
+from devkit.pipeline import LOCAL_API_KEY, PRESEEDED, handler_output, sample_events
 from devkit.services import REGION, REPO_ROOT, LocalAws, start_local_aws
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources, create_resources, load_template
@@ -54,54 +55,22 @@ def write_atomically(path: Path, document: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
-class LocalStack:
-    """The functions of the template, driven the way their AWS triggers would drive them."""
+def publish_samples(resources: LocalResources) -> None:
+    """The sample events of events/, as the local run publishes them."""
+    import boto3
 
-    def __init__(self, resources: LocalResources) -> None:
-        import boto3
+    bodies, bus_events = sample_events()
+    sqs: Any = boto3.client("sqs")
+    for body in bodies:
+        sqs.send_message(QueueUrl=resources.queue_urls["OptOutQueue"], MessageBody=body)
+    put_events(boto3.client("events"), resources.event_bus, bus_events)
 
-        from devkit.poller import SqsEventSourcePoller
 
-        env = resources.function_env
-        self.resources = resources
-        self.sqs: Any = boto3.client("sqs")
-        self.sqs_function = LocalFunction("OptOutSqsFunction", "handlers.optout_sqs", env["OptOutSqsFunction"])
-        self.bus_function = LocalFunction(
-            "OptOutEventBridgeFunction", "handlers.optout_eventbridge", env["OptOutEventBridgeFunction"]
-        )
-        self.snapshot_function = LocalFunction(
-            "SnapshotFunction", "handlers.snapshot_scheduled", env["SnapshotFunction"]
-        )
-        for function in (self.sqs_function, self.bus_function, self.snapshot_function):
-            function.new_container()
-        self.poller = SqsEventSourcePoller(
-            resources.queue_urls["OptOutQueue"],
-            resources.queue_arns["OptOutQueue"],
-            self.sqs_function.invoke,
-            batch_size=int(resources.parameters["BatchSize"]),
-            sqs=self.sqs,
-        )
-        self.delivery = AsyncInvokeDelivery.from_template(
-            resources, "OptOutEventBridgeFunction", self.bus_function.invoke, self.sqs
-        )
-
-    def publish_samples(self) -> None:
-        import boto3
-
-        bodies, bus_events = sample_events()
-        for body in bodies:
-            self.sqs.send_message(QueueUrl=self.resources.queue_urls["OptOutQueue"], MessageBody=body)
-        put_events(boto3.client("events"), self.resources.event_bus, bus_events)
-
-    def step(self) -> int:
-        """One poll of the queue and one of the bus's deliveries; returns how many events were handled."""
-        return self.poller.poll_once() + self.delivery.deliver_once()
-
-    def snapshot(self) -> None:
-        try:
-            self.snapshot_function.invoke(json.loads((EVENTS_DIR / "schedule.json").read_text()))
-        except Exception as exc:  # noqa: BLE001 - the schedule fires again at the next interval, as in AWS
-            sys.stderr.write(f"snapshot failed ({type(exc).__name__}), retried at the next interval\n")
+def snapshot(functions: LocalFunctions) -> None:
+    try:
+        functions.snapshot()
+    except Exception as exc:  # noqa: BLE001 - the schedule fires again at the next interval, as in AWS
+        sys.stderr.write(f"snapshot failed ({type(exc).__name__}), retried at the next interval\n")
 
 
 def serve(stack_file: Path, snapshot_every: float, stop: threading.Event, samples: bool = True) -> None:
@@ -114,20 +83,20 @@ def serve(stack_file: Path, snapshot_every: float, stop: threading.Event, sample
             resources = create_resources(
                 template, {"SmsPartnerApiUrl": standin.base_url}, api_key=LOCAL_API_KEY, prefix="serve"
             )
-            stack = LocalStack(resources)
+            functions = LocalFunctions(resources)
             if samples:
-                stack.publish_samples()
-            stack.snapshot()
+                publish_samples(resources)
+            snapshot(functions)
             write_atomically(stack_file, stack_description(aws, resources, standin.base_url))
             sys.stderr.write(
                 f"local stack up: {stack_file} (stoplist --local status); handler logs in {LOG_PATH}; Ctrl-C stops\n"
             )
             next_snapshot = time.monotonic() + snapshot_every
             while not stop.is_set():
-                if stack.step() == 0:
+                if functions.poller.poll_once() + functions.delivery.deliver_once() == 0:
                     stop.wait(0.3)
                 if time.monotonic() >= next_snapshot:
-                    stack.snapshot()
+                    snapshot(functions)
                     next_snapshot = time.monotonic() + snapshot_every
     finally:
         stack_file.unlink(missing_ok=True)

@@ -1,0 +1,54 @@
+"""The template's three functions, driven the way their AWS triggers drive them: the queue's event source
+(``devkit/poller.py``), the bus's asynchronous delivery (``devkit/bus.py``) and the schedule.
+
+Used by the local run (``devkit/pipeline.py``), which drains once, and by the served local stack
+(``devkit/serve.py``), which keeps polling.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from devkit.bus import AsyncInvokeDelivery
+from devkit.lambda_runtime import LocalFunction
+from devkit.poller import SqsEventSourcePoller
+from devkit.services import REPO_ROOT
+from devkit.template import LocalResources
+
+SCHEDULE_EVENT = REPO_ROOT / "events" / "schedule.json"
+
+
+class LocalFunctions:
+    def __init__(
+        self,
+        resources: LocalResources,
+        extra_env: dict[str, str] | None = None,
+        retry_delay_seconds: int = 1,
+        sqs: Any = None,
+    ) -> None:
+        env = {name: {**values, **(extra_env or {})} for name, values in resources.function_env.items()}
+        self.sqs_function = LocalFunction("OptOutSqsFunction", "handlers.optout_sqs", env["OptOutSqsFunction"])
+        self.bus_function = LocalFunction(
+            "OptOutEventBridgeFunction", "handlers.optout_eventbridge", env["OptOutEventBridgeFunction"]
+        )
+        self.snapshot_function = LocalFunction(
+            "SnapshotFunction", "handlers.snapshot_scheduled", env["SnapshotFunction"]
+        )
+        for function in (self.sqs_function, self.bus_function, self.snapshot_function):
+            function.new_container()
+        self.poller = SqsEventSourcePoller(
+            resources.queue_urls["OptOutQueue"],
+            resources.queue_arns["OptOutQueue"],
+            self.sqs_function.invoke,
+            batch_size=int(resources.parameters["BatchSize"]),
+            retry_delay_seconds=retry_delay_seconds,
+            sqs=sqs,
+        )
+        self.delivery = AsyncInvokeDelivery.from_template(
+            resources, "OptOutEventBridgeFunction", self.bus_function.invoke, sqs
+        )
+
+    def snapshot(self) -> Any:
+        """One scheduled invocation of the snapshot."""
+        return self.snapshot_function.invoke(json.loads(SCHEDULE_EVENT.read_text()))
