@@ -1,11 +1,12 @@
 """The operators' command at scale, against moto server and DynamoDB Local: import pacing, and export speed.
 
-    python -m bench.operations [--lines 1000] [--rate 50] [--items 20000]
+    python -m bench.operations [--lines 1000] [--rate 25] [--items 20000]
 
 Import: the same file of N numbers into OptOutQueue, unpaced (``--rate 0``) and paced; prints each run's
 messages a second and the ratio of the paced run's rate to the rate asked for (pacing lets the first batch
 of 10 leave at once, so the ratio is N / (N - 10) at best). Export: a table of M items, every one with its
-audit fields, to CSV; prints the time and rows a second.
+audit fields, to CSV, with a one-segment scan and with the default parallel scan; prints the times, rows a
+second and their ratio.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+from stoplist_cli.export import DEFAULT_SEGMENTS
+from stoplist_cli.import_command import DEFAULT_RATE
 
 from devkit.services import start_local_aws
 from devkit.template import create_resources, load_template
@@ -34,7 +37,7 @@ def run(*args: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--rate", type=float, default=DEFAULT_RATE)
     parser.add_argument("--items", type=int, default=20_000)
     args = parser.parse_args()
     aws = start_local_aws()
@@ -84,14 +87,17 @@ def main() -> None:
                     OptOutRecord(f"+336{i:08d}", f"evt-{i}", "crm", "STOP", "2024-02-01T10:00:00Z", i), now
                 )
             target = work / "export.csv"
-            started = time.perf_counter()
-            summary = run("--table", resources.table_name, "export", str(target))
-            seconds = time.perf_counter() - started
-            print(
-                f"export of {summary['rows']:,} items ({half:,} from the snapshot, {args.items - half:,} written "
-                f"through): {seconds:.2f} s, {summary['rows'] / seconds:,.0f} rows/s, "
-                f"{target.stat().st_size / 1e6:.1f} MB of CSV"
-            )
+            print(f"export of {args.items:,} items ({half:,} from the snapshot, {args.items - half:,} written through)")
+            times = {}
+            for segments in (1, DEFAULT_SEGMENTS):
+                started = time.perf_counter()
+                summary = run("--table", resources.table_name, "export", "--segments", str(segments), str(target))
+                times[segments] = time.perf_counter() - started
+                print(
+                    f"  {segments} segment(s): {summary['rows']:,} rows in {times[segments]:.2f} s, "
+                    f"{summary['rows'] / times[segments]:,.0f} rows/s, {target.stat().st_size / 1e6:.1f} MB of CSV"
+                )
+            print(f"  ratio 1 segment / {DEFAULT_SEGMENTS}: {times[1] / times[DEFAULT_SEGMENTS]:.2f}")
     finally:
         aws.stop()
 
