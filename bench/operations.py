@@ -71,10 +71,10 @@ def main() -> None:
                     str(numbers),
                 )
                 asked = f"{rate:.0f}/s asked" if rate else "unpaced"
-                ratio = f", ratio to the rate asked {summary['messagesPerSecond'] / rate:.3f}" if rate else ""
+                ratio = f", ratio to the rate asked {summary['messages_per_second'] / rate:.3f}" if rate else ""
                 print(
                     f"  {asked:>12}: {summary['sent']:,} sent in {summary['seconds']:.2f} s, "
-                    f"{summary['messagesPerSecond']:.1f} messages/s{ratio}"
+                    f"{summary['messages_per_second']:.1f} messages/s{ratio}"
                 )
 
             resources = create_resources(load_template(), prefix="bench-export")

@@ -135,7 +135,7 @@ class Group:
     def as_dict(self, examples: int) -> dict[str, Any]:
         return {
             "queue": self.queue,
-            "errorType": self.error_type,
+            "error_type": self.error_type,
             "count": self.count,
             "reasons": [reason for reason, _ in self.reasons.most_common(examples)],
             "numbers": self.phones[:examples],

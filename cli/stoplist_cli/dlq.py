@@ -119,7 +119,7 @@ def replay(session: Session, reasons: tuple[str, ...], which: str, dry_run: bool
     if out.json_mode:
         out.document(
             {
-                "dryRun": dry_run,
+                "dry_run": dry_run,
                 "replayed": [letter.summary() for letter in replayed],
                 "kept": [letter.summary() for letter in kept_letters],
                 "failed": [letter.summary() for letter in failed],

@@ -183,14 +183,14 @@ def import_file(
     summary: dict[str, Any] = {"file": str(file), "lines": len(lines), "valid": len(lines) - len(invalid)}
     exit_code = Exit.PROBLEM if invalid else Exit.OK
     if dry_run:
-        _report(out, {**summary, "dryRun": True}, invalid)
+        _report(out, {**summary, "dry_run": True}, invalid)
         raise click.exceptions.Exit(exit_code)
 
     session.stack.require("queue_url", *(["table_name"] if skip_listed else []))
     if skip_listed:
         listed = already_listed(session, [line.phone for line in lines if line.valid])
         lines = [line for line in lines if line.phone not in listed]
-        summary["alreadyListed"] = len(listed)
+        summary["already_listed"] = len(listed)
     queue_url = session.stack.queue_url
     checkpoint = Checkpoint(state_dir or default_state_dir(), file_hash, queue_url)
     if restart:
@@ -217,9 +217,9 @@ def import_file(
         bar.close()
     summary |= {
         "sent": result.sent,
-        "alreadySent": result.already_done,
+        "already_sent": result.already_done,
         "seconds": round(result.seconds, 2),
-        "messagesPerSecond": round(result.rate, 1),
+        "messages_per_second": round(result.rate, 1),
         "checkpoint": str(checkpoint.path),
     }
     _report(out, summary, invalid)
@@ -234,19 +234,19 @@ def already_listed(session: Session, numbers: list[str]) -> set[str]:
 
 def _report(out: Any, summary: dict[str, Any], invalid: list[Line], shown: int = 20) -> None:
     if out.json_mode:
-        out.document({**summary, "invalidLines": [{"line": line.number, "error": line.error} for line in invalid]})
+        out.document({**summary, "invalid_lines": [{"line": line.number, "error": line.error} for line in invalid]})
         return
     for line in invalid[:shown]:
         out.echo(click.style(f"line {line.number}: ", fg="yellow") + line.error)
     if len(invalid) > shown:
         out.echo(f"... and {len(invalid) - shown} more invalid lines (--json lists them all)")
     text = f"{summary['file']}: {summary['lines']} lines, {summary['valid']} valid, {len(invalid)} invalid (never sent)"
-    if "alreadyListed" in summary:
-        text += f", {summary['alreadyListed']} already in the stop list (left out)"
-    if summary.get("dryRun"):
+    if "already_listed" in summary:
+        text += f", {summary['already_listed']} already in the stop list (left out)"
+    if summary.get("dry_run"):
         text += "; dry run: nothing sent"
     elif "seconds" in summary:
-        text += f"; sent {summary['sent']} in {summary['seconds']:.1f} s ({summary['messagesPerSecond']:.1f}/s)"
-        if summary["alreadySent"]:
-            text += f", {summary['alreadySent']} sent by an earlier run"
+        text += f"; sent {summary['sent']} in {summary['seconds']:.1f} s ({summary['messages_per_second']:.1f}/s)"
+        if summary["already_sent"]:
+            text += f", {summary['already_sent']} sent by an earlier run"
     out.echo(text)

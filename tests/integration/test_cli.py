@@ -180,7 +180,7 @@ def test_dlq_list_groups_and_replay_moves_back_unwrapped(
     assert listed.exit_code == 1
     document = as_json(listed)
     assert document["total"] == 3
-    groups = {(group["queue"], group["errorType"]): group for group in document["groups"]}
+    groups = {(group["queue"], group["error_type"]): group for group in document["groups"]}
     assert groups["queue", "invalid_phone_number"]["count"] == 2
     (bus_group,) = [group for (queue, _), group in groups.items() if queue == "events"]
     assert bus_group["numbers"] == ["+336****3322"]
@@ -231,7 +231,7 @@ def test_import_sends_valid_lines_paced_and_reports_invalid_ones(
 
     dry = stoplist(resources, "--json", "import", "--dry-run", str(path))
     assert dry.exit_code == 1
-    assert (as_json(dry)["valid"], [line["line"] for line in as_json(dry)["invalidLines"]]) == (60, [5, 10])
+    assert (as_json(dry)["valid"], [line["line"] for line in as_json(dry)["invalid_lines"]]) == (60, [5, 10])
     assert (
         boto3.client("sqs").get_queue_attributes(
             QueueUrl=resources.queue_urls["OptOutQueue"], AttributeNames=["ApproximateNumberOfMessages"]
@@ -243,7 +243,7 @@ def test_import_sends_valid_lines_paced_and_reports_invalid_ones(
 
     assert result.exit_code == 1  # invalid lines were found
     summary = as_json(result)
-    assert (summary["sent"], summary["alreadySent"], summary["alreadyListed"]) == (59, 0, 1)
+    assert (summary["sent"], summary["already_sent"], summary["already_listed"]) == (59, 0, 1)
     assert summary["seconds"] >= (59 - 10) / 100  # paced: the first batch leaves at once, each next one on time
     drain(resources, sqs_function)
     verdicts = as_json(stoplist(resources, "--json", "check", "06 20 00 00 00", "06 20 00 00 01", "06 20 00 00 60"))
@@ -264,7 +264,7 @@ def test_import_resumes_from_its_checkpoint(resources: LocalResources, tmp_path:
 
     result = stoplist(resources, "--json", "import", "--rate", "0", "--state-dir", str(tmp_path), str(path))
 
-    assert (as_json(result)["sent"], as_json(result)["alreadySent"]) == (20, 10)
+    assert (as_json(result)["sent"], as_json(result)["already_sent"]) == (20, 10)
     sqs: Any = boto3.client("sqs")
     event_ids: set[str] = set()
     while messages := sqs.receive_message(
