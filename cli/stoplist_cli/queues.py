@@ -57,7 +57,7 @@ def oldest_age_from_cloudwatch(cloudwatch: Any, url: str, now: datetime | None =
         MetricName="ApproximateAgeOfOldestMessage",
         Dimensions=[{"Name": "QueueName", "Value": queue_name(url)}],
         StartTime=now - timedelta(minutes=15),
-        EndTime=now,
+        EndTime=now + timedelta(minutes=1),  # a point stamped this very second is in (moto compares exactly)
         Period=60,
         Statistics=["Maximum"],
     )

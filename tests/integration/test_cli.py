@@ -347,3 +347,21 @@ def test_unreachable_service_is_one_line(resources: LocalResources) -> None:
     )
     assert result.exit_code == 3
     assert result.stderr.startswith("stoplist: cannot reach AWS")
+
+
+def test_status_takes_the_age_from_cloudwatch_when_it_has_data(resources: LocalResources) -> None:
+    boto3.client("cloudwatch").put_metric_data(
+        Namespace="AWS/SQS",
+        MetricData=[
+            {
+                "MetricName": "ApproximateAgeOfOldestMessage",
+                "Dimensions": [{"Name": "QueueName", "Value": resources.queue_urls["OptOutQueue"].rsplit("/", 1)[1]}],
+                "Value": 754.0,
+                "Unit": "Seconds",
+            }
+        ],
+    )
+
+    queue = as_json(stoplist(resources, "--json", "status"))["queues"][0]
+
+    assert (queue["oldest_age_seconds"], queue["age_from"]) == (754.0, "cloudwatch")
