@@ -37,7 +37,7 @@ EVENTS_DIR = REPO_ROOT / "events"
 LOG_PATH = REPO_ROOT / ".local" / "pipeline.log"
 LOCAL_API_KEY = "local-demo-key"
 # Numbers the embedded stand-in already holds, as if opted out by SMS before this run.
-PRESEEDED = ["+33612345678", "+33711223344", "+33600000042"]
+PRESEEDED = ["+33612345678", "+33744556677", "+33600000042"]
 SAMPLE_LOOKUPS = ["06 12 34 56 78", "+33 6 98 76 54 32", "07 81 23 45 67", "3639"]
 
 Via = Literal["queue", "bus", "both"]

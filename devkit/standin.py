@@ -1,7 +1,8 @@
 """A faithful stand-in of the two SMS Partner stop-list endpoints, as a real HTTP server on loopback.
 
-It follows shared/smspartner-docs/: ``POST /v1/stop-sms/add`` (JSON body or form fields ``apiKey``,
-``phoneNumber``, ``_format``) answers ``{"success": true, "code": 200, "stopId": N}`` or an error object
+It follows the provider's contract as docs/smspartner-api.md writes it down: ``POST /v1/stop-sms/add``
+(JSON body or form fields ``apiKey``, ``phoneNumber``, ``_format``) answers
+``{"success": true, "code": 200, "stopId": N}`` or an error object
 ``{"success": false, "code": C, "message": M}`` with the documented codes 1, 2, 3, 9 and 10;
 ``GET /v1/stop-sms/list?apiKey=...`` answers ``{"success": true, "code": 200, "nbData": N, "data": [...]}``.
 The docs do not say which HTTP status an error comes with: ``error_status`` chooses (200 by default).
@@ -40,8 +41,8 @@ MESSAGES = {
     9: "Invalid phone number",
     10: "Invalid API key",
 }
-_NATIONAL_FR = re.compile(r"^0[1-9][0-9]{8}$")
-_INTERNATIONAL = re.compile(r"^\+[1-9][0-9]{7,14}$")
+_NATIONAL_FR = re.compile(r"0[1-9][0-9]{8}")
+_INTERNATIONAL = re.compile(r"\+[1-9][0-9]{7,14}")
 
 
 @dataclass
@@ -75,6 +76,9 @@ class SmsPartnerStandIn:
     ) -> None:
         self.api_keys = set(api_keys)
         self.error_status = error_status
+        # A provider that quotes the request in its error messages: ``{message}``, ``{phone}`` and ``{key}``
+        # are filled in (the real one's messages are not documented to do so; the client must not care).
+        self.message_template = "{message}"
         self.faults = FaultPlan()
         self._queued_faults: list[str] = []
         self._queued_codes: list[int] = []
@@ -82,6 +86,7 @@ class SmsPartnerStandIn:
         self._random = random.Random(seed)
         self._lock = threading.RLock()
         self._stops: dict[str, tuple[int, str]] = {}
+        self._raw_entries: list[object] = []
         self._next_id = 1
         self._list_cache: bytes | None = None
         self.counters: Counter[str] = Counter()
@@ -116,12 +121,14 @@ class SmsPartnerStandIn:
     def reset(self) -> None:
         with self._lock:
             self._stops.clear()
+            self._raw_entries.clear()
             self._next_id = 1
             self._list_cache = None
             self._queued_faults.clear()
             self._queued_codes.clear()
             self._list_override = None
             self.faults = FaultPlan()
+            self.message_template = "{message}"
             self.counters.clear()
             self.max_in_flight = 0
 
@@ -149,6 +156,14 @@ class SmsPartnerStandIn:
                 if number not in self._stops:
                     self._stops[number] = (self._next_id, created_at)
                     self._next_id += 1
+            self._list_cache = None
+
+    def seed_raw_entries(self, entries: list[object]) -> None:
+        """Append list entries exactly as given, however odd (a ``phoneNumber`` that is a JSON number, null,
+        text, has spaces or a trailing newline; an entry that is not an object): the list answers them after
+        the regular entries, counted in ``nbData``."""
+        with self._lock:
+            self._raw_entries.extend(entries)
             self._list_cache = None
 
     def remove_numbers(self, numbers: list[str]) -> None:
@@ -179,23 +194,23 @@ class SmsPartnerStandIn:
     def add(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         key = params.get("apiKey", "")
         if not key:
-            return self._error(1)
+            return self._error(1, params)
         if key not in self.api_keys:
-            return self._error(10)
+            return self._error(10, params)
         with self._lock:
             forced = self._queued_codes.pop(0) if self._queued_codes else None
         if forced is not None:
-            return self._error(forced)
+            return self._error(forced, params)
         raw = params.get("phoneNumber", "").strip()
         if not raw:
-            return self._error(2)
+            return self._error(2, params)
         number = _provider_format(raw)
         if number is None:
-            return self._error(9)
+            return self._error(9, params)
         with self._lock:
             if number in self._stops:
                 self.counters["add_already_listed"] += 1
-                return self._error(3)
+                return self._error(3, params)
             stop_id = self._next_id
             self._next_id += 1
             self._stops[number] = (stop_id, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"))
@@ -206,7 +221,7 @@ class SmsPartnerStandIn:
     def list_body(self, params: dict[str, str]) -> tuple[int, bytes]:
         key = params.get("apiKey", "")
         if not key or key not in self.api_keys:
-            status, document = self._error(10 if key else 1)
+            status, document = self._error(10 if key else 1, params)
             return status, json.dumps(document).encode()
         with self._lock:
             override = self._list_override
@@ -215,20 +230,24 @@ class SmsPartnerStandIn:
                 if override.remaining <= 0:
                     self._list_override = None
             if self._list_cache is None or override is not None:
-                entries = [
+                entries: list[object] = [
                     {"id": stop_id, "phoneNumber": number, "createdAt": created}
                     for number, (stop_id, created) in self._stops.items()
                 ]
+                entries.extend(self._raw_entries)
                 body = {"success": True, "code": 200, "nbData": len(entries), "data": entries}
                 if override is not None:
                     return _apply_list_override(override, body, self.error_status)
                 self._list_cache = json.dumps(body, separators=(",", ":")).encode()
             return 200, self._list_cache
 
-    def _error(self, code: int) -> tuple[int, dict[str, Any]]:
+    def _error(self, code: int, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.counters[f"code_{code}"] += 1
-        return self.error_status, {"success": False, "code": code, "message": MESSAGES.get(code, "Error")}
+        message = self.message_template.format(
+            message=MESSAGES.get(code, "Error"), phone=params.get("phoneNumber", ""), key=params.get("apiKey", "")
+        )
+        return self.error_status, {"success": False, "code": code, "message": message}
 
 
 def _apply_list_override(override: ListOverride, body: dict[str, Any], error_status: int) -> tuple[int, bytes]:
@@ -250,9 +269,9 @@ def _apply_list_override(override: ListOverride, body: dict[str, Any], error_sta
 def _provider_format(raw: str) -> str | None:
     """The provider's own check, as documented: national French (06...) or international (+...)."""
     compact = re.sub(r"[\s.\-()]", "", raw)
-    if _NATIONAL_FR.match(compact):
+    if _NATIONAL_FR.fullmatch(compact):
         return "+33" + compact[1:]
-    if _INTERNATIONAL.match(compact):
+    if _INTERNATIONAL.fullmatch(compact):
         return compact
     return None
 

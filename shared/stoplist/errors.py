@@ -18,7 +18,8 @@ class StopListError(Exception):
     """Base of the project's errors.
 
     ``reason`` is a short machine-friendly code for logs and dead-letter attributes; ``metric`` is the Count
-    metric an event that fails this way counts in (``stoplist.domain.optout.process`` counts it, nowhere else).
+    metric an event that fails this way counts in (``stoplist.domain.optout.process`` counts it; the snapshot's
+    ``run_and_count`` counts ``ProviderAuthError``'s too, so that its alarm sees a key refused to the snapshot).
     """
 
     reason = "error"

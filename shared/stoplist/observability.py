@@ -17,9 +17,14 @@ SERVICE = os.getenv("POWERTOOLS_SERVICE_NAME", "smspartner-stoplist")
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=os.getenv("POWERTOOLS_METRICS_NAMESPACE", "SmsPartnerStopList"), service=SERVICE)
 
-__all__ = ["MetricUnit", "count", "logger", "mask_phone", "metrics"]
+__all__ = ["MetricUnit", "count", "logger", "mask_phone", "mask_phones_in", "metrics"]
 
 _API_KEY_IN_URL = re.compile(r"(apiKey=)[^&\s\"']+", re.IGNORECASE)
+# Digits, possibly after a "+", in groups split by one kind of separator (spaces, dots or dashes): a number
+# as people write it. Only runs of nine digits or more are masked: a national or E.164 number, but not a
+# provider code, an HTTP status or a date (2015-07-20 has eight).
+_PHONE_LIKE = re.compile(r"\+?[0-9]+(?:(?P<sep>[ .\-])[0-9]+(?:(?P=sep)[0-9]+)*)?")
+_PHONE_MIN_DIGITS = 9
 
 
 def mask_phone(number: str) -> str:
@@ -27,6 +32,21 @@ def mask_phone(number: str) -> str:
     if len(number) <= 8:
         return "****"
     return f"{number[:4]}****{number[-4:]}"
+
+
+def mask_phones_in(text: str) -> str:
+    """Mask every phone-like digit run of a free text (a provider's message may echo the number): an E.164
+    number as ``mask_phone`` does (so it matches the application's own log lines), a shorter run down to
+    its last four digits (``mask_phone`` would show eight of a national number's ten)."""
+
+    def masked(found: re.Match[str]) -> str:
+        compact = re.sub(r"[ .\-]", "", found.group())
+        digits = len(compact.lstrip("+"))
+        if digits < _PHONE_MIN_DIGITS:
+            return found.group()
+        return mask_phone(compact) if compact.startswith("+") else f"****{compact[-4:]}"
+
+    return _PHONE_LIKE.sub(masked, text)
 
 
 class _RedactApiKeyFilter(logging.Filter):

@@ -90,7 +90,7 @@ def test_status_healthy_then_each_problem(
     sqs_function: LocalFunction,
     snapshot_function: LocalFunction,
 ) -> None:
-    standin.seed_stop_list(["+33612345678", "+33711223344"])
+    standin.seed_stop_list(["+33612345678", "+33755443322"])
     snapshot_function.invoke({})
 
     healthy = stoplist(resources, "--json", "status")

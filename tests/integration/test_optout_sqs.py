@@ -43,6 +43,27 @@ def failed_ids(response: dict[str, Any]) -> set[str]:
     return {item["itemIdentifier"] for item in response["batchItemFailures"]}
 
 
+def test_overseas_numbers_typed_at_home_are_added_under_their_own_code(
+    sqs_function: LocalFunction, resources: LocalResources, standin: SmsPartnerStandIn
+) -> None:
+    bodies = [
+        optout("0692 12 34 56"),  # Réunion mobile: invalid when read as a mainland number
+        optout("0596 30 12 34"),  # Martinique landline: +33596301234 when read as a mainland number
+        optout("+33 6 90 00 12 34"),  # Guadeloupe mobile written with France's code
+        optout("05 08 41 23 45"),  # Saint-Pierre-et-Miquelon
+        optout("0694201234", country="GF"),
+        optout("+377 6 12 34 56 78"),  # Monaco stays itself
+    ]
+
+    response = sqs_function.invoke(sqs_event(*bodies))
+
+    expected = {"+262692123456", "+596596301234", "+590690001234", "+508412345", "+594694201234", "+377612345678"}
+    assert response == {"batchItemFailures": []}
+    assert set(standin.stop_list()) == expected
+    assert set(table_items(resources.table_name)) == expected
+    assert dead_letters(resources.queue_urls["OptOutDeadLetterQueue"]) == []
+
+
 def test_sample_event_adds_valid_numbers_and_dead_letters_the_invalid_one(
     sqs_function: LocalFunction,
     resources: LocalResources,

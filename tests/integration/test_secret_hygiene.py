@@ -92,6 +92,33 @@ def test_optout_under_each_fault_and_code(
         assert '"event_id":"msg-0000"' in application_logs
 
 
+@pytest.mark.parametrize("code", [2, 9, 42])
+def test_a_provider_quoting_the_request_leaks_neither_key_nor_number(
+    sqs_function: LocalFunction,
+    resources: LocalResources,
+    standin: SmsPartnerStandIn,
+    json_logs: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
+    code: int,
+) -> None:
+    """The key straddles the 120-character cut of the echoed message (it starts at 111); the number sits
+    before it."""
+    standin.message_template = "{phone} " + "." * 90 + " apiKey={key} ({message})"
+    standin.queue_codes(code, code, code)
+
+    error, dead = run_optout(sqs_function, resources)
+
+    out = capsys.readouterr()
+    application_logs = json_logs.getvalue() + out.out
+    reasons = [message["reason"] for message in json.loads(dead)]
+    assert reasons
+    assert all("+336****5678" in reason for reason in reasons)  # the message was echoed, masked
+    for text in (*reasons, application_logs, error, out.err):
+        assert API_KEY[:6] not in text
+        assert NUMBER not in text
+    assert_clean(application_logs, error, *reasons)
+
+
 @pytest.mark.parametrize(
     "failure",
     [*FAULTS, "code-1", "code-10", "http-500-override", "truncated", "nbdata-mismatch"],

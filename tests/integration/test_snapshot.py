@@ -13,6 +13,7 @@ from stoplist.adapters.table import STATUS_KEY, StopListTable
 from stoplist.config import Settings
 from stoplist.domain.ports import AddResult, OptOutRecord, StopEntry, StopListProvider
 from stoplist.errors import StopListError
+from stoplist.lookup import StopListLookup
 from stoplist.wiring import build_snapshot_sync
 
 from devkit.emf import tally_metrics
@@ -57,6 +58,43 @@ def test_first_load_makes_the_table_equal_to_the_list(
     assert metrics["SnapshotSize"] == 252
     assert metrics["SnapshotAdded"] == 252
     assert metrics["SnapshotSucceeded"] == 1
+
+
+def test_odd_entries_are_normalised_or_counted_never_fatal(
+    snapshot_function: LocalFunction,
+    resources: LocalResources,
+    standin: SmsPartnerStandIn,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    standin.seed_stop_list(numbers(20))
+    standin.seed_raw_entries(
+        [
+            {"id": 901, "phoneNumber": 33612345670, "createdAt": "2024-01-01 00:00:00"},  # a JSON number
+            {"id": 902, "phoneNumber": " +33 6 12 34 56 71 "},  # spaces
+            {"id": 903, "phoneNumber": "+33612345672\n"},  # a trailing newline
+            {"id": 904, "phoneNumber": "0692 12 34 56"},  # Réunion, as typed there
+            {"id": 905, "phoneNumber": "+33596301234"},  # a Martinique landline under France's code
+            {"id": 906, "phoneNumber": None},
+            {"id": 907, "phoneNumber": "call me"},
+            {"id": 908},
+            ["not", "an", "object"],
+        ]
+    )
+
+    report = snapshot_function.invoke(SCHEDULE)
+
+    items = phone_items(resources.table_name)
+    normalised = {"+33612345670", "+33612345671", "+33612345672", "+262692123456", "+596596301234"}
+    assert set(items) == {*numbers(20), *normalised}
+    assert (report["added"], report["invalid_numbers"]) == (25, 4)
+    assert table_items(resources.table_name)[STATUS_KEY]["invalidNumbers"] == "4"
+    assert tally_metrics(capsys.readouterr().out)["SnapshotSucceeded"] == 1
+    # the same odd list again: nothing to write, no key churned by the odd spellings
+    assert snapshot_function.invoke(SCHEDULE)["items_written"] == 0
+    # lookups find the overseas numbers however they are typed
+    lookup = StopListLookup(resources.table_name)
+    assert all(lookup.is_opted_out(raw) for raw in ("0692 12 34 56", "+33 6 92 12 34 56", "+262692123456"))
+    assert lookup.is_opted_out("05 96 30 12 34")
 
 
 def test_resnapshot_writes_only_what_changed(
@@ -178,7 +216,10 @@ def test_failed_fetch_leaves_the_table_exactly_as_it_was(
         snapshot_function.invoke(SCHEDULE)
 
     assert table_items(resources.table_name) == before  # status item included
-    assert tally_metrics(capsys.readouterr().out)["SnapshotFailed"] == 1
+    metrics = tally_metrics(capsys.readouterr().out)
+    assert metrics["SnapshotFailed"] == 1
+    # a refused key also counts where ProviderAuthErrorAlarm looks; nothing else does
+    assert metrics.get("ProviderAuthError", 0) == (1 if override.kind == "error_code" else 0)
 
 
 def test_read_timeout_leaves_the_table_as_it_was(

@@ -4,7 +4,7 @@ import io
 import logging
 
 import pytest
-from stoplist.observability import mask_phone
+from stoplist.observability import mask_phone, mask_phones_in
 
 
 @pytest.mark.parametrize(
@@ -13,6 +13,22 @@ from stoplist.observability import mask_phone
 )
 def test_mask_phone(number: str, masked: str) -> None:
     assert mask_phone(number) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Number +33612345678 is already in stop list", "Number +336****5678 is already in stop list"),
+        ("Invalid phone number 06 12 34 56 78.", "Invalid phone number ****5678."),
+        ("Invalid: 06.12.34.56.78 / 06-12-34-56-78", "Invalid: ****5678 / ****5678"),
+        ("+33 6 12 34 56 78 refused", "+336****5678 refused"),
+        ("msisdn 33612345678", "msisdn ****5678"),
+        ("+262 692 12 34 56", "+262****3456"),
+        ("code 200 at 2015-07-20 10:19:45, id 12345678", "code 200 at 2015-07-20 10:19:45, id 12345678"),
+    ],
+)
+def test_mask_phones_in_free_text(text: str, masked: str) -> None:
+    assert mask_phones_in(text) == masked
 
 
 def test_urllib3_request_lines_lose_the_key() -> None:

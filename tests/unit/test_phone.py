@@ -1,8 +1,38 @@
 from __future__ import annotations
 
 import pytest
-from stoplist.domain.phone import provider_e164, to_e164
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stoplist.domain.phone import _CANONICAL_MAINLAND, _parse, provider_e164, to_e164
 from stoplist.errors import InvalidPhoneNumberError
+
+# One number of each overseas range of the French plan (README: "Overseas numbers"), typed as at home.
+OVERSEAS = [
+    ("0692123456", "+262692123456"),  # Réunion mobile
+    ("0693123456", "+262693123456"),  # Réunion mobile
+    ("0262161234", "+262262161234"),  # Réunion landline
+    ("0263101234", "+262263101234"),  # Réunion landline
+    ("0709201234", "+262709201234"),  # Réunion mobile (new range)
+    ("0639012345", "+262639012345"),  # Mayotte mobile
+    ("0269601234", "+262269601234"),  # Mayotte landline
+    ("0709351234", "+262709351234"),  # Mayotte mobile (new range)
+    ("0690001234", "+590690001234"),  # Guadeloupe, Saint-Barthélemy, Saint-Martin mobile
+    ("0691221234", "+590691221234"),  # idem
+    ("0590201234", "+590590201234"),  # Guadeloupe landline
+    ("0590271234", "+590590271234"),  # Saint-Barthélemy landline
+    ("0590871234", "+590590871234"),  # Saint-Martin landline
+    ("0709001234", "+590709001234"),  # Guadeloupe mobile (new range)
+    ("0694201234", "+594694201234"),  # French Guiana mobile
+    ("0594101234", "+594594101234"),  # French Guiana landline
+    ("0709301234", "+594709301234"),  # French Guiana mobile (new range)
+    ("0696201234", "+596696201234"),  # Martinique mobile
+    ("0697123456", "+596697123456"),  # Martinique mobile
+    ("0596301234", "+596596301234"),  # Martinique landline (phonenumbers alone: +33596301234)
+    ("0709101234", "+596709101234"),  # Martinique mobile (new range)
+    ("0508412345", "+508412345"),  # Saint-Pierre-et-Miquelon landline: 05 08 and six digits
+    ("0508551234", "+508551234"),  # Saint-Pierre-et-Miquelon mobile
+    ("0708451234", "+508708451234"),  # Saint-Pierre-et-Miquelon mobile (nine digits)
+]
 
 
 @pytest.mark.parametrize(
@@ -60,6 +90,11 @@ def test_invalid_numbers_are_rejected(raw: str, message: str) -> None:
         to_e164(raw, None, "FR")
 
 
+def test_numbers_longer_than_e164_allows_are_rejected() -> None:
+    with pytest.raises(InvalidPhoneNumberError, match="15 digits"):
+        to_e164("20100000000000", "DE", "FR")  # phonenumbers: a valid German number of 16 digits
+
+
 def test_country_must_be_an_iso_code() -> None:
     with pytest.raises(InvalidPhoneNumberError, match="ISO 3166"):
         to_e164("0612345678", "FRA", "FR")
@@ -84,9 +119,90 @@ def test_provider_numbers(raw: str, expected: str | None) -> None:
     assert provider_e164(raw, "FR") == expected
 
 
-def test_fast_path_agrees_with_phonenumbers() -> None:
-    import phonenumbers
+def test_fast_path_agrees_with_the_full_parse_on_every_three_digit_prefix() -> None:
+    """The fast path decides on the first three digits of the national number; past them it takes any six."""
+    fast = 0
+    for prefix in range(100, 1000):
+        for suffix in ("000000", "123456", "505050", "999999"):
+            number = f"+33{prefix}{suffix}"
+            if not _CANONICAL_MAINLAND.fullmatch(number):
+                continue
+            fast += 1
+            assert _parse(number, "FR") == number
+    # 1xx, 3xx: 200; 2[0-57-9]x: 90; 4[1-9]x: 90; 6[0-24-8]x, 63[0-8], 69[589]: 92; 7[3-9]x: 70
+    assert fast == 4 * 542
 
-    for number in ("+33612345678", "+33123456789", "+33755443322", "+33987654321"):
-        parsed = phonenumbers.parse(number, None)
-        assert provider_e164(number, "FR") == phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+@pytest.mark.parametrize(("raw", "expected"), OVERSEAS)
+def test_overseas_numbers_become_their_own_e164(raw: str, expected: str) -> None:
+    assert to_e164(raw, None, "FR") == expected
+    assert provider_e164(expected, "FR") == expected
+    spaced = " ".join(raw[index : index + 2] for index in range(0, len(raw), 2))
+    assert to_e164(spaced, None, "FR") == expected
+    assert to_e164("+33" + raw[1:], None, "FR") == expected  # written with France's code: same number, same outcome
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "expected"),
+    [
+        ("+377 6 12 34 56 78", None, "+377612345678"),  # Monaco has its own plan
+        ("0800 12 34 56", None, "+33800123456"),  # free phone: the same range everywhere, stays French
+        ("0806 12 34 56", None, "+33806123456"),  # claimed by three overseas codes at once: stays French
+        ("41 23 45", "PM", "+508412345"),  # Saint-Pierre-et-Miquelon's own six digits
+        ("0612345678", "RE", "+33612345678"),  # a mainland mobile typed in Réunion
+        ("0692 12 34 56", "YT", "+262692123456"),
+        ("+262 692 12 34 56", "DE", "+262692123456"),
+        ("+33 5 91 12 34 56", None, "+33591123456"),  # a mainland 05 landline outside the fast path
+    ],
+)
+def test_shared_plan_edges(raw: str, country: str | None, expected: str) -> None:
+    assert to_e164(raw, country, "FR") == expected
+
+
+# --- properties: the same number, however it is spelled, gets the same outcome --------------------------------
+national_numbers = st.builds(
+    lambda head, tail: (head + tail)[:9],
+    st.sampled_from(["6", "7", "1", "2", "3", "4", "5", "8", "9", "26", "59", "69", "639", "709", "708", "508"]),
+    st.text(alphabet="0123456789", min_size=9, max_size=9),
+)
+
+
+def spellings(national: str) -> list[str]:
+    grouped = " ".join([national[0], *(national[index : index + 2] for index in range(1, 9, 2))])
+    return [
+        "+33" + national,
+        "0033" + national,
+        "0" + national,
+        "+33 (0)" + grouped,
+        "+33 " + grouped,
+        "0" + grouped.replace(" ", "."),
+        "0" + grouped.replace(" ", "-"),
+        " 0" + grouped + "\n",
+    ]
+
+
+def outcome(raw: str, country: str | None = None) -> str:
+    try:
+        return to_e164(raw, country, "FR")
+    except InvalidPhoneNumberError:
+        return "invalid"
+
+
+@settings(max_examples=1500, deadline=None)
+@given(national_numbers)
+def test_every_spelling_of_a_french_plan_number_has_one_outcome(national: str) -> None:
+    outcomes = {outcome(raw) for raw in spellings(national)}
+    assert len(outcomes) == 1, outcomes
+    # the fast path is only a shortcut: the full parse of the canonical spelling says the same
+    try:
+        full = _parse("+33" + national, "FR")
+    except InvalidPhoneNumberError:
+        full = "invalid"
+    assert outcomes == {full}
+    assert provider_e164("+33" + national, "FR") == (None if full == "invalid" else full)
+
+
+@settings(max_examples=300, deadline=None)
+@given(national_numbers, st.sampled_from(["FR", "RE", "YT", "GP", "BL", "MF", "GF", "MQ", "PM"]))
+def test_national_numbers_read_the_same_in_every_region_of_the_plan(national: str, region: str) -> None:
+    assert outcome("0" + national, region) == outcome("0" + national, "FR")

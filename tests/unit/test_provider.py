@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import string
+
 import pytest
 import requests
-from stoplist.adapters.provider import MAX_RETRY_AFTER_SECONDS, RetryPolicy, SmsPartnerClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stoplist.adapters.provider import MAX_RETRY_AFTER_SECONDS, MESSAGE_LIMIT, RetryPolicy, SmsPartnerClient
 from stoplist.adapters.secrets import ApiKeySource
+from stoplist.domain.ports import StopEntry
 from stoplist.errors import (
     InvalidPhoneNumberError,
     ProviderAuthError,
@@ -127,6 +132,60 @@ def test_network_errors_never_carry_the_url_or_key() -> None:
     assert caught.value.__suppress_context__
 
 
+def refusal(message: str) -> str:
+    """The text of the error raised for an unknown code whose message is ``message``."""
+    session = FakeSession(*(response(200, {"success": False, "code": 42, "message": message}) for _ in range(3)))
+    with pytest.raises(ProviderError) as caught:
+        client(session).add_stop("+33612345678")
+    return str(caught.value)
+
+
+# Everything but the key's own alphabet: what is left of the key after redaction cannot hide in the filler.
+FILLER = " .,:;!?'()/éèàç"
+KEY_ALPHABET = set(string.ascii_letters + string.digits + "-")
+
+
+@pytest.mark.parametrize("position", range(MESSAGE_LIMIT + len(KEY) + 2))
+def test_a_key_anywhere_in_a_long_message_leaves_nothing(position: int) -> None:
+    """The key at every position: before, across and after the cut."""
+    message = FILLER[0] * position + KEY + FILLER[1] * 40
+    text = refusal(message)
+    echoed = text[text.index("(") + 1 : text.rindex(")")]
+    assert not set(echoed) & KEY_ALPHABET, echoed
+    assert len(echoed) <= MESSAGE_LIMIT
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=string.ascii_letters + string.digits + "-", min_size=8, max_size=64),
+    st.text(alphabet=FILLER, max_size=300),
+    st.integers(min_value=0, max_value=300),
+)
+def test_a_key_anywhere_in_any_message_leaves_nothing(key: str, filler: str, position: int) -> None:
+    from stoplist.adapters.provider import _safe_message
+
+    cut = min(position, len(filler))
+    echoed = _safe_message(filler[:cut] + key + filler[cut:], key)
+    assert not set(echoed) & KEY_ALPHABET, echoed
+    assert len(echoed) <= MESSAGE_LIMIT
+
+
+def test_numbers_echoed_by_the_provider_are_masked() -> None:
+    session = FakeSession(response(200, {"success": False, "code": 9, "message": "Numéro 06 12 34 56 78 invalide"}))
+    with pytest.raises(InvalidPhoneNumberError) as caught:
+        client(session).add_stop("+33612345678")
+    assert str(caught.value) == "stop-sms/add: code 9 (Numéro ****5678 invalide)"
+
+
+def test_an_unknown_code_is_echoed_safely() -> None:
+    code = f"{KEY} +33612345678"
+    session = FakeSession(*(response(200, {"success": False, "code": code}) for _ in range(3)))
+    with pytest.raises(ProviderError) as caught:
+        client(session).add_stop("+33612345678")
+    assert KEY not in str(caught.value)
+    assert "12345678" not in str(caught.value)
+
+
 def test_provider_message_echoing_the_key_is_redacted() -> None:
     session = FakeSession(response(200, {"success": False, "code": 42, "message": f"bad key {KEY}"}))
     with pytest.raises(ProviderError) as caught:
@@ -158,11 +217,37 @@ def test_list_reads_entries() -> None:
     [
         {"success": True, "code": 200, "nbData": 3, "data": [{"id": 1, "phoneNumber": "+33612345678"}]},
         {"success": True, "code": 200},
-        {"success": True, "code": 200, "nbData": 1, "data": [{"id": 1}]},
     ],
-    ids=["nbdata-mismatch", "no-data", "entry-without-number"],
+    ids=["nbdata-mismatch", "no-data"],
 )
 def test_untrustworthy_lists_are_errors(body: dict[str, object]) -> None:
     session = FakeSession(response(200, body), response(200, body), response(200, body))
     with pytest.raises(ProviderUnavailableError):
         client(session).list_stops()
+
+
+def test_odd_list_entries_are_kept_for_the_snapshot_to_judge() -> None:
+    """A JSON number is read as its digits; anything that cannot be a number is kept as ``None``."""
+    data: list[object] = [
+        {"id": 1, "phoneNumber": 33612345678, "createdAt": "2024-01-01 00:00:00"},
+        {"id": 2, "phoneNumber": 612345679.0},
+        {"id": 3, "phoneNumber": None},
+        {"id": 4, "phoneNumber": True},
+        {"id": 5, "phoneNumber": {"number": "+33612345678"}},
+        {"id": 6},
+        {"id": "7", "phoneNumber": " +33 6 12 34 56 80\n", "createdAt": 20240101},
+        "+33612345681",
+        None,
+    ]
+    body = {"success": True, "code": 200, "nbData": len(data), "data": data}
+    assert client(FakeSession(response(200, body))).list_stops() == [
+        StopEntry(1, "33612345678", "2024-01-01 00:00:00"),
+        StopEntry(2, "612345679", None),
+        StopEntry(3, None, None),
+        StopEntry(4, None, None),
+        StopEntry(5, None, None),
+        StopEntry(6, None, None),
+        StopEntry(None, " +33 6 12 34 56 80\n", None),
+        StopEntry(None, None, None),
+        StopEntry(None, None, None),
+    ]

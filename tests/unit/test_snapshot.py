@@ -77,6 +77,23 @@ def test_duplicate_spellings_keep_the_first_entry() -> None:
     assert table.items["+33612345678"]["providerStopId"] == 1
 
 
+def test_odd_entries_are_normalised_or_counted() -> None:
+    """A trailing newline must not make a key of its own (``$`` matches before it), nor a missing number
+    stop the snapshot; an overseas number gets the key its lookups use."""
+    table = FakeTable(items={"+33612345678": {"updatedAt": "x"}})
+    provider = FakeProvider(
+        entries=[
+            StopEntry(1, "+33612345678\n", None),
+            StopEntry(2, None, None),
+            StopEntry(3, "+33692123456", None),
+            StopEntry(4, "", None),
+        ]
+    )
+    report = sync(provider, table).run()
+    assert set(table.items) == {"+33612345678", "+262692123456"}
+    assert (report.size, report.invalid_numbers, report.removed) == (2, 2, 0)
+
+
 def test_fetch_failure_writes_nothing() -> None:
     class Failing(FakeProvider):
         def list_stops(self) -> list[StopEntry]:

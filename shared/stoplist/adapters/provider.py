@@ -1,4 +1,4 @@
-"""SMS Partner client for the two stop-list endpoints (docs: shared/smspartner-docs/).
+"""SMS Partner client for the stop-list endpoints (the contract: docs/smspartner-api.md).
 
 One ``requests.Session`` per container (keep-alive, pooled to the record concurrency), connect and read
 timeouts, JSON asked with ``_format=json``. The body is read whatever the HTTP status, since the docs do
@@ -25,7 +25,7 @@ from stoplist.errors import (
     ProviderRejectedError,
     ProviderUnavailableError,
 )
-from stoplist.observability import logger
+from stoplist.observability import logger, mask_phones_in
 
 CODE_SUCCESS = 200
 CODE_API_KEY_REQUIRED = 1
@@ -34,6 +34,8 @@ CODE_ALREADY_LISTED = 3
 CODE_INVALID_PHONE = 9
 CODE_INVALID_API_KEY = 10
 AUTH_CODES = frozenset({CODE_API_KEY_REQUIRED, CODE_INVALID_API_KEY})
+# Longest provider message echoed into a log line, a DLQ attribute or an exception text.
+MESSAGE_LIMIT = 120
 # A Retry-After longer than this is not waited for inside an invocation: SQS redelivery covers it.
 MAX_RETRY_AFTER_SECONDS = 5.0
 
@@ -123,20 +125,7 @@ class SmsPartnerClient:
             raise ProviderUnavailableError(
                 f"stop-sms/list declared {declared} entries but returned {len(data)}: truncated"
             )
-        entries = []
-        for item in data:
-            if not isinstance(item, dict) or not isinstance(item.get("phoneNumber"), str):
-                raise ProviderUnavailableError("stop-sms/list returned an entry without a phoneNumber")
-            stop_id = item.get("id")
-            created_at = item.get("createdAt")
-            entries.append(
-                StopEntry(
-                    stop_id=stop_id if isinstance(stop_id, int) else None,
-                    phone_number=item["phoneNumber"],
-                    created_at=created_at if isinstance(created_at, str) else None,
-                )
-            )
-        return entries
+        return [_stop_entry(item) for item in data]
 
     def _call(
         self,
@@ -217,14 +206,45 @@ def _check_code(
         raise InvalidPhoneNumberError(f"{endpoint}: code 9 ({message})")
     if code == CODE_PHONE_REQUIRED:
         raise ProviderRejectedError(f"{endpoint}: code 2 ({message})")
-    raise ProviderError(f"{endpoint}: HTTP {status}, unexpected code {code!r} ({message})")
+    raise ProviderError(f"{endpoint}: HTTP {status}, unexpected code {_safe_message(repr(code), key)} ({message})")
 
 
 def _safe_message(message: object, key: str) -> str:
-    """The provider's message, shortened and without the key: it is echoed into logs and DLQ attributes."""
+    """The provider's message as it may be echoed into logs, DLQ attributes and exception texts: the key
+    replaced, phone numbers masked, *then* cut to MESSAGE_LIMIT (cut first, a key straddling the cut would
+    leave its first characters behind)."""
     if message is None:
         return "no message"
-    return str(message)[:120].replace(key, "***")
+    text = str(message)
+    if key:
+        text = text.replace(key, "***")
+    return mask_phones_in(text)[:MESSAGE_LIMIT]
+
+
+def _stop_entry(item: object) -> StopEntry:
+    """One list entry; an odd one is kept (and later counted invalid) rather than failing the whole list."""
+    if not isinstance(item, dict):
+        return StopEntry(stop_id=None, phone_number=None, created_at=None)
+    stop_id = item.get("id")
+    created_at = item.get("createdAt")
+    return StopEntry(
+        stop_id=stop_id if isinstance(stop_id, int) and not isinstance(stop_id, bool) else None,
+        phone_number=_number_text(item.get("phoneNumber")),
+        created_at=created_at if isinstance(created_at, str) else None,
+    )
+
+
+def _number_text(value: object) -> str | None:
+    """A list entry's ``phoneNumber`` as text: a JSON number (``33612345678``) is read as its digits."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return str(int(value))
+    return None
 
 
 def _retry_after_seconds(header: str | None) -> float | None:

@@ -19,7 +19,7 @@ from stoplist.errors import InvalidEventError
 # SQS and EventBridge both cap a message at 256 KB; anything larger did not come through them unchanged.
 MAX_EVENT_BYTES = 256 * 1024
 MAX_TEXT_FIELD = 1024
-_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+_COUNTRY = re.compile(r"[A-Za-z]{2}")
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def parse_optout(payload: object, default_event_id: str) -> OptOutRequest:
     if not phone.strip():
         raise InvalidEventError("phoneNumber is empty")
     country = _optional_text(payload, "country")
-    if country is not None and not _COUNTRY.match(country):
+    if country is not None and not _COUNTRY.fullmatch(country):
         raise InvalidEventError("country is not an ISO 3166 alpha-2 code")
     occurred_at = _optional_text(payload, "occurredAt")
     if occurred_at is not None:

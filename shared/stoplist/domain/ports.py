@@ -28,10 +28,14 @@ class AddResult:
 
 @dataclass(frozen=True, slots=True)
 class StopEntry:
-    """One entry of the provider's stop list, as the provider returns it (number not yet normalised)."""
+    """One entry of the provider's stop list, as the provider returns it (number not yet normalised).
+
+    ``phone_number`` is ``None`` when the entry holds nothing that could be a number (``null``, an object,
+    ``true``, an entry that is not an object): the snapshot counts it as invalid and goes on.
+    """
 
     stop_id: int | None
-    phone_number: str
+    phone_number: str | None
     created_at: str | None
 
 

@@ -4,7 +4,9 @@ Safety rules: a failed or untrustworthy fetch leaves the table exactly as it was
 even the status item); a list that would remove more than ``max_delete_percent`` of the table, or an empty
 list while the table is not, only adds (no updates, no deletions) until an operator raises the threshold;
 a delete is conditional on the item not having been written since the fetch began, so that an opt-out
-written through by a handler meanwhile survives.
+written through by a handler meanwhile survives. A failure *during* the writes (DynamoDB throttling past its
+retries, the function's timeout) leaves the writes done so far and no status item: the next run compares
+the list with the table again and converges.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TypeVar
 
 from stoplist.domain.phone import provider_e164
 from stoplist.domain.ports import ProviderFields, SnapshotStore, StopListProvider, utc_now
-from stoplist.errors import StopListError
+from stoplist.errors import ProviderAuthError, StopListError
 from stoplist.observability import MetricUnit, count, logger, metrics
 
 T = TypeVar("T")
@@ -179,7 +181,10 @@ def run_and_count(snapshot: Callable[[], SnapshotSync]) -> SnapshotReport:
         report = snapshot().run()
     except StopListError as exc:
         count("SnapshotFailed")
-        logger.error("snapshot failed, table left as it was", error_type=exc.reason, error=str(exc))
+        if isinstance(exc, ProviderAuthError):
+            # ProviderAuthErrorAlarm watches every refusal of the key, whichever function meets it.
+            count(exc.metric)
+        logger.error("snapshot failed, status not updated", error_type=exc.reason, error=str(exc))
         raise
     count("SnapshotSucceeded")
     count("SnapshotSize", report.size)
