@@ -14,7 +14,7 @@ from stoplist.config import DEFAULT_PHONE_REGION
 from stoplist.domain.phone import to_e164
 from stoplist.errors import InvalidPhoneNumberError
 
-from stoplist_cli.context import Session, pass_session
+from stoplist_cli.context import Session, json_option, pass_session
 from stoplist_cli.output import Exit, Styled
 
 
@@ -55,6 +55,7 @@ def verdict_for(number: str, item: dict[str, str] | None, e164: str) -> Verdict:
 @click.option(
     "--country", default=DEFAULT_PHONE_REGION, show_default=True, help="Region of national numbers (ISO 3166 alpha-2)."
 )
+@json_option
 @pass_session
 def check(session: Session, numbers: tuple[str, ...], country: str) -> None:
     """Opted out or not, since when, by which source. Exit 1 if a number is not valid."""

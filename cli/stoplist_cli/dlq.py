@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from stoplist_cli import queues
-from stoplist_cli.context import Session, pass_session
+from stoplist_cli.context import Session, json_option, pass_session
 from stoplist_cli.dead_letters import PERMANENT, DeadLetter, describe, group
 from stoplist_cli.output import Exit, Styled
 
@@ -38,6 +38,7 @@ def dlq() -> None:
 @dlq.command("list")
 @click.option("--queue", "which", type=_QUEUE_CHOICE, default="both", show_default=True)
 @click.option("--examples", default=3, show_default=True, help="Reasons and masked numbers shown per group.")
+@json_option
 @pass_session
 def list_(session: Session, which: str, examples: int) -> None:
     """Dead letters grouped by reason (errorType), with counts and examples. Exit 1 when there are any."""
@@ -75,6 +76,7 @@ def list_(session: Session, which: str, examples: int) -> None:
 @click.option("--reason", "reasons", multiple=True, metavar="ERROR_TYPE", help="Only this errorType (repeatable).")
 @click.option("--queue", "which", type=_QUEUE_CHOICE, default="both", show_default=True)
 @click.option("--dry-run", is_flag=True, help="Show what would be replayed; move nothing.")
+@json_option
 @pass_session
 def replay(session: Session, reasons: tuple[str, ...], which: str, dry_run: bool) -> None:
     """Move dead letters back to OptOutQueue (invocation records unwrapped to their event).

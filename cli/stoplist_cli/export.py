@@ -24,7 +24,7 @@ import click
 from stoplist.adapters.table import ITEM_ATTRIBUTES, STATUS_KEY
 
 from stoplist_cli.check import plain_item
-from stoplist_cli.context import Session, pass_session
+from stoplist_cli.context import Session, json_option, pass_session
 
 OTHER_COLUMN = "otherAttributes"
 # Parallel-scan segments: the scan waits on DynamoDB, not on Python (measured with DynamoDB Local: 10,000
@@ -93,6 +93,7 @@ def write_csv(items: Iterable[dict[str, str]], handle: IO[str], sort: bool = Fal
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @click.option("--sort", is_flag=True, help="Order rows by number (holds the table in memory).")
 @click.option("--segments", type=click.IntRange(1, 10), default=DEFAULT_SEGMENTS, show_default=True)
+@json_option
 @pass_session
 def export(session: Session, file: Path, sort: bool, segments: int) -> None:
     """The table as CSV (FILE, or - for stdout) with every audit field."""

@@ -21,7 +21,7 @@ from stoplist.lookup import StopListLookup
 from tqdm import tqdm
 
 from stoplist_cli.checkpoint import Checkpoint, Progress, default_state_dir
-from stoplist_cli.context import Session, pass_session
+from stoplist_cli.context import Session, json_option, pass_session
 from stoplist_cli.opt_out_file import FileFormatError, Line, file_sha256, read_lines
 from stoplist_cli.output import Exit
 
@@ -158,6 +158,7 @@ def run_import(
     default=None,
     help="Where checkpoints live [default: $XDG_STATE_HOME/stoplist/imports or ~/.local/state/stoplist/imports].",
 )
+@json_option
 @pass_session
 def import_file(
     session: Session,

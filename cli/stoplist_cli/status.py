@@ -14,7 +14,7 @@ import click
 from stoplist.adapters.table import STATUS_KEY
 
 from stoplist_cli import queues
-from stoplist_cli.context import Session, pass_session
+from stoplist_cli.context import Session, json_option, pass_session
 from stoplist_cli.output import Cell, Exit, Styled, human_age
 
 STALE_AFTER_INTERVALS = 3  # SnapshotStaleAlarm's EvaluationPeriods
@@ -153,6 +153,7 @@ def build_report(session: Session, now: datetime | None = None) -> StatusReport:
 
 
 @click.command()
+@json_option
 @pass_session
 def status(session: Session) -> None:
     """Snapshot, table size, queues and dead-letter queues, alarms. Exit 1 when something is wrong."""

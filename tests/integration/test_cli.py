@@ -145,7 +145,7 @@ def test_check_says_opted_out_since_when_and_by_whom(
     publish(resources, {"phoneNumber": "06 12 34 56 78", "source": "web", "occurredAt": "2024-03-01T10:00:00Z"})
     drain(resources, sqs_function)
 
-    result = stoplist(resources, "--json", "check", "0033 6 12 34 56 78", "07 55 44 33 22", "06 98 76 54 32")
+    result = stoplist(resources, "check", "--json", "0033 6 12 34 56 78", "07 55 44 33 22", "06 98 76 54 32")
 
     assert result.exit_code == 0
     by_web, by_provider, unknown = as_json(result)
