@@ -77,10 +77,12 @@ def oldest_age_from_messages(messages: list[dict[str, Any]], now: float | None =
     return max(0.0, (now if now is not None else time.time()) - min(sent) / 1000)
 
 
-def receive_all(sqs: Any, url: str, visibility_seconds: int = PEEK_VISIBILITY_SECONDS) -> Iterator[dict[str, Any]]:
-    """Every message of the queue once, hidden for ``visibility_seconds`` as it is read (with attributes)."""
+def receive_all(
+    sqs: Any, url: str, visibility_seconds: int = PEEK_VISIBILITY_SECONDS, limit: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every message of the queue once (or the first ``limit``), hidden for ``visibility_seconds`` as it is read."""
     seen: set[str] = set()
-    while True:
+    while limit is None or len(seen) < limit:
         messages = sqs.receive_message(
             QueueUrl=url,
             MaxNumberOfMessages=10,
@@ -110,8 +112,8 @@ def release(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
         )
 
 
-def peek(sqs: Any, url: str) -> list[dict[str, Any]]:
+def peek(sqs: Any, url: str, limit: int | None = None) -> list[dict[str, Any]]:
     """Read a (dead-letter) queue without consuming it."""
-    messages = list(receive_all(sqs, url))
+    messages = list(receive_all(sqs, url, limit=limit))
     release(sqs, url, messages)
     return messages

@@ -18,6 +18,7 @@ from stoplist_cli.context import Session, json_option, pass_session
 from stoplist_cli.output import Cell, Exit, Styled, human_age
 
 STALE_AFTER_INTERVALS = 3  # SnapshotStaleAlarm's EvaluationPeriods
+AGE_SAMPLE = 100  # messages read for the age of the oldest when CloudWatch has no data (SQS returns no order)
 QUEUES = (
     ("OptOutQueue", "queue_url", False),
     ("OptOutDeadLetterQueue", "dead_letter_queue_url", True),
@@ -95,7 +96,7 @@ def queue_status(sqs: Any, cloudwatch: Any, logical: str, url: str, dead_letter:
     if age is None and dead_letter and depth.visible:
         # No CloudWatch data (a new queue, or moto locally, which has no SQS metrics): read the messages'
         # SentTimestamp instead; only in a dead-letter queue, where a receive costs nothing.
-        age = queues.oldest_age_from_messages(queues.peek(sqs, url))
+        age = queues.oldest_age_from_messages(queues.peek(sqs, url, limit=AGE_SAMPLE))
         age_from = "sampled" if age is not None else "none"
     return QueueStatus(
         logical,
