@@ -9,7 +9,7 @@ from stoplist_cli.queues import oldest_age_from_messages, peek, queue_name, rece
 
 class FakeQueue:
     def __init__(self, count: int) -> None:
-        self.visible = [
+        self.visible: list[dict[str, Any]] = [
             {
                 "MessageId": f"m{i}",
                 "ReceiptHandle": f"r{i}",
