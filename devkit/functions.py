@@ -1,5 +1,6 @@
-"""The template's three functions, driven the way their AWS triggers drive them: the queue's event source
-(``devkit/poller.py``), the bus's asynchronous delivery (``devkit/bus.py``) and the schedule.
+"""The template's functions, driven the way their AWS triggers drive them: the queue's event source
+(``devkit/poller.py``), the bus's asynchronous delivery (``devkit/bus.py``), the schedule, and the table's
+stream (``devkit/stream_poller.py``) for the change publisher.
 
 Used by the local run (``devkit/pipeline.py``), which drains once, and by the served local stack
 (``devkit/serve.py``), which keeps polling.
@@ -10,10 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
+
 from devkit.bus import AsyncInvokeDelivery
 from devkit.lambda_runtime import LocalFunction
 from devkit.poller import SqsEventSourcePoller
 from devkit.services import REPO_ROOT
+from devkit.stream_poller import DynamoDbStreamPoller, to_queue
 from devkit.template import LocalResources
 
 SCHEDULE_EVENT = REPO_ROOT / "events" / "schedule.json"
@@ -35,8 +39,12 @@ class LocalFunctions:
         self.snapshot_function = LocalFunction(
             "SnapshotFunction", "handlers.snapshot_scheduled", env["SnapshotFunction"]
         )
-        for function in (self.sqs_function, self.bus_function, self.snapshot_function):
+        self.publisher = LocalFunction(
+            "ChangePublisherFunction", "handlers.change_publisher", env["ChangePublisherFunction"]
+        )
+        for function in (self.sqs_function, self.bus_function, self.snapshot_function, self.publisher):
             function.new_container()
+        sqs = sqs or boto3.client("sqs")
         self.poller = SqsEventSourcePoller(
             resources.queue_urls["OptOutQueue"],
             resources.queue_arns["OptOutQueue"],
@@ -47,6 +55,11 @@ class LocalFunctions:
         )
         self.delivery = AsyncInvokeDelivery.from_template(
             resources, "OptOutEventBridgeFunction", self.bus_function.invoke, sqs
+        )
+        self.stream = DynamoDbStreamPoller(
+            resources.stream_arns["StopListTable"],
+            self.publisher.invoke,
+            on_failure=to_queue(sqs, resources.queue_urls["ChangeEventsDeadLetterQueue"]),
         )
 
     def snapshot(self) -> Any:

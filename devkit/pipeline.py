@@ -1,10 +1,13 @@
-"""The whole pipeline on this machine: opt-outs through the queue and the bus, then the snapshot.
+"""The whole pipeline on this machine: opt-outs through the queue and the bus, the snapshot, then a re-opt-in;
+every change of the table announced from its stream.
 
 Everything AWS is local (moto server for SQS, EventBridge and Secrets Manager; DynamoDB Local for the
-table), created from template.yaml; the provider is the stand-in unless ``real_api`` is set. The handlers
-run in-process (``devkit/lambda_runtime.py``), fed by the SQS event-source poller (``devkit/poller.py``) and
-the bus delivery (``devkit/bus.py``). Their logs and metrics go to ``.local/pipeline.log``; ``run_pipeline``
-returns a ``RunSummary`` that ``python -m devkit.run`` prints.
+tables and their streams), created from template.yaml; the provider is the stand-in unless ``real_api`` is
+set. The handlers run in-process (``devkit/lambda_runtime.py``), fed by the SQS event-source poller
+(``devkit/poller.py``), the bus delivery (``devkit/bus.py``) and the table's stream
+(``devkit/stream_poller.py``, which feeds the change publisher; a rule forwards its announcements to a queue,
+read back for the summary). Their logs and metrics go to ``.local/pipeline.log``; ``run_pipeline`` returns a
+``RunSummary`` that ``python -m devkit.run`` prints.
 """
 
 from __future__ import annotations
@@ -71,6 +74,9 @@ class RunSummary:
     seconds: float = 0.0
     stop_list: set[str] = field(default_factory=set)
     table_numbers: set[str] = field(default_factory=set)
+    # What the change publisher announced on the bus (by detail-type, as the forwarding rule's queue got them).
+    announcements: list[dict[str, Any]] = field(default_factory=list)
+    history_entries: int = 0
 
     @property
     def total_in(self) -> int:
@@ -83,7 +89,12 @@ class RunSummary:
     @property
     def accounted(self) -> int:
         """Events whose end is known: in the stop list (added or already there) or in a dead-letter queue."""
-        return int(self.metrics["OptOutAdded"] + self.metrics["OptOutAlreadyListed"]) + self.dead_lettered
+        done = ("OptOutAdded", "OptOutAlreadyListed", "OptInRemoved", "OptInNotListed")
+        return int(sum(self.metrics[name] for name in done)) + self.dead_lettered
+
+    @property
+    def announced(self) -> Counter[str]:
+        return Counter(announcement["detail-type"] for announcement in self.announcements)
 
 
 class Progress(Protocol):
@@ -106,6 +117,11 @@ def read_numbers(path: Path) -> list[str]:
             if cell and any(char.isdigit() for char in cell):
                 numbers.append(cell)
     return numbers
+
+
+def sample_opt_ins() -> list[str]:
+    """SQS bodies of the sample re-opt-ins (events/sqs_optin.json), sent once the snapshot ran."""
+    return [record["body"] for record in json.loads((EVENTS_DIR / "sqs_optin.json").read_text())["Records"]]
 
 
 def sample_events() -> tuple[list[str], list[dict[str, Any]]]:
@@ -249,6 +265,7 @@ def _run(
     )
     sqs: Any = boto3.client("sqs")
     functions = LocalFunctions(resources, options.extra_env, options.retry_delay_seconds, sqs)
+    stream = functions.stream
     summary = RunSummary(api_url=resources.parameters["SmsPartnerApiUrl"])
     queue_url = resources.queue_urls["OptOutQueue"]
     for start in range(0, len(bodies), 10):
@@ -268,6 +285,7 @@ def _run(
         done(poller.stats.deleted - before)
         delivered = delivery.deliver_once()
         done(delivered)
+        stream.poll_once()
         if received == 0 and delivered == 0:
             if poller.in_queue() == 0 and delivery.in_queue() == 0:
                 break
@@ -275,7 +293,22 @@ def _run(
     done(None)
 
     summary.snapshot = functions.snapshot()
-    for logical_id in ("OptOutDeadLetterQueue", "OptOutEventsDeadLetterQueue"):
+    # A re-opt-in, once the snapshot knows the provider's numbers: one of them subscribes again, with consent.
+    opt_ins = sample_opt_ins()
+    sqs.send_message_batch(
+        QueueUrl=queue_url, Entries=[{"Id": str(i), "MessageBody": b} for i, b in enumerate(opt_ins)]
+    )
+    summary.events_in["opt-in"] = len(opt_ins)
+    poller.drain()
+    stream.drain()
+    summary.announcements = _drain(sqs, resources.announcements_queue_url)
+    summary.history_entries = sum(
+        page["Count"]
+        for page in boto3.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(TableName=resources.table_names["StopListHistoryTable"], Select="COUNT")
+    )
+    for logical_id in ("OptOutDeadLetterQueue", "OptOutEventsDeadLetterQueue", "ChangeEventsDeadLetterQueue"):
         summary.dead_letters[logical_id] = _peek(sqs, resources.queue_urls[logical_id])
     dynamodb: Any = boto3.client("dynamodb")
     keys: set[str] = set()
@@ -302,6 +335,16 @@ def _run(
 
 def _no_progress(done: int | None, /) -> None:
     """Progress shown nowhere."""
+
+
+def _drain(sqs: Any, url: str) -> list[dict[str, Any]]:
+    """Every message of a queue, as JSON, deleted as read."""
+    found: list[dict[str, Any]] = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
 
 
 def _peek(sqs: Any, url: str) -> list[dict[str, str]]:

@@ -67,9 +67,15 @@ def render(summary: RunSummary, out: IO[str]) -> None:
         out.write(f"  {label:<{width}}{value!s:>8}  {note}\n")
 
     out.write(f"\nsmspartner-stoplist local run ({summary.seconds:.1f} s), provider at {summary.api_url}\n")
-    line("events in", summary.total_in, f"(queue {summary.events_in['queue']}, bus {summary.events_in['bus']})")
+    line(
+        "events in",
+        summary.total_in,
+        f"(queue {summary.events_in['queue']}, bus {summary.events_in['bus']}, "
+        f"then re-opt-ins {summary.events_in['opt-in']})",
+    )
     line("added", int(m["OptOutAdded"]))
     line("already listed", int(m["OptOutAlreadyListed"]))
+    line("opted in again", int(m["OptInRemoved"] + m["OptInNotListed"]), "(with consent; off the provider's list)")
     line("rejected", int(m["OptOutRejected"]), "(kept in a dead-letter queue with the reason)")
     line("given up after retries", int(m["OptOutDeadLettered"]))
     reasons: Counter[str] = Counter()
@@ -104,6 +110,19 @@ def render(summary: RunSummary, out: IO[str]) -> None:
         f"in {s.get('duration_ms')} ms",
     )
     line("table items", summary.table_size)
+    announced = summary.announced
+    line(
+        "announcements",
+        len(summary.announcements),
+        ", ".join(f"{kind} {count}" for kind, count in sorted(announced.items())) + " (on the bus, one per change)",
+    )
+    by_source = Counter(
+        f"{a['detail-type'].removeprefix('Sms').removesuffix('Recorded')} by {a['detail']['recordedBy']}"
+        for a in summary.announcements
+    )
+    for what, count in sorted(by_source.items()):
+        out.write(f"      {what}: {count}\n")
+    line("history entries", summary.history_entries, "(StopListHistoryTable, append-only)")
     out.write("  sample lookups\n")
     for number, verdict in summary.lookups:
         out.write(f"      {number:<22}{verdict}\n")

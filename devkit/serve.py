@@ -93,7 +93,9 @@ def serve(stack_file: Path, snapshot_every: float, stop: threading.Event, sample
             )
             next_snapshot = time.monotonic() + snapshot_every
             while not stop.is_set():
-                if functions.poller.poll_once() + functions.delivery.deliver_once() == 0:
+                handled = functions.poller.poll_once() + functions.delivery.deliver_once()
+                functions.stream.poll_once()
+                if handled == 0:
                     stop.wait(0.3)
                 if time.monotonic() >= next_snapshot:
                     snapshot(functions)

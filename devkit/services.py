@@ -1,4 +1,5 @@
-"""Local AWS: moto in server mode (SQS, EventBridge, Secrets Manager) and DynamoDB Local (the table).
+"""Local AWS: moto in server mode (SQS, EventBridge, Secrets Manager) and DynamoDB Local (the tables and
+their streams).
 
 Both listen on loopback over real HTTP; code reaches them through the standard ``AWS_ENDPOINT_URL`` and
 ``AWS_ENDPOINT_URL_DYNAMODB`` variables, exactly as it would reach AWS.
@@ -104,6 +105,8 @@ class LocalAws:
         return {
             "AWS_ENDPOINT_URL": self.moto_endpoint,
             "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.endpoint,
+            # DynamoDB Local serves the Streams API on the same endpoint.
+            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.dynamodb.endpoint,
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": REGION,

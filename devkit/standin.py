@@ -1,10 +1,12 @@
-"""A faithful stand-in of the two SMS Partner stop-list endpoints, as a real HTTP server on loopback.
+"""A faithful stand-in of the SMS Partner stop-list endpoints (add, list, delete), as a real HTTP server on loopback.
 
 It follows the provider's contract as docs/smspartner-api.md writes it down: ``POST /v1/stop-sms/add``
 (JSON body or form fields ``apiKey``, ``phoneNumber``, ``_format``) answers
 ``{"success": true, "code": 200, "stopId": N}`` or an error object
 ``{"success": false, "code": C, "message": M}`` with the documented codes 1, 2, 3, 9 and 10;
-``GET /v1/stop-sms/list?apiKey=...`` answers ``{"success": true, "code": 200, "nbData": N, "data": [...]}``.
+``GET /v1/stop-sms/list?apiKey=...`` answers ``{"success": true, "code": 200, "nbData": N, "data": [...]}``;
+``GET /v1/stop-sms/delete?apiKey=...&id=N`` answers ``{"success": true, "code": 200}`` or the documented
+codes 1, 3 (id required), 4 (id not found) and 10.
 The docs do not say which HTTP status an error comes with: ``error_status`` chooses (200 by default).
 
 Faults are injectable, by rate (seeded, reproducible) or queued for the next requests: latency, HTTP 500,
@@ -27,6 +29,7 @@ import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +44,9 @@ MESSAGES = {
     9: "Invalid phone number",
     10: "Invalid API key",
 }
+# stop-sms/delete's own meanings of codes 3 and 4 (gestion_reponsep3 in SMS Partner's docs).
+DELETE_MESSAGES = {3: "L'ID number is required", 4: "L'ID number not found."}
+ENDPOINTS = {"/v1/stop-sms/list": "list", "/v1/stop-sms/delete": "delete"}
 _NATIONAL_FR = re.compile(r"0[1-9][0-9]{8}")
 _INTERNATIONAL = re.compile(r"\+[1-9][0-9]{7,14}")
 
@@ -53,7 +59,7 @@ class FaultPlan:
     rates: dict[str, float] = field(default_factory=dict)
     retry_after_seconds: float = 0.05
     timeout_seconds: float = 2.0  # how long a "timeout" answer is held back; set above the client's read timeout
-    endpoints: tuple[str, ...] = ("add", "list")
+    endpoints: tuple[str, ...] = ("add", "list", "delete")
 
 
 @dataclass
@@ -81,8 +87,10 @@ class SmsPartnerStandIn:
         self.message_template = "{message}"
         self.faults = FaultPlan()
         self._queued_faults: list[str] = []
-        self._queued_codes: list[int] = []
+        self._queued_codes: dict[str, list[int]] = {"add": [], "delete": []}
         self._list_override: ListOverride | None = None
+        # Test control: runs before each delete is answered (to cross an opt-out with a re-opt-in).
+        self.before_delete: Callable[[], None] | None = None
         self._random = random.Random(seed)
         self._lock = threading.RLock()
         self._stops: dict[str, tuple[int, str]] = {}
@@ -125,8 +133,10 @@ class SmsPartnerStandIn:
             self._next_id = 1
             self._list_cache = None
             self._queued_faults.clear()
-            self._queued_codes.clear()
+            for queued in self._queued_codes.values():
+                queued.clear()
             self._list_override = None
+            self.before_delete = None
             self.faults = FaultPlan()
             self.message_template = "{message}"
             self.counters.clear()
@@ -140,10 +150,10 @@ class SmsPartnerStandIn:
         with self._lock:
             self._queued_faults.extend(faults)
 
-    def queue_codes(self, *codes: int) -> None:
-        """The next add calls answer these documented error codes, one each (e.g. 2 or 9)."""
+    def queue_codes(self, *codes: int, endpoint: str = "add") -> None:
+        """The next calls of ``endpoint`` (add or delete) answer these error codes, one each (e.g. 2, 9, 4)."""
         with self._lock:
-            self._queued_codes.extend(codes)
+            self._queued_codes[endpoint].extend(codes)
 
     def override_list(self, override: ListOverride) -> None:
         with self._lock:
@@ -192,15 +202,9 @@ class SmsPartnerStandIn:
             return None
 
     def add(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        key = params.get("apiKey", "")
-        if not key:
-            return self._error(1, params)
-        if key not in self.api_keys:
-            return self._error(10, params)
-        with self._lock:
-            forced = self._queued_codes.pop(0) if self._queued_codes else None
-        if forced is not None:
-            return self._error(forced, params)
+        refused = self._refusal(params, "add")
+        if refused is not None:
+            return refused
         raw = params.get("phoneNumber", "").strip()
         if not raw:
             return self._error(2, params)
@@ -241,11 +245,49 @@ class SmsPartnerStandIn:
                 self._list_cache = json.dumps(body, separators=(",", ":")).encode()
             return 200, self._list_cache
 
-    def _error(self, code: int, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    def delete(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if self.before_delete is not None:
+            self.before_delete()
+        refused = self._refusal(params, "delete")
+        if refused is not None:
+            return refused
+        raw_id = params.get("id", "").strip()
+        if not raw_id:
+            return self._error(3, params, DELETE_MESSAGES[3])
+        with self._lock:
+            number = next(
+                (number for number, (stop_id, _) in self._stops.items() if str(stop_id) == raw_id),
+                None,
+            )
+            if number is None:
+                return self._error(4, params, DELETE_MESSAGES[4])
+            del self._stops[number]
+            self._list_cache = None
+            self.counters["delete_deleted"] += 1
+        return 200, {"success": True, "code": 200}
+
+    def _refusal(self, params: dict[str, str], endpoint: str) -> tuple[int, dict[str, Any]] | None:
+        """What the provider answers before it looks at the request: the key's codes, or a code a test queued."""
+        key = params.get("apiKey", "")
+        if not key:
+            return self._error(1, params)
+        if key not in self.api_keys:
+            return self._error(10, params)
+        with self._lock:
+            queued = self._queued_codes[endpoint]
+            forced = queued.pop(0) if queued else None
+        if forced is None:
+            return None
+        return self._error(forced, params, DELETE_MESSAGES.get(forced) if endpoint == "delete" else None)
+
+    def _error(self, code: int, params: dict[str, str], message: str | None = None) -> tuple[int, dict[str, Any]]:
+        """``message``: the endpoint's own wording of the code (delete's 3 and 4), else the add's."""
         with self._lock:
             self.counters[f"code_{code}"] += 1
         message = self.message_template.format(
-            message=MESSAGES.get(code, "Error"), phone=params.get("phoneNumber", ""), key=params.get("apiKey", "")
+            message=message or MESSAGES.get(code, "Error"),
+            phone=params.get("phoneNumber", ""),
+            key=params.get("apiKey", ""),
         )
         return self.error_status, {"success": False, "code": code, "message": message}
 
@@ -290,10 +332,11 @@ def _make_handler(standin: SmsPartnerStandIn) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
-            if url.path.rstrip("/") != "/v1/stop-sms/list":
+            endpoint = ENDPOINTS.get(url.path.rstrip("/"))
+            if endpoint is None:
                 self._send(404, b'{"success": false, "code": 404, "message": "Not found"}')
                 return
-            self._serve("list", _flat(parse_qs(url.query)))
+            self._serve(endpoint, _flat(parse_qs(url.query)))
 
         def do_POST(self) -> None:
             url = urlsplit(self.path)
@@ -337,8 +380,8 @@ def _make_handler(standin: SmsPartnerStandIn) -> type[BaseHTTPRequestHandler]:
                 self._send(429, body, headers={"Retry-After": str(standin.faults.retry_after_seconds)})
                 return
             # The remaining faults happen after the provider did the work, the hardest case for a client.
-            if endpoint == "add":
-                status, document = standin.add(params)
+            if endpoint in ("add", "delete"):
+                status, document = standin.add(params) if endpoint == "add" else standin.delete(params)
                 body = json.dumps(document).encode()
             else:
                 status, body = standin.list_body(params)

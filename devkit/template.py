@@ -71,6 +71,10 @@ class LocalResources:
     queue_arns: dict[str, str] = field(default_factory=dict)
     secret_arn: str = ""
     table_name: str = ""
+    table_names: dict[str, str] = field(default_factory=dict)
+    stream_arns: dict[str, str] = field(default_factory=dict)
+    # A rule on the bus forwarding the stack's own announcements here, as a CRM's queue would get them.
+    announcements_queue_url: str = ""
     event_bus: str = "default"
     rule_name: str = ""
     rule_pattern: dict[str, Any] = field(default_factory=dict)
@@ -189,23 +193,36 @@ def create_resources(
         physical[logical_id] = {"Ref": secret["ARN"], "Arn": secret["ARN"]}
         resources.secret_arn = secret["ARN"]
 
-    # The table, with the template's key schema and attribute definitions.
+    # The tables, with the template's key schema, attribute definitions and stream.
     dynamodb = boto3.client("dynamodb")
     for logical_id, table_spec in _resources(template, "AWS::DynamoDB::Table").items():
         properties = table_spec["Properties"]
         name = f"{prefix}-{logical_id}"
-        dynamodb.create_table(
+        extra: dict[str, Any] = {}
+        if "StreamSpecification" in properties:
+            extra["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
+        created = dynamodb.create_table(
             TableName=name,
             KeySchema=properties["KeySchema"],
             AttributeDefinitions=properties["AttributeDefinitions"],
             BillingMode=properties.get("BillingMode", "PAY_PER_REQUEST"),
+            **extra,
         )
         dynamodb.get_waiter("table_exists").wait(TableName=name)
-        physical[logical_id] = {"Ref": name, "Arn": f"arn:aws:dynamodb:local:000000000000:table/{name}"}
-        resources.table_name = name
+        stream_arn = created["TableDescription"].get("LatestStreamArn", "")
+        physical[logical_id] = {
+            "Ref": name,
+            "Arn": f"arn:aws:dynamodb:local:000000000000:table/{name}",
+            "StreamArn": stream_arn,
+        }
+        resources.table_names[logical_id] = name
+        if stream_arn:
+            resources.stream_arns[logical_id] = stream_arn
+    resources.table_name = resources.table_names.get("StopListTable", "")
 
     resolve = _Resolver(template, parameters, physical)
     _create_rule(template, resolve, resources, prefix)
+    _forward_announcements(resources, prefix)
     _create_alarms(template, resolve, resources, physical, prefix)
     for name, output in template.get("Outputs", {}).items():
         value = resolve(output["Value"])
@@ -274,3 +291,16 @@ def _create_rule(template: dict[str, Any], resolve: _Resolver, resources: LocalR
             resources.rule_name = rule_name
             resources.rule_pattern = properties["Pattern"]
             resources.rule_delivery_queue_url = delivery_url
+
+
+def _forward_announcements(resources: LocalResources, prefix: str) -> None:
+    """The README's example rule: the stack's announcements, forwarded to a (CRM's) queue."""
+    events = boto3.client("events")
+    sqs: Any = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=f"{prefix}-announcements")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = f"{prefix}-announcements-to-crm"
+    pattern = {"source": ["smspartner-stoplist"], "detail-type": ["SmsOptOutRecorded", "SmsOptInRecorded"]}
+    events.put_rule(Name=rule, EventBusName=resources.event_bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=rule, EventBusName=resources.event_bus, Targets=[{"Id": "crm", "Arn": arn}])
+    resources.announcements_queue_url = url

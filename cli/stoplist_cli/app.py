@@ -13,7 +13,7 @@ from typing import Any
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
-from stoplist_cli import check, dlq, export, import_command, status
+from stoplist_cli import check, dlq, export, history, import_command, status
 from stoplist_cli.context import Session
 from stoplist_cli.output import Exit, Output
 from stoplist_cli.stack import (
@@ -65,6 +65,13 @@ class _Group(click.Group):
 @click.option(
     "--events-dlq-url", "events_dead_letter_queue_url", metavar="URL", help="Explicit: OptOutEventsDeadLetterQueue."
 )
+@click.option(
+    "--change-dlq-url",
+    "change_events_dead_letter_queue_url",
+    metavar="URL",
+    help="Explicit: ChangeEventsDeadLetterQueue.",
+)
+@click.option("--history-table", "history_table_name", metavar="NAME", help="Explicit: the history table.")
 @click.option("--alarm", "alarm_names", multiple=True, metavar="NAME", help="Explicit: an alarm to report on.")
 @click.option("--json", "json_mode", is_flag=True, help="Print one JSON document (for scripts).")
 @click.pass_context
@@ -97,5 +104,5 @@ def main(
     ctx.obj = Session(Output(json_mode), resolve)
 
 
-for _command in (status.status, check.check, dlq.dlq, import_command.import_file, export.export):
+for _command in (status.status, check.check, history.history, dlq.dlq, import_command.import_file, export.export):
     main.add_command(_command)

@@ -27,6 +27,8 @@ OUTPUTS = {
     "queue_url": "OptOutQueueUrl",
     "dead_letter_queue_url": "OptOutDeadLetterQueueUrl",
     "events_dead_letter_queue_url": "OptOutEventsDeadLetterQueueUrl",
+    "change_events_dead_letter_queue_url": "ChangeEventsDeadLetterQueueUrl",
+    "history_table_name": "StopListHistoryTableName",
     "alarm_names": "AlarmNames",
     "snapshot_interval_minutes": "SnapshotIntervalMinutes",
 }
@@ -49,6 +51,8 @@ class Stack:
     queue_url: str = ""
     dead_letter_queue_url: str = ""
     events_dead_letter_queue_url: str = ""
+    change_events_dead_letter_queue_url: str = ""
+    history_table_name: str = ""
     alarm_names: tuple[str, ...] = ()
     snapshot_interval_minutes: int = DEFAULT_SNAPSHOT_INTERVAL_MINUTES
     region: str | None = None

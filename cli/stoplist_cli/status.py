@@ -23,6 +23,7 @@ QUEUES = (
     ("OptOutQueue", "queue_url", False),
     ("OptOutDeadLetterQueue", "dead_letter_queue_url", True),
     ("OptOutEventsDeadLetterQueue", "events_dead_letter_queue_url", True),
+    ("ChangeEventsDeadLetterQueue", "change_events_dead_letter_queue_url", True),  # when the stack has it
 )
 
 
@@ -145,6 +146,7 @@ def build_report(session: Session, now: datetime | None = None) -> StatusReport:
         queues=[
             queue_status(sqs, cloudwatch, logical, getattr(stack, attribute), dead_letter)
             for logical, attribute, dead_letter in QUEUES
+            if getattr(stack, attribute)
         ],
         alarms_in_alarm=alarms_in_alarm(cloudwatch, stack.alarm_names) if stack.alarm_names else [],
         alarms_checked=len(stack.alarm_names),

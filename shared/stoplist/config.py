@@ -46,6 +46,12 @@ class Settings:
     # Parallel-scan segments; more than threads: a segment's cost grows faster than its size (measured:
     # 1,000,000 items in 8 segments 93 s, in 16 segments 43 s, on DynamoDB Local).
     snapshot_scan_segments: int = _setting(32, "SNAPSHOT_SCAN_SEGMENTS")
+    history_table_name: str = _setting("", "HISTORY_TABLE")
+    event_bus_name: str = _setting("", "EVENT_BUS_NAME")
+    # How far in the future a consentAt may lie (clocks of the systems that collect consent drift).
+    consent_clock_skew_seconds: int = _setting(300, "CONSENT_CLOCK_SKEW_SECONDS")
+    # PutEvents attempts for the entries it refused, inside one publisher invocation (the stream retries after).
+    publish_max_attempts: int = _setting(3, "PUBLISH_MAX_ATTEMPTS")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "api_url", self.api_url.rstrip("/"))

@@ -44,6 +44,24 @@ class InvalidPhoneNumberError(PermanentError):
     reason = "invalid_phone_number"
 
 
+class InvalidConsentError(InvalidEventError):
+    """An opt-in without usable consent evidence (missing, blank, not ISO 8601, no offset, in the future)."""
+
+    reason = "invalid_consent"
+
+
+class ConsentSupersededError(PermanentError):
+    """The opt-in's consent is not later than the opt-out on record: the later one wins, the number stays out."""
+
+    reason = "consent_superseded"
+
+
+class OptOutSupersededError(PermanentError):
+    """The opt-out happened before a re-opt-in that is already recorded: the later one (the opt-in) wins."""
+
+    reason = "opt_out_superseded"
+
+
 class ProviderRejectedError(PermanentError):
     """The provider refused the request for a reason that will not change on retry (code 2)."""
 

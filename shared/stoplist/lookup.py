@@ -5,8 +5,11 @@
     lookup.is_opted_out("06 12 34 56 78")                    # one GetItem
     result = lookup.filter_recipients(campaign_numbers)       # BatchGetItem, 100 keys a request
     result.reachable, result.opted_out, result.invalid
+    lookup = StopListLookup(table_name, history_table_name="my-stack-StopListHistoryTable-XYZ")
+    lookup.history("06 12 34 56 78")                          # every change of the number, oldest first
 
-Inputs are normalised exactly like opt-out events. Needs only the StopListReadPolicy (GetItem, BatchGetItem).
+Inputs are normalised exactly like opt-out events. Needs only the StopListReadPolicy (GetItem, BatchGetItem,
+Query on both tables).
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from stoplist.adapters.history import HistoryTable
 from stoplist.adapters.unprocessed import MAX_ROUNDS, until_processed
 from stoplist.config import DEFAULT_PHONE_REGION
+from stoplist.domain.changes import HistoryEntry
 from stoplist.domain.phone import to_e164
 from stoplist.errors import InvalidPhoneNumberError, aws_errors
 
@@ -48,12 +53,22 @@ class StopListLookup:
         default_region: str = DEFAULT_PHONE_REGION,
         max_unprocessed_rounds: int = MAX_ROUNDS,
         sleep: Callable[[float], None] = time.sleep,
+        history_table_name: str | None = None,
     ) -> None:
+        """``history_table_name``: the StopListHistoryTableName output, for ``history``."""
         self._table = table_name
         self._client = client or boto3.client("dynamodb")
         self._region = default_region
         self._rounds = max_unprocessed_rounds
         self._sleep = sleep
+        self._history = HistoryTable(history_table_name, self._client, sleep) if history_table_name else None
+
+    def history(self, number: str, country: str | None = None) -> list[HistoryEntry]:
+        """Every opt-out, re-opt-in (with its consent), snapshot addition and removal of the number, oldest
+        first (one Query, paged); raises InvalidPhoneNumberError for a non-number."""
+        if self._history is None:
+            raise ValueError("StopListLookup needs history_table_name to read the history")
+        return list(self._history.entries(to_e164(number, country, self._region)))
 
     def is_opted_out(self, number: str, country: str | None = None) -> bool:
         """True when the number is on the stop list; raises InvalidPhoneNumberError for a non-number."""

@@ -10,6 +10,7 @@ the same code talks to AWS, to moto server or to DynamoDB Local without a specia
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -17,16 +18,21 @@ import requests
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
+from stoplist.adapters.bus import EventBus
 from stoplist.adapters.dead_letters import DeadLetterQueue
+from stoplist.adapters.history import HistoryTable
 from stoplist.adapters.provider import RetryPolicy, SmsPartnerClient, new_session
 from stoplist.adapters.secrets import ApiKeySource
 from stoplist.adapters.table import StopListTable
 from stoplist.config import Settings
+from stoplist.domain.changes import ChangePublisher
+from stoplist.domain.optin import OptInService
 from stoplist.domain.optout import OptOutService
 from stoplist.domain.snapshot import SnapshotSync
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
@@ -79,15 +85,45 @@ def build_optout_service(
     """``use_receive_count``: SQS knows how often a message came back; EventBridge deliveries do not."""
     settings.require("dead_letter_queue_url")
     pool = settings.record_concurrency
-    table = (
-        StopListTable(settings.table_name, dynamodb or aws_client("dynamodb", pool)) if settings.table_name else None
-    )
+    dynamodb = dynamodb or aws_client("dynamodb", pool)
+    table = StopListTable(settings.table_name, dynamodb) if settings.table_name else None
+    history = HistoryTable(settings.history_table_name, dynamodb) if settings.history_table_name else None
+    provider = build_provider(settings, secrets, session, pool_size=pool)
+    opt_in = None
+    if table is not None and history is not None:
+        opt_in = OptInService(
+            provider=provider,
+            table=table,
+            history=history,
+            default_region=settings.default_phone_region,
+            clock_skew_seconds=settings.consent_clock_skew_seconds,
+        ).opt_in
     return OptOutService(
-        provider=build_provider(settings, secrets, session, pool_size=pool),
+        provider=provider,
         dead_letters=DeadLetterQueue(settings.dead_letter_queue_url, sqs or aws_client("sqs", pool)),
         table=table,
         default_region=settings.default_phone_region,
         max_receive_count=settings.max_receive_count if use_receive_count else None,
+        opt_in=opt_in,
+        history=history,
+    )
+
+
+def build_change_publisher(
+    settings: Settings,
+    dynamodb: DynamoDBClient | None = None,
+    events: EventBridgeClient | None = None,
+) -> ChangePublisher:
+    settings.require("history_table_name", "event_bus_name")
+    return ChangePublisher(
+        history=HistoryTable(settings.history_table_name, dynamodb or aws_client("dynamodb")),
+        bus=EventBus(
+            settings.event_bus_name,
+            events or aws_client("events"),
+            max_attempts=settings.publish_max_attempts,
+            base_delay=settings.retry_base_delay_seconds,
+            sleep=time.sleep,
+        ),
     )
 
 

@@ -27,6 +27,7 @@ from devkit.lambda_runtime import LocalFunction
 from devkit.poller import SqsEventSourcePoller
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources
+from tests.integration.change_feed import ChangeFeed
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +42,10 @@ def stoplist(resources: LocalResources, *args: str) -> Result:
         resources.queue_urls["OptOutDeadLetterQueue"],
         "--events-dlq-url",
         resources.queue_urls["OptOutEventsDeadLetterQueue"],
+        "--change-dlq-url",
+        resources.queue_urls["ChangeEventsDeadLetterQueue"],
+        "--history-table",
+        resources.table_names["StopListHistoryTable"],
     ]
     for alarm in resources.alarm_names:
         options += ["--alarm", alarm]
@@ -99,8 +104,8 @@ def test_status_healthy_then_each_problem(
     report = as_json(healthy)
     assert report["snapshot"]["size"] == 2
     assert report["table_items"] == 2
-    assert [queue["visible"] for queue in report["queues"]] == [0, 0, 0]
-    assert report["alarms_checked"] == 4
+    assert [queue["visible"] for queue in report["queues"]] == [0, 0, 0, 0]
+    assert report["alarms_checked"] == len(resources.alarm_names) == 5
     assert report["problems"] == []
 
     publish(resources, {"phoneNumber": "3639"})
@@ -162,6 +167,25 @@ def test_check_says_opted_out_since_when_and_by_whom(
     assert invalid.exit_code == 1
     assert "invalid: not a valid phone number" in invalid.stdout
     assert "OPTED OUT" in invalid.stdout
+
+
+# --- history -------------------------------------------------------------------------------------------------
+def test_history_tells_a_number_s_story(resources: LocalResources, sqs_function: LocalFunction) -> None:
+    feed = ChangeFeed(resources)
+    publish(resources, {"phoneNumber": "06 12 34 56 78", "source": "web", "eventId": "web-1", "reason": "form"})
+    drain(resources, sqs_function)
+    feed.deliver()
+
+    result = stoplist(resources, "history", "--json", "0033 6 12 34 56 78")
+
+    assert result.exit_code == 0
+    assert [(e["change"], e["event_id"], e["source"]) for e in as_json(result)] == [("opt-out", "web-1", "web")]
+    human = stoplist(resources, "history", "06 12 34 56 78").stdout
+    assert re.search(r"opt-out\s+web\s+optout\s+web-1\s+form", human)
+    assert stoplist(resources, "history", "06 98 76 54 32").stdout.strip() == "06 98 76 54 32: no history"
+    invalid = stoplist(resources, "history", "3639")
+    assert invalid.exit_code == 1
+    assert "not a valid phone number" in invalid.stderr
 
 
 # --- dlq -----------------------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def test_local_stack_runs_the_pipeline_for_the_command(served: Path, tmp_path: P
     report = json.loads(status.stdout)
     assert report["stack"] == "the local run"
     assert report["snapshot"] is not None
-    assert report["alarms_checked"] == 4
+    assert report["alarms_checked"] == 5
     # The sample events include one invalid number: it waits in the dead-letter queue, so status says so.
     assert status.returncode == 1
     assert report["queues"][1]["visible"] == 1

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from devkit.bus import AsyncInvokeDelivery, on_failure_reason, put_events
-from devkit.pipeline import RunOptions, read_numbers, run_pipeline
+from devkit.pipeline import PRESEEDED, RunOptions, read_numbers, run_pipeline
 from devkit.poller import SqsEventSourcePoller
 from devkit.template import LocalResources
 from tests.helpers import dead_letters
@@ -87,7 +87,7 @@ def test_bus_delivery_retries_then_sends_the_on_failure_record(resources: LocalR
         boto3.client("events"),
         resources.event_bus,
         [{"detail-type": "SmsOptOutRequested", "detail": {"phoneNumber": number}} for number in ("fails", "works")]
-        + [{"detail-type": "SmsOptInRequested", "detail": {"phoneNumber": "not for us"}}],
+        + [{"detail-type": "SmsDeliveryReported", "detail": {"phoneNumber": "not for us"}}],
     )
     delivery = AsyncInvokeDelivery.from_template(resources, "OptOutEventBridgeFunction", handler)
 
@@ -97,7 +97,7 @@ def test_bus_delivery_retries_then_sends_the_on_failure_record(resources: LocalR
     retries = resources.template["Resources"]["OptOutEventBridgeFunction"]["Properties"]["EventInvokeConfig"][
         "MaximumRetryAttempts"
     ]
-    assert sorted(attempts) == ["fails"] * (1 + retries) + ["works"]  # the opt-in event does not match
+    assert sorted(attempts) == ["fails"] * (1 + retries) + ["works"]  # the other detail-type does not match
     assert (delivery.stats.received, delivery.stats.failed, delivery.in_queue()) == (2, 1, 0)
     [record] = dead_letters(resources.queue_urls["OptOutEventsDeadLetterQueue"])
     body = json.loads(record["body"])
@@ -118,10 +118,20 @@ def test_local_run_accounts_for_every_event(tmp_path: Path) -> None:
 
     summary = run_pipeline(RunOptions(numbers_file=path, via="both"))
 
-    assert summary.total_in == 6 + 3
+    assert summary.total_in == 6 + 3 + 1  # sample events, the file's numbers, the sample re-opt-in
     assert summary.accounted == summary.total_in
     assert summary.metrics["OptOutAdded"] == 6  # 4 + 1 sample events, 2 of the file (1 already listed)
     assert summary.metrics["OptOutAlreadyListed"] == 1  # the pre-seeded +33612345678
     assert {"+33611111111", "+33622222222"} <= summary.stop_list
     assert summary.table_numbers == summary.stop_list
     assert dict(summary.lookups)["07 81 23 45 67"] == "may be texted"
+    # Announcements: each number that entered the table once (the opt-outs written through, the pre-seeded
+    # numbers the snapshot found), and the re-opt-in of one of those.
+    assert summary.metrics["OptInRemoved"] == 1
+    assert "+33600000042" not in summary.stop_list | summary.table_numbers
+    entered = summary.table_numbers | {"+33600000042"}
+    assert summary.announced == {"SmsOptOutRecorded": len(entered), "SmsOptInRecorded": 1}
+    assert {a["detail"]["phoneNumber"] for a in summary.announcements} == entered
+    by_snapshot = {a["detail"]["phoneNumber"] for a in summary.announcements if a["detail"]["recordedBy"] == "snapshot"}
+    assert by_snapshot == set(PRESEEDED) - {"+33612345678"}  # that one was written through by the sample event
+    assert summary.history_entries == len(entered) + 1

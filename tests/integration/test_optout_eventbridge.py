@@ -90,7 +90,7 @@ def test_auth_failure_raises(eventbridge_function: LocalFunction, standin: SmsPa
         eventbridge_function.invoke(load_event("eventbridge_optout.json"))
 
 
-def test_template_rule_matches_opt_out_events_only(resources: LocalResources) -> None:
+def test_template_rule_matches_opt_out_and_opt_in_requests_only(resources: LocalResources) -> None:
     """Events put on the bus reach the handler's delivery queue only when the template's pattern matches."""
     events: Any = boto3.client("events")
     sample = load_event("eventbridge_optout.json")
@@ -101,11 +101,14 @@ def test_template_rule_matches_opt_out_events_only(resources: LocalResources) ->
             "Detail": json.dumps(sample["detail"]),
             "EventBusName": resources.event_bus,
         }
-        for detail_type in ("SmsOptOutRequested", "SmsOptInRequested", "smsoptoutrequested")
+        for detail_type in ("SmsOptOutRequested", "SmsOptInRequested", "smsoptoutrequested", "SmsOptOutRecorded")
     ]
     assert events.put_events(Entries=entries)["FailedEntryCount"] == 0
 
     delivered = dead_letters(resources.rule_delivery_queue_url)  # reads and empties the queue
 
-    assert [json.loads(message["body"])["detail-type"] for message in delivered] == ["SmsOptOutRequested"]
-    assert resources.rule_pattern == {"detail-type": ["SmsOptOutRequested"]}
+    assert sorted(json.loads(message["body"])["detail-type"] for message in delivered) == [
+        "SmsOptInRequested",
+        "SmsOptOutRequested",
+    ]  # not the stack's own announcements, nor a wrong case
+    assert resources.rule_pattern == {"detail-type": ["SmsOptOutRequested", "SmsOptInRequested"]}

@@ -45,11 +45,12 @@ def assert_clean(application_logs: str, *texts: str) -> None:
     assert "0612345678" not in application_logs
 
 
-def run_optout(function: LocalFunction, resources: LocalResources) -> tuple[str, str]:
-    """Invoke with one record; return the exception text (if any) and the dead-letter messages."""
+def run_optout(function: LocalFunction, resources: LocalResources, body: str | None = None) -> tuple[str, str]:
+    """Invoke with one record on its last receive (an opt-out unless ``body`` says otherwise); return the
+    exception text (if any) and the dead-letter messages."""
     error = ""
     try:
-        response = function.invoke(sqs_event(optout("06 12 34 56 78"), receive_count=5))
+        response = function.invoke(sqs_event(body or optout("06 12 34 56 78"), receive_count=5))
         error = json.dumps(response)
     except Exception as exc:  # noqa: BLE001 - the text of whatever escaped is what is checked
         error = f"{type(exc).__name__}: {exc}"
@@ -156,3 +157,41 @@ def test_snapshot_under_each_failure(
     assert API_KEY not in out.out + out.err
     if failure not in {"reset", "timeout"}:  # those get no response, so urllib3 logs no request line
         assert "stop-sms/list?apiKey=***" in everything_logged.getvalue()  # the line was there, redacted
+
+
+DELETE_FAILURES = [("fault", fault) for fault in FAULTS] + [("code", code) for code in (1, 3, 4, 10, 42)]
+
+
+@pytest.mark.parametrize(("kind", "value"), DELETE_FAILURES, ids=[f"{kind}-{value}" for kind, value in DELETE_FAILURES])
+def test_opt_in_under_each_fault_and_code_of_the_delete(
+    sqs_function: LocalFunction,
+    resources: LocalResources,
+    standin: SmsPartnerStandIn,
+    json_logs: io.StringIO,
+    everything_logged: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+    value: str | int,
+) -> None:
+    """GET /stop-sms/delete carries the key in its query string, like the list."""
+    sqs_function.invoke(sqs_event(optout("06 12 34 56 78", occurredAt="2026-01-01T00:00:00Z")))
+    if kind == "fault":
+        standin.queue_faults(str(value), str(value), str(value))
+    else:
+        standin.queue_codes(int(value), int(value), int(value), endpoint="delete")
+    opt_in = optout(
+        "06 12 34 56 78", action="opt-in", consentSource="web-form", consentAt="2026-02-01T00:00:00Z", eventId="in-1"
+    )
+
+    error, dead = run_optout(sqs_function, resources, opt_in)
+
+    out = capsys.readouterr()
+    application_logs = json_logs.getvalue() + out.out
+    assert API_KEY not in dead
+    assert_clean(application_logs, error, everything_logged.getvalue(), out.err)
+    assert standin.counters["calls_delete"] >= 1
+    if kind == "code" and value != 4:
+        assert "stop-sms/delete" in dead  # dead-lettered with the reason, without the key
+        assert f"code {value}" in dead
+    if not (kind == "fault" and value in {"reset", "timeout"}):
+        assert "stop-sms/delete?apiKey=***" in everything_logged.getvalue()  # the line was there, redacted

@@ -7,23 +7,32 @@ Each is checked by mypy against the protocol it stands for (``stoplist.domain.po
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 import requests
 from stoplist.adapters.provider import HttpSession
 from stoplist.adapters.secrets import SecretReader
+from stoplist.domain.changes import CHANGE_OPT_IN, Announcement, HistoryEntry
 from stoplist.domain.ports import (
     AddResult,
+    AnnouncementBus,
     DeadLetter,
     DeadLetterSink,
+    DeleteResult,
+    HistoryReader,
+    HistoryWriter,
+    OptInMark,
+    OptInProvider,
+    OptInStore,
     OptOutRecord,
     OptOutStore,
     ProviderFields,
     SnapshotStore,
     StopEntry,
     StopListProvider,
+    StoredOptOut,
 )
 
 
@@ -90,8 +99,19 @@ class FakeProvider:
         self.added.append(e164)
         return AddResult(already_listed=False, stop_id=len(self.added))
 
+    deleted: list[int] = field(default_factory=list)
+    lists: int = 0
+
     def list_stops(self) -> list[StopEntry]:
+        self.lists += 1
         return list(self.entries)
+
+    def delete_stop(self, stop_id: int) -> DeleteResult:
+        """Code 4 unless an entry of ``entries`` has the id."""
+        found = [entry for entry in self.entries if entry.stop_id == stop_id]
+        self.deleted.append(stop_id)
+        self.entries = [entry for entry in self.entries if entry.stop_id != stop_id]
+        return DeleteResult(found=bool(found))
 
 
 @dataclass
@@ -114,7 +134,10 @@ class FakeTable:
     def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
         self.writes += 1
         item = self.items.setdefault(record.phone_number, {"recordedBy": "optout"})
-        item.update(eventId=record.event_id, source=record.source, updatedAt=now or "9999")
+        written = now or f"9999-{self.writes:06d}"  # each write-through a new updatedAt, as in DynamoDB
+        item.update(eventId=record.event_id, source=record.source, updatedAt=written)
+        item["optedOutAt"] = record.opted_out_at or written
+        item.pop("optInEventId", None)  # an opt-out cancels a re-opt-in under way
 
     def scan_segment(self, segment: int, total_segments: int) -> Iterator[tuple[str, ProviderFields]]:
         for number, item in list(self.items.items()):
@@ -147,6 +170,65 @@ class FakeTable:
     def write_status(self, status: dict[str, str | int | float]) -> None:
         self.status = status
 
+    # --- re-opt-in ---------------------------------------------------------------------------------------------
+    def read(self, number: str) -> StoredOptOut | None:
+        item = self.items.get(number)
+        if item is None:
+            return None
+        return StoredOptOut(number, item.get("optedOutAt"), item.get("updatedAt"), item.get("providerStopId"))
+
+    def mark_opt_in(self, seen: StoredOptOut, mark: OptInMark, now: str | None = None) -> bool:
+        item = self.items.get(seen.phone_number)
+        if item is None or item.get("updatedAt") != seen.updated_at:
+            return False
+        self.writes += 1
+        item["optInEventId"] = mark.event_id
+        self.on_marked(seen.phone_number)
+        return True
+
+    def delete_opted_in(self, number: str, event_id: str) -> bool:
+        item = self.items.get(number)
+        if item is None or item.get("optInEventId") != event_id:
+            return False
+        self.writes += 1
+        del self.items[number]
+        return True
+
+    def on_marked(self, number: str) -> None:
+        """A hook for tests: what happens between the opt-in's mark and its delete (a crossing opt-out)."""
+
+
+@dataclass
+class FakeHistory:
+    entries: dict[tuple[str, str], HistoryEntry] = field(default_factory=dict)
+    calls: int = 0
+
+    def append_all(self, entries: Sequence[HistoryEntry]) -> None:
+        self.calls += 1
+        for entry in entries:
+            self.entries[(entry.phone_number, entry.key)] = entry
+
+    def opt_in_after(self, number: str, moment: str) -> str | None:
+        later = sorted(
+            entry.at
+            for (phone, _), entry in self.entries.items()
+            if phone == number and entry.at > moment and entry.change == CHANGE_OPT_IN
+        )
+        return later[-1] if later else None
+
+
+@dataclass
+class FakeBus:
+    """Publishes all, or refuses from ``fail_from`` on (as PutEvents entries that kept failing)."""
+
+    published: list[Announcement] = field(default_factory=list)
+    fail_from: int | None = None
+
+    def publish(self, announcements: Sequence[Announcement]) -> int:
+        accepted = list(announcements) if self.fail_from is None else list(announcements)[: self.fail_from]
+        self.published.extend(accepted)
+        return len(accepted)
+
 
 _checked: tuple[StopListProvider, DeadLetterSink, OptOutStore, SnapshotStore, HttpSession, SecretReader] = (
     FakeProvider(),
@@ -155,4 +237,11 @@ _checked: tuple[StopListProvider, DeadLetterSink, OptOutStore, SnapshotStore, Ht
     FakeTable(),
     FakeSession(),
     FakeSecrets(""),
+)
+_checked_opt_in: tuple[OptInProvider, OptInStore, HistoryWriter, HistoryReader, AnnouncementBus] = (
+    FakeProvider(),
+    FakeTable(),
+    FakeHistory(),
+    FakeHistory(),
+    FakeBus(),
 )

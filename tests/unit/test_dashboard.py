@@ -141,3 +141,11 @@ def test_alarm_widget_shows_every_alarm_of_the_template() -> None:
 def test_every_substitution_resolves(token: str) -> None:
     name = token.split(".")[0]
     assert token == "AWS::Region" or name in TEMPLATE["Parameters"] or name in RESOURCES, token
+
+
+def test_the_alarm_names_output_lists_every_alarm() -> None:
+    """`stoplist status` reads the alarms from this output: an alarm left out would never be reported."""
+    alarms = {name for name, spec in RESOURCES.items() if spec["Type"] == "AWS::CloudWatch::Alarm"}
+    separator, names = TEMPLATE["Outputs"]["AlarmNames"]["Value"]["Fn::Join"]
+    assert separator == ","
+    assert {name["Ref"] for name in names} == alarms

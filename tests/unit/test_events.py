@@ -4,7 +4,7 @@ import json
 
 import pytest
 from stoplist.domain.events import MAX_EVENT_BYTES, parse_eventbridge_event, parse_sqs_body
-from stoplist.errors import InvalidEventError
+from stoplist.errors import InvalidConsentError, InvalidEventError
 
 
 def test_contract_fields_are_read_and_unknown_fields_ignored() -> None:
@@ -91,3 +91,59 @@ def test_oversized_body_is_rejected_before_parsing() -> None:
 def test_long_text_field_is_rejected() -> None:
     with pytest.raises(InvalidEventError, match="longer than"):
         parse_sqs_body(json.dumps({"phoneNumber": "06", "reason": "x" * 2000}), "m")
+
+
+OPT_IN = {"phoneNumber": "0612345678", "consentSource": "web-form", "consentAt": "2026-11-22T09:00:00+01:00"}
+
+
+def test_action_defaults_to_opt_out_and_opt_in_reads_the_consent() -> None:
+    assert parse_sqs_body('{"phoneNumber": "0612345678"}', "m").action == "opt-out"
+    request = parse_sqs_body(json.dumps({**OPT_IN, "action": "opt-in", "consentText": "Oui"}), "m")
+    assert request.action == "opt-in"
+    assert request.consent is not None
+    assert (request.consent.source, request.consent.at, request.consent.text) == (
+        "web-form",
+        "2026-11-22T09:00:00+01:00",
+        "Oui",
+    )
+
+
+def test_an_opt_out_ignores_consent_fields() -> None:
+    request = parse_sqs_body(json.dumps({"phoneNumber": "0612345678", "consentAt": "not a date"}), "m")
+    assert (request.action, request.consent) == ("opt-out", None)
+
+
+def test_detail_type_sms_opt_in_requested_means_opt_in() -> None:
+    event = {"id": "e-1", "detail-type": "SmsOptInRequested", "detail": OPT_IN}
+    assert parse_eventbridge_event(event).action == "opt-in"
+    wrapped = json.dumps({"id": "e-2", "detail-type": "SmsOptInRequested", "source": "crm", "detail": OPT_IN})
+    assert parse_sqs_body(wrapped, "m").action == "opt-in"  # an EventBridge -> SQS fan-out keeps its meaning
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "message"),
+    [
+        ({"action": "subscribe"}, InvalidEventError, "action is neither opt-out nor opt-in"),
+        ({"action": 1}, InvalidEventError, "action is a JSON number"),
+        ({"action": "opt-in", "consentSource": None}, InvalidConsentError, "needs consentSource"),
+        ({"action": "opt-in", "consentSource": "   "}, InvalidConsentError, "needs consentSource"),
+        ({"action": "opt-in", "consentAt": ""}, InvalidConsentError, "needs consentAt"),
+        ({"action": "opt-in", "consentAt": "yesterday"}, InvalidConsentError, "not an ISO 8601"),
+        ({"action": "opt-in", "consentAt": "22/11/2026 09:00"}, InvalidConsentError, "not an ISO 8601"),
+        ({"action": "opt-in", "consentAt": "2026-11-22T09:00:00"}, InvalidConsentError, "no UTC offset"),
+        ({"action": "opt-in", "consentText": ["oui"]}, InvalidEventError, "consentText is a JSON array"),
+    ],
+)
+def test_bad_action_and_consent_are_refused_with_a_reason(
+    fields: dict[str, object], error: type[Exception], message: str
+) -> None:
+    body = {**OPT_IN, **fields}
+    body = {name: value for name, value in body.items() if value is not None}
+    with pytest.raises(error, match=message):
+        parse_sqs_body(json.dumps(body), "m")
+
+
+def test_an_action_contradicting_the_detail_type_is_refused() -> None:
+    event = {"id": "e-1", "detail-type": "SmsOptOutRequested", "detail": {**OPT_IN, "action": "opt-in"}}
+    with pytest.raises(InvalidEventError, match="contradicts the detail-type"):
+        parse_eventbridge_event(event)

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from stoplist.domain.changes import CHANGE_OPT_IN, HistoryEntry
 from stoplist.domain.events import OptOutRequest, RawEvent, read_sqs_message
 from stoplist.domain.optout import Disposition, OptOutService, process
 from stoplist.domain.ports import OptOutRecord
@@ -16,7 +17,7 @@ from stoplist.errors import (
 )
 from stoplist.observability import metrics
 
-from tests.unit.fakes import FakeDeadLetters, FakeProvider, FakeTable
+from tests.unit.fakes import FakeDeadLetters, FakeHistory, FakeProvider, FakeTable
 
 
 @contextmanager
@@ -152,3 +153,27 @@ def test_request_country_is_used() -> None:
 
     assert svc.handle(RawEvent("{}", "m"), parse) is Disposition.ADDED
     assert provider.added == ["+4915123456789"]
+
+
+def test_an_opt_out_older_than_a_recorded_re_opt_in_loses_before_the_provider() -> None:
+    history = FakeHistory()
+    history.append_all(
+        [HistoryEntry("+33612345678", "2026-11-22T10:00:00.000000Z", "in-1", CHANGE_OPT_IN, "optin", "x")]
+    )
+    provider = FakeProvider()
+    dead = FakeDeadLetters()
+    svc = OptOutService(
+        provider=provider, dead_letters=dead, table=None, default_region="FR", max_receive_count=5, history=history
+    )
+
+    old = '{"phoneNumber": "0612345678", "occurredAt": "2026-11-22T10:30:00+01:00"}'  # 09:30 UTC
+    assert handle(svc, old) is Disposition.REJECTED
+    assert provider.added == []
+    assert dead.sent[0]["error_type"] == "opt_out_superseded"
+
+    tie = '{"phoneNumber": "0612345678", "occurredAt": "2026-11-22T11:00:00+01:00"}'
+    assert handle(svc, tie) is Disposition.ADDED  # a tie goes to the opt-out
+    later = '{"phoneNumber": "0612345678", "occurredAt": "2026-11-22T10:00:01Z"}'
+    assert handle(svc, later) is Disposition.ADDED
+    assert handle(svc, '{"phoneNumber": "0612345678"}') is Disposition.ADDED  # no occurredAt: as of now
+    assert provider.added == ["+33612345678"] * 3

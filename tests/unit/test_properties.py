@@ -79,3 +79,41 @@ def test_normalisation_is_idempotent(raw: str, country: str | None) -> None:
     assert E164.match(number)
     assert to_e164(number, None, "FR") == number
     assert to_e164(number, "US", "FR") == number  # a number with + ignores the country
+
+
+opt_in_objects = st.fixed_dictionaries(
+    {"phoneNumber": st.just("06 12 34 56 78"), "action": st.sampled_from(["opt-in", "OPT-IN", " opt-in "])},
+    optional={
+        "consentSource": st.text(max_size=20) | json_values,
+        "consentAt": st.sampled_from(["2026-11-22T09:15:00Z", "2026-11-22T09:15:00", "2026-11-22", "hier"])
+        | st.datetimes(timezones=st.timezones()).map(lambda moment: moment.isoformat())
+        | json_values,
+        "consentText": st.text(max_size=20) | json_values,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(opt_in_objects)
+def test_an_opt_in_is_either_refused_or_carries_usable_consent(value: dict[str, Any]) -> None:
+    """Whatever the consent fields hold, an opt-in is refused (an InvalidEventError, never another exception)
+    or it carries a non-blank source and a consentAt with an offset, which to_instant reads."""
+    kind, result = outcome(json.dumps(value))
+    if kind == "valid":
+        request = result[1]
+        assert request.action == "opt-in"
+        assert request.consent is not None
+        assert request.consent.source.strip()
+        assert request.consent.instant.tzinfo is not None
+    else:
+        assert kind == "invalid_event"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=12))
+def test_only_the_two_actions_are_accepted(action: str) -> None:
+    kind, result = outcome(json.dumps({"phoneNumber": "0612345678", "action": action}))
+    if action.strip().lower() == "opt-out" or not action.strip():  # blank: absent, the default
+        assert (kind, result[1].action) == ("valid", "opt-out")
+    else:  # anything else, and an opt-in without consent
+        assert kind == "invalid_event"

@@ -226,6 +226,47 @@ def test_untrustworthy_lists_are_errors(body: dict[str, object]) -> None:
         client(session).list_stops()
 
 
+def test_delete_gets_with_key_id_and_format_in_the_query() -> None:
+    session = FakeSession(response(200, {"success": True, "code": 200}))
+    assert client(session).delete_stop(666).found
+    [sent] = session.sent
+    assert (sent["method"], sent["url"]) == ("GET", "https://api.example/v1/stop-sms/delete")
+    assert sent["params"] == {"apiKey": KEY, "id": "666", "_format": "json"}
+
+
+@pytest.mark.parametrize("status", [200, 404])
+def test_delete_code_4_id_not_found_is_done(status: int) -> None:
+    session = FakeSession(response(status, {"success": False, "code": 4, "message": "L'ID number not found."}))
+    assert client(session).delete_stop(666).found is False
+    assert len(session.sent) == 1
+
+
+@pytest.mark.parametrize("code", [2, 3])
+def test_delete_codes_2_and_3_are_permanent_not_already_listed(code: int) -> None:
+    session = FakeSession(response(200, {"success": False, "code": code, "message": "L'ID number is required"}))
+    with pytest.raises(ProviderRejectedError, match=f"stop-sms/delete: code {code}"):
+        client(session).delete_stop(666)
+
+
+def test_delete_auth_code_rereads_the_secret_and_errors_never_carry_the_key() -> None:
+    refused = response(200, {"success": False, "code": 10, "message": f"Incorrect API Key {KEY}"})
+    session = FakeSession(refused, refused)
+    with pytest.raises(ProviderAuthError) as caught:
+        client(session).delete_stop(666)
+    assert KEY not in str(caught.value)
+    assert len(session.sent) == 2
+
+
+def test_delete_network_error_names_the_type_only() -> None:
+    failure = requests.ConnectionError(f"GET https://api.example/v1/stop-sms/delete?apiKey={KEY}&id=666 failed")
+    session = FakeSession(failure, failure, failure)
+    with pytest.raises(ProviderUnavailableError) as caught:
+        client(session).delete_stop(666)
+    assert str(caught.value) == "stop-sms/delete: ConnectionError"
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+
+
 def test_odd_list_entries_are_kept_for_the_snapshot_to_judge() -> None:
     """A JSON number is read as its digits; anything that cannot be a number is kept as ``None``."""
     data: list[object] = [

@@ -25,7 +25,12 @@ def test_runtime_and_layer_build() -> None:
     assert GLOBAL_FUNCTION["Runtime"] == "python3.13"
     assert RESOURCES["SharedLayer"]["Metadata"]["BuildMethod"] == "python3.13"
     assert RESOURCES["SharedLayer"]["Properties"]["ContentUri"] == "shared/"
-    assert set(FUNCTIONS) == {"OptOutSqsFunction", "OptOutEventBridgeFunction", "SnapshotFunction"}
+    assert set(FUNCTIONS) == {
+        "OptOutSqsFunction",
+        "OptOutEventBridgeFunction",
+        "SnapshotFunction",
+        "ChangePublisherFunction",
+    }
 
 
 @pytest.mark.parametrize("queue", sorted(of_type("AWS::SQS::Queue")))
@@ -33,7 +38,9 @@ def test_every_queue_is_encrypted(queue: str) -> None:
     assert RESOURCES[queue]["Properties"]["SqsManagedSseEnabled"] is True
 
 
-@pytest.mark.parametrize("queue", ["OptOutDeadLetterQueue", "OptOutEventsDeadLetterQueue"])
+@pytest.mark.parametrize(
+    "queue", ["OptOutDeadLetterQueue", "OptOutEventsDeadLetterQueue", "ChangeEventsDeadLetterQueue"]
+)
 def test_dead_letter_queues_keep_messages_14_days(queue: str) -> None:
     assert RESOURCES[queue]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
 
@@ -60,7 +67,7 @@ def test_sqs_event_source_reports_partial_failures_and_is_bounded() -> None:
 def test_eventbridge_rule_has_retries_and_dead_letters() -> None:
     properties = FUNCTIONS["OptOutEventBridgeFunction"]["Properties"]
     rule = properties["Events"]["OptOutRequested"]["Properties"]
-    assert rule["Pattern"] == {"detail-type": ["SmsOptOutRequested"]}
+    assert rule["Pattern"] == {"detail-type": ["SmsOptOutRequested", "SmsOptInRequested"]}
     assert rule["EventBusName"] == {"Ref": "EventBusName"}
     assert rule["RetryPolicy"]["MaximumRetryAttempts"] > 0
     assert rule["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["OptOutEventsDeadLetterQueue", "Arn"]}
@@ -73,21 +80,48 @@ def test_api_url_parameter_reaches_every_function() -> None:
     assert GLOBAL_FUNCTION["Environment"]["Variables"]["SMSPARTNER_API_URL"] == {"Ref": "SmsPartnerApiUrl"}
 
 
-def test_table_is_encrypted_recoverable_and_retained() -> None:
-    table = RESOURCES["StopListTable"]
+@pytest.mark.parametrize("name", ["StopListTable", "StopListHistoryTable"])
+def test_tables_are_encrypted_recoverable_and_retained(name: str) -> None:
+    table = RESOURCES[name]
     assert table["DeletionPolicy"] == "Retain"
     assert table["UpdateReplacePolicy"] == "Retain"
     properties = table["Properties"]
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
-    assert properties["KeySchema"] == [{"AttributeName": "phoneNumber", "KeyType": "HASH"}]
+    assert properties["KeySchema"][0] == {"AttributeName": "phoneNumber", "KeyType": "HASH"}
     assert properties["SSESpecification"]["SSEEnabled"] is True
     assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_history_is_keyed_by_number_then_time_and_event() -> None:
+    properties = RESOURCES["StopListHistoryTable"]["Properties"]
+    assert properties["KeySchema"] == [
+        {"AttributeName": "phoneNumber", "KeyType": "HASH"},
+        {"AttributeName": "changeKey", "KeyType": "RANGE"},
+    ]
+
+
+def test_changes_are_published_from_the_table_stream_with_retries_and_a_destination() -> None:
+    assert RESOURCES["StopListTable"]["Properties"]["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    properties = FUNCTIONS["ChangePublisherFunction"]["Properties"]
+    source = properties["Events"]["TableChanges"]["Properties"]
+    assert source["Stream"] == {"Fn::GetAtt": ["StopListTable", "StreamArn"]}
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert source["BisectBatchOnFunctionError"] is True
+    assert source["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["ChangeEventsDeadLetterQueue", "Arn"]
+    }
+    assert properties["Environment"]["Variables"]["EVENT_BUS_NAME"] == {"Ref": "EventBusName"}
+    [put_events] = [policy for policy in properties["Policies"] if "EventBridgePutEventsPolicy" in policy]
+    assert put_events["EventBridgePutEventsPolicy"]["EventBusName"] == {"Ref": "EventBusName"}
 
 
 def test_read_policy_grants_reads_on_the_table_only() -> None:
     [statement] = RESOURCES["StopListReadPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert sorted(statement["Action"]) == ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]
-    assert statement["Resource"] == {"Fn::GetAtt": ["StopListTable", "Arn"]}
+    assert statement["Resource"] == [
+        {"Fn::GetAtt": ["StopListTable", "Arn"]},
+        {"Fn::GetAtt": ["StopListHistoryTable", "Arn"]},
+    ]
 
 
 def test_no_policy_uses_a_wildcard_resource() -> None:
@@ -108,6 +142,7 @@ def test_each_function_sends_only_to_its_own_dead_letter_queue() -> None:
     assert queues("OptOutSqsFunction") == [{"Fn::GetAtt": ["OptOutDeadLetterQueue", "QueueName"]}]
     assert queues("OptOutEventBridgeFunction") == [{"Fn::GetAtt": ["OptOutEventsDeadLetterQueue", "QueueName"]}]
     assert queues("SnapshotFunction") == []
+    assert queues("ChangePublisherFunction") == [{"Fn::GetAtt": ["ChangeEventsDeadLetterQueue", "QueueName"]}]
 
 
 @pytest.mark.parametrize(
@@ -115,6 +150,7 @@ def test_each_function_sends_only_to_its_own_dead_letter_queue() -> None:
     [
         ("OptOutDeadLetterQueueAlarm", "ApproximateNumberOfMessagesVisible"),
         ("OptOutEventsDeadLetterQueueAlarm", "ApproximateNumberOfMessagesVisible"),
+        ("ChangeEventsDeadLetterQueueAlarm", "ApproximateNumberOfMessagesVisible"),
         ("SnapshotStaleAlarm", "SnapshotSucceeded"),
         ("ProviderAuthErrorAlarm", "ProviderAuthError"),
     ],

@@ -1,4 +1,4 @@
-"""SMS Partner client for the stop-list endpoints (the contract: docs/smspartner-api.md).
+"""SMS Partner client for the stop-list endpoints: add, list and delete (the contract: docs/smspartner-api.md).
 
 One ``requests.Session`` per container (keep-alive, pooled to the record concurrency), connect and read
 timeouts, JSON asked with ``_format=json``. The body is read whatever the HTTP status, since the docs do
@@ -17,7 +17,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from stoplist.adapters.secrets import ApiKeySource
-from stoplist.domain.ports import AddResult, StopEntry
+from stoplist.domain.ports import AddResult, DeleteResult, StopEntry
 from stoplist.errors import (
     InvalidPhoneNumberError,
     ProviderAuthError,
@@ -31,6 +31,9 @@ CODE_SUCCESS = 200
 CODE_API_KEY_REQUIRED = 1
 CODE_PHONE_REQUIRED = 2
 CODE_ALREADY_LISTED = 3
+# stop-sms/delete gives codes 3 and 4 meanings of their own: "id required" and "id not found".
+CODE_ID_REQUIRED = 3
+CODE_ID_NOT_FOUND = 4
 CODE_INVALID_PHONE = 9
 CODE_INVALID_API_KEY = 10
 AUTH_CODES = frozenset({CODE_API_KEY_REQUIRED, CODE_INVALID_API_KEY})
@@ -127,11 +130,27 @@ class SmsPartnerClient:
             )
         return [_stop_entry(item) for item in data]
 
+    def delete_stop(self, stop_id: int) -> DeleteResult:
+        """``GET /stop-sms/delete?id=``. Code 4 (id not found) is done, not an error: the entry is gone."""
+
+        def send(key: str) -> requests.Response:
+            params = {"apiKey": key, "id": str(stop_id), "_format": "json"}
+            return self._session.get(f"{self._base_url}/stop-sms/delete", params=params, timeout=self._timeout)
+
+        document = self._call(
+            "stop-sms/delete",
+            send,
+            accept_codes={CODE_ID_NOT_FOUND},
+            rejected_codes={CODE_PHONE_REQUIRED, CODE_ID_REQUIRED},
+        )
+        return DeleteResult(found=document.get("code") != CODE_ID_NOT_FOUND)
+
     def _call(
         self,
         endpoint: str,
         send: Callable[[str], requests.Response],
         accept_codes: frozenset[int] | set[int],
+        rejected_codes: frozenset[int] | set[int] = frozenset({CODE_PHONE_REQUIRED}),
     ) -> dict[str, Any]:
         """Send with bounded retries of transient failures and one re-read of the secret on an auth code."""
         key = self._api_key.get()
@@ -140,7 +159,7 @@ class SmsPartnerClient:
         while True:
             attempt += 1
             try:
-                return self._once(endpoint, send, key, accept_codes)
+                return self._once(endpoint, send, key, accept_codes, rejected_codes)
             except ProviderAuthError:
                 if refreshed:
                     raise
@@ -167,6 +186,7 @@ class SmsPartnerClient:
         send: Callable[[str], requests.Response],
         key: str,
         accept_codes: frozenset[int] | set[int],
+        rejected_codes: frozenset[int] | set[int],
     ) -> dict[str, Any]:
         try:
             response = send(key)
@@ -184,7 +204,7 @@ class SmsPartnerClient:
             document = None
         if not isinstance(document, dict):
             raise ProviderUnavailableError(f"{endpoint}: HTTP {status} with a body that is not a JSON object")
-        return _check_code(endpoint, document, status, accept_codes, key)
+        return _check_code(endpoint, document, status, accept_codes, rejected_codes, key)
 
 
 def _check_code(
@@ -192,8 +212,10 @@ def _check_code(
     document: dict[str, Any],
     status: int,
     accept_codes: frozenset[int] | set[int],
+    rejected_codes: frozenset[int] | set[int],
     key: str,
 ) -> dict[str, Any]:
+    """``rejected_codes``: the endpoint's codes for a request that can never succeed (permanent)."""
     code = document.get("code")
     if document.get("success") is True and code in (CODE_SUCCESS, None):
         return document
@@ -204,8 +226,8 @@ def _check_code(
         raise ProviderAuthError(f"{endpoint}: code {code} ({message})")
     if code == CODE_INVALID_PHONE:
         raise InvalidPhoneNumberError(f"{endpoint}: code 9 ({message})")
-    if code == CODE_PHONE_REQUIRED:
-        raise ProviderRejectedError(f"{endpoint}: code 2 ({message})")
+    if code in rejected_codes:
+        raise ProviderRejectedError(f"{endpoint}: code {code} ({message})")
     raise ProviderError(f"{endpoint}: HTTP {status}, unexpected code {_safe_message(repr(code), key)} ({message})")
 
 

@@ -5,6 +5,10 @@ Item attributes (the README documents them for readers):
 ``source``, ``eventId``, ``optOutReason`` (S, from the opt-out event), ``optedOutAt`` (S, ISO 8601 UTC),
 ``recordedBy`` (S: ``optout`` or ``snapshot``, who wrote the item first), ``firstSeenAt`` and
 ``updatedAt`` (S, ISO 8601 UTC, fixed width so that they sort as text).
+While a re-opt-in is under way the item also carries its evidence (``optInEventId``, ``optInSource``,
+``optInConsentSource``, ``optInConsentAt``, ``optInConsentText``, ``optInOccurredAt``, ``optInRequestedAt``):
+the delete that ends the opt-in is conditional on ``optInEventId``, and the stream's REMOVE record then
+carries who opted the number in and on what consent. An opt-out written through meanwhile removes them.
 One extra item, key ``#snapshot-status``, holds the last snapshot's status; it is never an E.164 number.
 """
 
@@ -17,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from botocore.exceptions import ClientError
 
 from stoplist.adapters.unprocessed import until_processed
-from stoplist.domain.ports import OptOutRecord, ProviderFields, utc_now
+from stoplist.domain.ports import OptInMark, OptOutRecord, ProviderFields, StoredOptOut, utc_now
 from stoplist.errors import aws_error_code, aws_errors
 
 if TYPE_CHECKING:
@@ -39,6 +43,15 @@ ITEM_ATTRIBUTES = (
 )
 BATCH_WRITE_LIMIT = 25
 _CONDITION_FAILED = "ConditionalCheckFailedException"
+OPT_IN_MARK_ATTRIBUTES = (
+    "optInEventId",
+    "optInSource",
+    "optInConsentSource",
+    "optInConsentAt",
+    "optInConsentText",
+    "optInOccurredAt",
+    "optInRequestedAt",
+)
 
 
 class StopListTable:
@@ -62,13 +75,90 @@ class StopListTable:
             "source": record.source,
             "optOutReason": record.reason,
             "providerStopId": record.stop_id,
+            # An opt-out cancels a re-opt-in under way: its conditional delete will not match any more.
+            **dict.fromkeys(OPT_IN_MARK_ATTRIBUTES),
         }
         self._update(
             record.phone_number,
             assignments,
             set_if_missing={"recordedBy": "optout", "firstSeenAt": now},
             action="write the opt-out to the table",
+            remove_missing=OPT_IN_MARK_ATTRIBUTES,
         )
+
+    # --- re-opt-in -----------------------------------------------------------------------------------------
+    def read(self, number: str) -> StoredOptOut | None:
+        """A strongly consistent read of the number's item; None when it is not in the table."""
+        with aws_errors("read the table"):
+            answer = self._client.get_item(TableName=self.name, Key={"phoneNumber": {"S": number}}, ConsistentRead=True)
+        item = answer.get("Item")
+        if item is None:
+            return None
+        stop = item.get("providerStopId", {}).get("N")
+        return StoredOptOut(
+            phone_number=number,
+            # An item only the snapshot wrote has the provider's date (Paris time, no offset): read as UTC it is
+            # one or two hours later than it was, which errs on the side of the opt-out.
+            opted_out_at=item.get("optedOutAt", {}).get("S") or item.get("providerCreatedAt", {}).get("S"),
+            updated_at=item.get("updatedAt", {}).get("S"),
+            stop_id=int(stop) if stop is not None else None,
+        )
+
+    def mark_opt_in(self, seen: StoredOptOut, mark: OptInMark, now: str | None = None) -> bool:
+        """Put the opt-in's evidence on the item, if nobody wrote it since ``seen`` was read (False if so)."""
+        values: dict[str, Any] = {}
+        sets = []
+        fields = {
+            "optInEventId": mark.event_id,
+            "optInSource": mark.source,
+            "optInConsentSource": mark.consent_source,
+            "optInConsentAt": mark.consent_at,
+            "optInConsentText": mark.consent_text,
+            "optInOccurredAt": mark.occurred_at,
+            "optInRequestedAt": now or utc_now(),
+        }
+        for attribute, value in fields.items():
+            if value:
+                values[f":{attribute}"] = {"S": value}
+                sets.append(f"{attribute} = :{attribute}")
+        if seen.updated_at is None:
+            condition = "attribute_exists(phoneNumber) AND attribute_not_exists(updatedAt)"
+        else:
+            condition = "updatedAt = :seen"
+            values[":seen"] = {"S": seen.updated_at}
+        return self._conditional(
+            "mark the opt-in",
+            lambda: self._client.update_item(
+                TableName=self.name,
+                Key={"phoneNumber": {"S": seen.phone_number}},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            ),
+        )
+
+    def delete_opted_in(self, number: str, event_id: str) -> bool:
+        """Delete the item if it still carries this opt-in's mark (False: an opt-out was recorded meanwhile)."""
+        return self._conditional(
+            "delete the opted-in number",
+            lambda: self._client.delete_item(
+                TableName=self.name,
+                Key={"phoneNumber": {"S": number}},
+                ConditionExpression="optInEventId = :event",
+                ExpressionAttributeValues={":event": {"S": event_id}},
+            ),
+        )
+
+    def _conditional(self, action: str, write: Callable[[], object]) -> bool:
+        """Run a conditional write; False when its condition did not hold."""
+        try:
+            with aws_errors(action, expected=frozenset({_CONDITION_FAILED})):
+                write()
+        except ClientError as exc:
+            if aws_error_code(exc) == _CONDITION_FAILED:
+                return False
+            raise
+        return True
 
     # --- snapshot ------------------------------------------------------------------------------------------
     def scan_segment(self, segment: int, total_segments: int) -> Iterator[tuple[str, ProviderFields]]:
@@ -160,20 +250,16 @@ class StopListTable:
 
     def delete_unless_written_since(self, number: str, cutoff: str) -> bool:
         """Delete ``number`` unless it was written at or after ``cutoff`` (a write-through that raced us)."""
-        try:
-            with aws_errors("delete an item", expected=frozenset({_CONDITION_FAILED})):
-                self._client.delete_item(
-                    TableName=self.name,
-                    Key={"phoneNumber": {"S": number}},
-                    ConditionExpression="attribute_exists(phoneNumber) AND "
-                    "(attribute_not_exists(updatedAt) OR updatedAt < :cutoff)",
-                    ExpressionAttributeValues={":cutoff": {"S": cutoff}},
-                )
-        except ClientError as exc:
-            if aws_error_code(exc) == _CONDITION_FAILED:
-                return False
-            raise
-        return True
+        return self._conditional(
+            "delete an item",
+            lambda: self._client.delete_item(
+                TableName=self.name,
+                Key={"phoneNumber": {"S": number}},
+                ConditionExpression="attribute_exists(phoneNumber) AND "
+                "(attribute_not_exists(updatedAt) OR updatedAt < :cutoff)",
+                ExpressionAttributeValues={":cutoff": {"S": cutoff}},
+            ),
+        )
 
     def write_status(self, status: dict[str, str | int | float]) -> None:
         item: dict[str, Any] = {"phoneNumber": {"S": STATUS_KEY}}
@@ -183,13 +269,19 @@ class StopListTable:
             self._client.put_item(TableName=self.name, Item=item)
 
     def _batch_write(self, chunk: list[dict[str, Any]]) -> None:
-        def send(request: dict[str, Any]) -> dict[str, Any]:
-            return dict(self._client.batch_write_item(RequestItems=request))
+        batch_write(self._client, self.name, chunk, self._sleep)
 
-        for _answer in until_processed(
-            send, {self.name: chunk}, "UnprocessedItems", "batch-write items", sleep=self._sleep
-        ):
-            pass
+
+def batch_write(
+    client: DynamoDBClient, table_name: str, chunk: list[dict[str, Any]], sleep: Callable[[float], None]
+) -> None:
+    """One BatchWriteItem of at most 25 requests, what it leaves unprocessed sent again (``until_processed``)."""
+
+    def send(request: dict[str, Any]) -> dict[str, Any]:
+        return dict(client.batch_write_item(RequestItems=request))
+
+    for _answer in until_processed(send, {table_name: chunk}, "UnprocessedItems", "batch-write items", sleep=sleep):
+        pass
 
 
 def _snapshot_item(number: str, fields: ProviderFields, now: str) -> dict[str, Any]:

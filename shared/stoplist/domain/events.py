@@ -4,6 +4,11 @@ A message body (SQS) or ``detail`` (EventBridge) is a JSON object: ``phoneNumber
 ``country`` (ISO alpha-2), ``source``, ``reason``, ``eventId``, ``occurredAt`` (ISO 8601), all optional
 strings. Unknown fields are ignored. An SQS body may also be an SNS notification or a whole EventBridge
 event wrapping that object.
+
+``action`` is ``opt-out`` (the default) or ``opt-in``; on the bus, detail-type ``SmsOptInRequested`` means
+``opt-in``. An opt-in needs consent evidence: ``consentSource`` and ``consentAt`` (ISO 8601 with a UTC
+offset), ``consentText`` optional. Whether ``consentAt`` lies in the future is the opt-in service's check
+(it owns the clock).
 """
 
 from __future__ import annotations
@@ -11,15 +16,34 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from stoplist.errors import InvalidEventError
+from stoplist.errors import InvalidConsentError, InvalidEventError
 
 # SQS and EventBridge both cap a message at 256 KB; anything larger did not come through them unchanged.
 MAX_EVENT_BYTES = 256 * 1024
 MAX_TEXT_FIELD = 1024
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
+
+OPT_OUT = "opt-out"
+OPT_IN = "opt-in"
+ACTIONS = (OPT_OUT, OPT_IN)
+# EventBridge detail-type -> action; the rule of template.yaml matches exactly these.
+DETAIL_TYPES = {"SmsOptOutRequested": OPT_OUT, "SmsOptInRequested": OPT_IN}
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Evidence that the person asked to receive SMS again: where, when (``at``, ISO 8601 with an offset)."""
+
+    source: str
+    at: str
+    text: str | None = None
+
+    @property
+    def instant(self) -> datetime:
+        return to_instant(self.at)
 
 
 @dataclass(frozen=True)
@@ -33,12 +57,31 @@ class RawEvent:
 
 @dataclass(frozen=True)
 class OptOutRequest:
+    """One event of the contract: an opt-out, or (``action`` ``opt-in``) a re-opt-in with its consent."""
+
     phone_number: str
     event_id: str
     country: str | None = None
     source: str | None = None
     reason: str | None = None
     occurred_at: str | None = None
+    action: str = OPT_OUT
+    consent: Consent | None = None
+
+
+def to_instant(text: str) -> datetime:
+    """An ISO 8601 date-time as an aware datetime; one without an offset is read as UTC."""
+    moment = _from_iso(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _from_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+
+
+def utc_text(moment: datetime) -> str:
+    """Fixed-width ISO 8601 UTC with microseconds, the table's format: compares correctly as a string."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def read_sqs_message(raw: RawEvent) -> OptOutRequest:
@@ -59,8 +102,8 @@ def parse_sqs_body(body: str, message_id: str) -> OptOutRequest:
     if len(body.encode("utf-8", errors="surrogatepass")) > MAX_EVENT_BYTES:
         raise InvalidEventError(f"message body is larger than {MAX_EVENT_BYTES} bytes")
     payload = _load_json(body, "message body")
-    payload, envelope_id = _unwrap(payload)
-    return parse_optout(payload, envelope_id or message_id)
+    payload, envelope_id, detail_type = _unwrap(payload)
+    return parse_optout(payload, envelope_id or message_id, _detail_type_action(detail_type))
 
 
 def parse_eventbridge_event(event: dict[str, Any]) -> OptOutRequest:
@@ -71,10 +114,15 @@ def parse_eventbridge_event(event: dict[str, Any]) -> OptOutRequest:
         event_id = "unknown"
     if len(json.dumps(detail, default=str).encode()) > MAX_EVENT_BYTES:
         raise InvalidEventError(f"event detail is larger than {MAX_EVENT_BYTES} bytes")
-    return parse_optout(detail, event_id)
+    return parse_optout(detail, event_id, _detail_type_action(event.get("detail-type")))
 
 
-def parse_optout(payload: object, default_event_id: str) -> OptOutRequest:
+def _detail_type_action(detail_type: object) -> str | None:
+    """The action a detail-type stands for; an unknown one (another producer's fan-out) says nothing."""
+    return DETAIL_TYPES.get(detail_type) if isinstance(detail_type, str) else None
+
+
+def parse_optout(payload: object, default_event_id: str, implied_action: str | None = None) -> OptOutRequest:
     if not isinstance(payload, dict):
         raise InvalidEventError(f"opt-out event is a JSON {_json_type(payload)}, not an object")
     phone = payload.get("phoneNumber")
@@ -90,9 +138,10 @@ def parse_optout(payload: object, default_event_id: str) -> OptOutRequest:
     occurred_at = _optional_text(payload, "occurredAt")
     if occurred_at is not None:
         try:
-            datetime.fromisoformat(occurred_at.replace("Z", "+00:00"))
+            to_instant(occurred_at)
         except ValueError:
             raise InvalidEventError("occurredAt is not an ISO 8601 date-time") from None
+    action = _action(payload, implied_action)
     return OptOutRequest(
         phone_number=phone,
         event_id=_optional_text(payload, "eventId") or default_event_id,
@@ -100,12 +149,46 @@ def parse_optout(payload: object, default_event_id: str) -> OptOutRequest:
         source=_optional_text(payload, "source"),
         reason=_optional_text(payload, "reason"),
         occurred_at=occurred_at,
+        action=action,
+        consent=_consent(payload) if action == OPT_IN else None,
     )
 
 
-def _unwrap(payload: object) -> tuple[object, str | None]:
-    """Peel one SNS notification and/or one EventBridge event off the payload (the usual fan-outs)."""
+def _action(payload: dict[str, Any], implied: str | None) -> str:
+    action = _optional_text(payload, "action")
+    if action is None:
+        return implied or OPT_OUT
+    action = action.strip().lower()
+    if action not in ACTIONS:
+        raise InvalidEventError(f"action is neither {' nor '.join(ACTIONS)}")
+    if implied is not None and action != implied:
+        raise InvalidEventError(f"action {action} contradicts the detail-type, which means {implied}")
+    return action
+
+
+def _consent(payload: dict[str, Any]) -> Consent:
+    """An opt-in without usable evidence of consent is refused: the number stays opted out."""
+    source = _optional_text(payload, "consentSource")
+    if source is None:
+        raise InvalidConsentError("an opt-in needs consentSource (missing or blank)")
+    at = _optional_text(payload, "consentAt")
+    if at is None:
+        raise InvalidConsentError("an opt-in needs consentAt (missing or blank)")
+    try:
+        moment = _from_iso(at)
+    except ValueError:
+        raise InvalidConsentError("consentAt is not an ISO 8601 date-time") from None
+    if moment.tzinfo is None:
+        # Evidence must say when in absolute time: "09:00" in Paris and in UTC are an hour apart.
+        raise InvalidConsentError("consentAt has no UTC offset (add Z or +01:00)")
+    return Consent(source=source.strip(), at=at.strip(), text=_optional_text(payload, "consentText"))
+
+
+def _unwrap(payload: object) -> tuple[object, str | None, object]:
+    """Peel one SNS notification and/or one EventBridge event off the payload (the usual fan-outs); returns
+    the contract's object, the envelope's id and the EventBridge detail-type (None without one)."""
     envelope_id: str | None = None
+    detail_type: object = None
     if isinstance(payload, dict) and payload.get("Type") == "Notification" and "TopicArn" in payload:
         message = payload.get("Message")
         if not isinstance(message, str):
@@ -117,8 +200,9 @@ def _unwrap(payload: object) -> tuple[object, str | None]:
             raise InvalidEventError("EventBridge event has no object detail")
         event_id = payload.get("id")
         envelope_id = event_id if isinstance(event_id, str) and event_id else envelope_id
+        detail_type = payload.get("detail-type")
         payload = payload["detail"]
-    return payload, envelope_id
+    return payload, envelope_id, detail_type
 
 
 def _load_json(text: str, what: str) -> object:

@@ -2,6 +2,9 @@
 
     parse (events) -> E.164 (phone) -> POST /stop-sms/add (provider) -> write-through (table)
 
+An event whose ``action`` is ``opt-in`` goes to the opt-in service (``stoplist.domain.optin``) instead;
+both end the same way (a disposition, a dead letter with the reason, or a retry).
+
 Permanent failures go to the dead-letter queue with their reason and count as handled; retryable ones
 raise, so that SQS (or Lambda's async retries, for EventBridge) bring the event back, except on the last
 receive, where we dead-letter with the reason ourselves rather than let the redrive drop it there bare.
@@ -16,10 +19,17 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 
-from stoplist.domain.events import OptOutRequest, RawEvent
+from stoplist.domain.events import OPT_IN, OptOutRequest, RawEvent, to_instant, utc_text
 from stoplist.domain.phone import to_e164
-from stoplist.domain.ports import DeadLetter, DeadLetterSink, OptOutRecord, OptOutStore, StopListProvider
-from stoplist.errors import ConfigurationError, PermanentError, ProviderAuthError, RetryableError
+from stoplist.domain.ports import (
+    DeadLetter,
+    DeadLetterSink,
+    HistoryReader,
+    OptOutRecord,
+    OptOutStore,
+    StopListProvider,
+)
+from stoplist.errors import ConfigurationError, OptOutSupersededError, PermanentError, ProviderAuthError, RetryableError
 from stoplist.observability import count, logger, mask_phone
 
 
@@ -30,6 +40,8 @@ class Disposition(enum.Enum):
     ALREADY_LISTED = "OptOutAlreadyListed"
     REJECTED = "OptOutRejected"
     DEAD_LETTERED = "OptOutDeadLettered"
+    OPTED_IN = "OptInRemoved"  # the provider's entry was deleted
+    NOT_LISTED = "OptInNotListed"  # the number was on no list: nothing to undo
 
 
 Parser = Callable[[RawEvent], OptOutRequest]
@@ -44,6 +56,8 @@ class OptOutService:
         table: OptOutStore | None,
         default_region: str,
         max_receive_count: int | None,
+        opt_in: Callable[[OptOutRequest], Disposition] | None = None,
+        history: HistoryReader | None = None,
     ) -> None:
         """``max_receive_count`` is None where deliveries are not counted (EventBridge): no last receive."""
         self._provider = provider
@@ -51,6 +65,8 @@ class OptOutService:
         self._table = table
         self._default_region = default_region
         self._max_receive_count = max_receive_count
+        self._opt_in = opt_in
+        self._history = history
 
     def handle(self, raw: RawEvent, parse: Parser) -> Disposition:
         """Take one event to its end; ``parse`` reads the contract's object out of ``raw``."""
@@ -58,6 +74,10 @@ class OptOutService:
         try:
             request = parse(raw)
             event_id = request.event_id
+            if request.action == OPT_IN:
+                if self._opt_in is None:
+                    raise ConfigurationError("this function is not set up for opt-ins")
+                return self._opt_in(request)
             return self._opt_out(request)
         except PermanentError as exc:
             logger.warning("opt-out rejected", event_id=event_id, error_type=exc.reason, error=str(exc))
@@ -82,6 +102,7 @@ class OptOutService:
 
     def _opt_out(self, request: OptOutRequest) -> Disposition:
         number = to_e164(request.phone_number, request.country, self._default_region)
+        self._check_not_superseded(number, request)
         result = self._provider.add_stop(number)
         if self._table is not None:
             self._table.record_opt_out(
@@ -94,15 +115,18 @@ class OptOutService:
                     stop_id=result.stop_id,
                 )
             )
-        disposition = Disposition.ALREADY_LISTED if result.already_listed else Disposition.ADDED
-        logger.info(
-            "opt-out done",
-            event_id=request.event_id,
-            phone=mask_phone(number),
-            outcome=disposition.name.lower(),
-            source=request.source,
-        )
-        return disposition
+        return log_done(request, number, Disposition.ALREADY_LISTED if result.already_listed else Disposition.ADDED)
+
+    def _check_not_superseded(self, number: str, request: OptOutRequest) -> None:
+        """An opt-out that says it happened before a re-opt-in already recorded loses to it (the later wins).
+        Without ``occurredAt`` the opt-out is as of now, later than anything recorded: no read is needed."""
+        if self._history is None or request.occurred_at is None:
+            return
+        consent_at = self._history.opt_in_after(number, utc_text(to_instant(request.occurred_at)))
+        if consent_at is not None:
+            raise OptOutSupersededError(
+                f"a re-opt-in with consent at {consent_at} is later than this opt-out ({request.occurred_at})"
+            )
 
     def _dead_letter(self, raw: RawEvent, event_id: str, exc: PermanentError | RetryableError, reason: str) -> None:
         self._dead_letters.send(
@@ -115,6 +139,18 @@ class OptOutService:
                 receive_count=raw.receive_count,
             )
         )
+
+
+def log_done(request: OptOutRequest, number: str, disposition: Disposition) -> Disposition:
+    """The one line an event that reached its end logs (opt-out or opt-in), the number masked."""
+    logger.info(
+        f"{request.action} done",
+        event_id=request.event_id,
+        phone=mask_phone(number),
+        outcome=disposition.name.lower(),
+        source=request.source,
+    )
+    return disposition
 
 
 def process(service: Callable[[], OptOutService], raw: RawEvent, parse: Parser) -> Disposition:

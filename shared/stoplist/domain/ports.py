@@ -6,10 +6,13 @@ The services in ``stoplist.domain`` are typed against these, never against an ad
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from stoplist.domain.changes import Announcement, HistoryEntry
 
 
 def utc_now() -> str:
@@ -24,6 +27,13 @@ class AddResult:
 
     already_listed: bool
     stop_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    """The provider's answer to ``stop-sms/delete``: ``found`` is False for code 4 (no entry with that id)."""
+
+    found: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +67,28 @@ class OptOutRecord:
     reason: str | None = None
     opted_out_at: str | None = None
     stop_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredOptOut:
+    """What the opt-in reads of an item before it decides: when the opt-out happened, and the provider's id."""
+
+    phone_number: str
+    opted_out_at: str | None
+    updated_at: str | None
+    stop_id: int | None
+
+
+@dataclass(frozen=True)
+class OptInMark:
+    """A re-opt-in's evidence, put on the item before the provider's entry is deleted."""
+
+    event_id: str
+    consent_source: str
+    consent_at: str
+    source: str | None = None
+    consent_text: str | None = None
+    occurred_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,3 +138,40 @@ class SnapshotStore(Protocol):
     def delete_unless_written_since(self, number: str, cutoff: str) -> bool: ...
 
     def write_status(self, status: dict[str, str | int | float]) -> None: ...
+
+
+class OptInProvider(StopListProvider, Protocol):
+    """The provider as the opt-in uses it: the list (to find an id) and the delete, and add to restore."""
+
+    def delete_stop(self, stop_id: int) -> DeleteResult: ...
+
+
+class OptInStore(Protocol):
+    """What the opt-in reads and writes of the table (``stoplist.adapters.table.StopListTable``)."""
+
+    def read(self, number: str) -> StoredOptOut | None: ...
+
+    def mark_opt_in(self, seen: StoredOptOut, mark: OptInMark, now: str | None = None) -> bool: ...
+
+    def delete_opted_in(self, number: str, event_id: str) -> bool: ...
+
+
+class HistoryWriter(Protocol):
+    """The history table, appended to (``stoplist.adapters.history.HistoryTable``)."""
+
+    def append_all(self, entries: Sequence[HistoryEntry]) -> None:
+        """Write the entries; writing the same entry twice leaves one."""
+
+
+class HistoryReader(Protocol):
+    """What the opt-out service asks the history (``stoplist.adapters.history.HistoryTable``)."""
+
+    def opt_in_after(self, number: str, moment: str) -> str | None:
+        """The consent time of a re-opt-in of ``number`` that took effect after ``moment``, if any."""
+
+
+class AnnouncementBus(Protocol):
+    """The event bus the changes are announced on (``stoplist.adapters.bus.EventBus``)."""
+
+    def publish(self, announcements: Sequence[Announcement]) -> int:
+        """Publish in order; returns how many, from the first, were published (all of them on success)."""

@@ -1,0 +1,100 @@
+"""The StopListHistoryTable (DynamoDB): append-only, one item per change of a number's opt-out state.
+
+Key: ``phoneNumber`` (S, E.164) and ``changeKey`` (S, ``<when, UTC fixed width>#<eventId>``), so a Query
+on the number returns its story in time order. Items are only ever put with a key derived from the change
+itself, never updated or deleted: a retried batch puts the same items again, and none is added.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, fields
+from typing import TYPE_CHECKING, Any
+
+from stoplist.adapters.table import BATCH_WRITE_LIMIT, batch_write
+from stoplist.domain.changes import CHANGE_OPT_IN, HistoryEntry
+from stoplist.errors import aws_errors
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# HistoryEntry field -> item attribute (the README documents the attributes).
+_ATTRIBUTES = {
+    "phone_number": "phoneNumber",
+    "at": "at",
+    "event_id": "eventId",
+    "change": "change",
+    "recorded_by": "recordedBy",
+    "recorded_at": "recordedAt",
+    "source": "source",
+    "provider_stop_id": "providerStopId",
+    "reason": "optOutReason",
+    "occurred_at": "occurredAt",
+    "consent_source": "consentSource",
+    "consent_at": "consentAt",
+    "consent_text": "consentText",
+    "provider_created_at": "providerCreatedAt",
+}
+assert set(_ATTRIBUTES) == {f.name for f in fields(HistoryEntry)}
+
+
+def history_item(entry: HistoryEntry) -> dict[str, Any]:
+    item: dict[str, Any] = {"changeKey": {"S": entry.key}}
+    for name, value in asdict(entry).items():
+        if value is None or value == "":
+            continue
+        item[_ATTRIBUTES[name]] = {"N": str(value)} if isinstance(value, int) else {"S": value}
+    return item
+
+
+def history_entry(item: dict[str, Any]) -> HistoryEntry:
+    values: dict[str, Any] = {}
+    for name, attribute in _ATTRIBUTES.items():
+        value = item.get(attribute)
+        if value is None:
+            continue
+        values[name] = int(value["N"]) if "N" in value else value["S"]
+    return HistoryEntry(**values)
+
+
+class HistoryTable:
+    def __init__(self, table_name: str, client: DynamoDBClient, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.name = table_name
+        self._client = client
+        self._sleep = sleep
+
+    def append_all(self, entries: Sequence[HistoryEntry]) -> None:
+        """Batch-put (25 a request). A BatchWriteItem cannot be conditional; the key makes it idempotent."""
+        unique = {(entry.phone_number, entry.key): history_item(entry) for entry in entries}
+        requests_ = [{"PutRequest": {"Item": item}} for item in unique.values()]
+        for start in range(0, len(requests_), BATCH_WRITE_LIMIT):
+            batch_write(self._client, self.name, requests_[start : start + BATCH_WRITE_LIMIT], self._sleep)
+
+    def entries(self, number: str, after: str | None = None) -> Iterator[HistoryEntry]:
+        """The number's story, oldest first (``after``: only what took effect after that UTC time)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": "phoneNumber = :number"
+            + (" AND changeKey > :after" if after is not None else ""),
+            "ExpressionAttributeValues": {":number": {"S": number}}
+            | ({":after": {"S": after}} if after is not None else {}),
+        }
+        while True:
+            with aws_errors("read the history"):
+                page = self._client.query(**kwargs)
+            yield from (history_entry(item) for item in page.get("Items", []))
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
+    def opt_in_after(self, number: str, moment: str) -> str | None:
+        """The consent time of the latest re-opt-in that took effect after ``moment`` (UTC, fixed width)."""
+        # A tie is not "after": it goes to the opt-out.
+        later = [
+            entry.at
+            for entry in self.entries(number, after=moment)
+            if entry.change == CHANGE_OPT_IN and entry.at > moment
+        ]
+        return later[-1] if later else None
