@@ -28,6 +28,17 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 STATUS_KEY = "#snapshot-status"
+BATCH_WRITE_LIMIT = 25
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+OPT_IN_MARK_ATTRIBUTES = (
+    "optInEventId",
+    "optInSource",
+    "optInConsentSource",
+    "optInConsentAt",
+    "optInConsentText",
+    "optInOccurredAt",
+    "optInRequestedAt",
+)
 # Every attribute an item may hold, in the order an audit export lists them (the operators' `stoplist export`).
 ITEM_ATTRIBUTES = (
     "phoneNumber",
@@ -40,17 +51,7 @@ ITEM_ATTRIBUTES = (
     "recordedBy",
     "firstSeenAt",
     "updatedAt",
-)
-BATCH_WRITE_LIMIT = 25
-_CONDITION_FAILED = "ConditionalCheckFailedException"
-OPT_IN_MARK_ATTRIBUTES = (
-    "optInEventId",
-    "optInSource",
-    "optInConsentSource",
-    "optInConsentAt",
-    "optInConsentText",
-    "optInOccurredAt",
-    "optInRequestedAt",
+    *OPT_IN_MARK_ATTRIBUTES,
 )
 
 
