@@ -105,13 +105,23 @@ def http_api_event(
 
 
 class LocalHttpApi:
-    """``LocalHttpApi(routes, functions).start()``; ``base_url``; ``responses`` counts (route key, status)."""
+    """``LocalHttpApi(routes, functions).start()``; ``base_url``; ``responses`` counts (route key, status).
 
-    def __init__(self, routes: list[HttpRoute], functions: Mapping[str, LocalFunction], port: int = 0) -> None:
+    ``lock`` is held during each invocation: pass the one the other local triggers hold, so that functions run
+    one at a time (the environment is the process's).
+    """
+
+    def __init__(
+        self,
+        routes: list[HttpRoute],
+        functions: Mapping[str, LocalFunction],
+        port: int = 0,
+        lock: threading.Lock | None = None,
+    ) -> None:
         self.routes = [(route, route_pattern(route.path)) for route in routes]
         self.functions = functions
         self.responses: Counter[tuple[str, int]] = Counter()
-        self.lock = threading.Lock()  # one function at a time: the environment is the process's
+        self.lock = lock or threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None

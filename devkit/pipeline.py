@@ -16,7 +16,6 @@ import contextlib
 import csv
 import functools
 import json
-import signal
 import sys
 import time
 import uuid
@@ -29,15 +28,13 @@ from typing import IO, Any, Literal, Protocol
 import boto3
 from stoplist.errors import PermanentError
 
-from devkit.bus import AsyncInvokeDelivery, on_failure_reason, put_events
+from devkit.bus import on_failure_reason, put_events
 from devkit.emf import tally_metrics
-from devkit.http_api import LocalHttpApi
-from devkit.lambda_runtime import LocalFunction, environment
-from devkit.poller import SqsEventSourcePoller
+from devkit.functions import LocalFunctions
+from devkit.lambda_runtime import environment
 from devkit.services import REPO_ROOT, start_local_aws
 from devkit.standin import SmsPartnerStandIn
-from devkit.stream_poller import DynamoDbStreamPoller, to_queue
-from devkit.template import LocalResources, create_resources, http_routes, load_template
+from devkit.template import LocalResources, create_resources, load_template
 
 EVENTS_DIR = REPO_ROOT / "events"
 LOG_PATH = REPO_ROOT / ".local" / "pipeline.log"
@@ -64,10 +61,8 @@ class RunOptions:
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     preseed: bool = True
     # The HTTP doors: send the sample replies and link clicks (devkit/http_samples.py) through the local HTTP
-    # API; with ``serve``, keep it up after the events until Ctrl-C, opt-outs made meanwhile processed too.
+    # API.
     http_samples: bool = False
-    serve: bool = False
-    console: IO[str] | None = None  # where ``serve`` prints the link and the curl line (default stderr)
 
 
 @dataclass
@@ -283,18 +278,10 @@ def _run(
         "MAXIMUM_CONCURRENCY": "1",
         "EVENTBRIDGE_RESERVED_CONCURRENCY": "1",
     }
-    env = {name: {**values, **local, **options.extra_env} for name, values in resources.function_env.items()}
-    routes = http_routes(resources.template)
-    http_functions = {
-        route.function_id: LocalFunction(route.function_id, route.module, env[route.function_id]) for route in routes
-    }
-    for function in http_functions.values():
-        function.new_container()
-    api = LocalHttpApi(routes, http_functions).start()
-    try:
-        return _drive(options, progress, bodies, bus_events, resources, env, api)
-    finally:
-        api.stop()
+    sqs: Any = boto3.client("sqs")
+    functions = LocalFunctions(resources, {**local, **options.extra_env}, options.retry_delay_seconds, sqs)
+    with functions.http_api:
+        return _drive(options, progress, bodies, bus_events, resources, functions, sqs)
 
 
 def _drive(
@@ -303,8 +290,8 @@ def _drive(
     bodies: list[str],
     bus_events: list[dict[str, Any]],
     resources: LocalResources,
-    env: dict[str, dict[str, str]],
-    api: LocalHttpApi,
+    functions: LocalFunctions,
+    sqs: Any,
 ) -> RunSummary:
     """The run itself, with the HTTP API up: events in, the queue and the bus drained, the snapshot."""
     from stoplist.adapters.table import STATUS_KEY
@@ -312,21 +299,8 @@ def _drive(
 
     from devkit.http_samples import HttpDoors, exercise
 
-    sqs_function = LocalFunction("OptOutSqsFunction", "handlers.optout_sqs", env["OptOutSqsFunction"])
-    bus_function = LocalFunction(
-        "OptOutEventBridgeFunction", "handlers.optout_eventbridge", env["OptOutEventBridgeFunction"]
-    )
-    snapshot_function = LocalFunction("SnapshotFunction", "handlers.snapshot_scheduled", env["SnapshotFunction"])
-    publisher = LocalFunction("ChangePublisherFunction", "handlers.change_publisher", env["ChangePublisherFunction"])
-    for function in (sqs_function, bus_function, snapshot_function, publisher):
-        function.new_container()
-
-    sqs: Any = boto3.client("sqs")
-    stream = DynamoDbStreamPoller(
-        resources.stream_arns["StopListTable"],
-        publisher.invoke,
-        on_failure=to_queue(sqs, resources.queue_urls["ChangeEventsDeadLetterQueue"]),
-    )
+    api = functions.http_api
+    stream = functions.stream
     doors = HttpDoors(
         api.base_url,
         resources.secret_values["WebhookTokenSecret"],
@@ -351,20 +325,7 @@ def _drive(
     if options.http_samples:
         exercise(doors)
     done = progress(summary.total_in) if progress else _no_progress
-
-    def invoke_sqs_function(event: dict[str, Any]) -> Any:
-        with api.lock:  # one function at a time: the HTTP API's functions run in its threads
-            return sqs_function.invoke(event)
-
-    poller = SqsEventSourcePoller(
-        queue_url,
-        resources.queue_arns["OptOutQueue"],
-        invoke_sqs_function,
-        batch_size=int(resources.parameters["BatchSize"]),
-        retry_delay_seconds=options.retry_delay_seconds,
-        sqs=sqs,
-    )
-    delivery = AsyncInvokeDelivery.from_template(resources, "OptOutEventBridgeFunction", bus_function.invoke, sqs)
+    poller, delivery = functions.poller, functions.delivery
     while True:
         before = poller.stats.deleted
         received = poller.poll_once()
@@ -377,10 +338,8 @@ def _drive(
                 break
             time.sleep(0.2)
     done(None)
-    if options.serve:
-        _serve(options.console or sys.stderr, summary, poller)
 
-    summary.snapshot = snapshot_function.invoke(json.loads((EVENTS_DIR / "schedule.json").read_text()))
+    summary.snapshot = functions.snapshot()
     # A re-opt-in, once the snapshot knows the provider's numbers: one of them subscribes again, with consent.
     opt_ins = sample_opt_ins()
     sqs.send_message_batch(
@@ -419,33 +378,6 @@ def _drive(
         )
         summary.lookups.append((number, verdict))
     return summary
-
-
-def _serve(console: IO[str], summary: RunSummary, poller: SqsEventSourcePoller) -> None:
-    """Keep the HTTP API up, and the queue drained into the SQS function, until Ctrl-C (or SIGTERM)."""
-
-    def stop(_signal: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    # A shell's background job ignores SIGINT: set both handlers explicitly, and put them back after.
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        console.write(
-            f"\nHTTP API serving at {summary.http_url} (Ctrl-C to stop and see the summary)\n"
-            f"  open in a browser:  {summary.sample_link}\n"
-            f"  reply webhook:      {summary.webhook_curl}\n"
-        )
-        console.flush()
-        while True:
-            if not poller.poll_once():
-                time.sleep(0.5)
-    except KeyboardInterrupt:
-        console.write("stopping\n")
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    while poller.in_queue():
-        poller.poll_once()
 
 
 def _no_progress(done: int | None, /) -> None:

@@ -3,7 +3,6 @@
     python -m devkit.run                        # sample events, on embedded defaults, all on loopback
     python -m devkit.run --numbers numbers.csv  # plus a file of numbers (CSV or one per line)
     python -m devkit.run --dry-run              # parse and normalise only; calls nothing
-    python -m devkit.run --serve                # then keep the HTTP API up (a link to open, a curl line)
     SMSPARTNER_API_KEY=... python -m devkit.run --real-api   # WRITES TO THE REAL STOP LIST
 
 The command line only: options, the confirmation for --real-api, the progress bar and the summary. The run
@@ -116,7 +115,7 @@ def render(summary: RunSummary, out: IO[str]) -> None:
     links = [int(m[name]) for name in ("UnsubscribePageShown", "UnsubscribeConfirmed", "UnsubscribeLinkInvalid")]
     line("unsubscribe link hits", sum(links), "(pages shown {}, confirmed {}, invalid {})".format(*links))
     if summary.http_url:
-        out.write(f"  HTTP API at {summary.http_url} during the run (--serve keeps it up for these):\n")
+        out.write(f"  HTTP API at {summary.http_url} during the run (run-local.sh --serve keeps one up):\n")
         out.write(f"      open in a browser: {summary.sample_link}\n")
         out.write(f"      reply webhook:     {summary.webhook_curl}\n")
     announced = summary.announced
@@ -158,9 +157,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help='stand-in fault rates, e.g. \'{"http_503": 0.2, "http_429": 0.1}\'',
     )
     parser.add_argument("--no-progress", action="store_true")
-    parser.add_argument(
-        "--serve", action="store_true", help="after the events, keep the HTTP API up until Ctrl-C (prints a link)"
-    )
     return parser.parse_args(argv)
 
 
@@ -185,7 +181,6 @@ def main(argv: list[str] | None = None) -> int:
         latency_seconds=args.latency,
         fault_rates=args.faults,
         http_samples=True,
-        serve=args.serve,
     )
     if args.dry_run:
         render_dry_run(dry_run(options), sys.stdout)

@@ -84,6 +84,9 @@ class LocalResources:
     rule_name: str = ""
     rule_pattern: dict[str, Any] = field(default_factory=dict)
     rule_delivery_queue_url: str = ""
+    alarm_names: list[str] = field(default_factory=list)
+    # The template's Outputs, resolved against the local resources (what `describe_stacks` would answer).
+    outputs: dict[str, str] = field(default_factory=dict)
     function_env: dict[str, dict[str, str]] = field(default_factory=dict)
     template: dict[str, Any] = field(default_factory=dict)
 
@@ -115,6 +118,9 @@ class _Resolver:
                 for key, replacement in self.parameters.items():
                     text = text.replace("${" + key + "}", str(replacement))
                 return text
+            if name == "Fn::Join":
+                separator, parts = argument
+                return separator.join(str(self(part)) for part in parts)
             if name == "Fn::FindInMap":
                 mapping, top, second = (self(part) for part in argument)
                 return self.template["Mappings"][mapping][str(top)][second]
@@ -230,6 +236,11 @@ def create_resources(
     resolve = _Resolver(template, parameters, physical)
     _create_rule(template, resolve, resources, prefix)
     _forward_announcements(resources, prefix)
+    _create_alarms(template, resolve, resources, physical, prefix)
+    for name, output in template.get("Outputs", {}).items():
+        value = resolve(output["Value"])
+        if isinstance(value, str) and "${" not in value:  # outputs that only AWS can resolve stay out
+            resources.outputs[name] = value
 
     globals_env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     for logical_id, function_spec in _resources(template, "AWS::Serverless::Function").items():
@@ -238,6 +249,35 @@ def create_resources(
             name: str(value) for name, value in resolve({**globals_env, **own}).items() if value is not None
         }
     return resources
+
+
+def _create_alarms(
+    template: dict[str, Any],
+    resolve: _Resolver,
+    resources: LocalResources,
+    physical: dict[str, dict[str, str]],
+    prefix: str,
+) -> None:
+    """The template's metric alarms on moto's CloudWatch (no action: nothing evaluates them locally)."""
+    cloudwatch = boto3.client("cloudwatch")
+    for logical_id, spec in _resources(template, "AWS::CloudWatch::Alarm").items():
+        properties = resolve({key: value for key, value in spec["Properties"].items() if key != "AlarmActions"})
+        name = f"{prefix}-{logical_id}"
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            AlarmDescription=properties.get("AlarmDescription", ""),
+            Namespace=properties["Namespace"],
+            MetricName=properties["MetricName"],
+            Dimensions=properties.get("Dimensions", []),
+            Statistic=properties["Statistic"],
+            Period=int(properties["Period"]),
+            EvaluationPeriods=int(properties["EvaluationPeriods"]),
+            Threshold=float(properties["Threshold"]),
+            ComparisonOperator=properties["ComparisonOperator"],
+            TreatMissingData=properties.get("TreatMissingData", "missing"),
+        )
+        physical[logical_id] = {"Ref": name, "Arn": f"arn:aws:cloudwatch:local:000000000000:alarm:{name}"}
+        resources.alarm_names.append(name)
 
 
 def _create_rule(template: dict[str, Any], resolve: _Resolver, resources: LocalResources, prefix: str) -> None:

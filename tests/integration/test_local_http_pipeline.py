@@ -6,9 +6,8 @@ from __future__ import annotations
 import io
 
 import pytest
-import requests
 
-from devkit.pipeline import RunOptions, RunSummary, run_pipeline
+from devkit.pipeline import RunOptions, run_pipeline
 from devkit.run import render
 
 pytestmark = pytest.mark.integration
@@ -30,22 +29,3 @@ def test_local_run_counts_replies_and_link_clicks() -> None:
     assert "(opt-outs 2, ignored 1, refused 1)" in out.getvalue()
     assert summary.sample_link in out.getvalue()
     assert "curl -i" in summary.webhook_curl
-
-
-def test_serve_keeps_the_api_up_until_interrupted() -> None:
-    seen: list[int] = []
-
-    class Console(io.StringIO):
-        def flush(self) -> None:
-            """The serving banner is out: use the API as a person would, then press Ctrl-C."""
-            text = self.getvalue()
-            if "open in a browser" in text and not seen:
-                link = text.split("open in a browser:")[1].split()[0]
-                seen.append(requests.post(link, timeout=10).status_code)
-                raise KeyboardInterrupt
-
-    summary: RunSummary = run_pipeline(RunOptions(serve=True, console=Console()))
-    assert seen == [200]
-    assert summary.metrics["UnsubscribeConfirmed"] == 1
-    assert "+33655443322" in summary.stop_list
-    assert summary.accounted == summary.total_in

@@ -39,6 +39,20 @@ OPT_IN_MARK_ATTRIBUTES = (
     "optInOccurredAt",
     "optInRequestedAt",
 )
+# Every attribute an item may hold, in the order an audit export lists them (the operators' `stoplist export`).
+ITEM_ATTRIBUTES = (
+    "phoneNumber",
+    "providerStopId",
+    "providerCreatedAt",
+    "source",
+    "eventId",
+    "optOutReason",
+    "optedOutAt",
+    "recordedBy",
+    "firstSeenAt",
+    "updatedAt",
+    *OPT_IN_MARK_ATTRIBUTES,
+)
 
 
 class StopListTable:

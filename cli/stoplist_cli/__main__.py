@@ -1,0 +1,5 @@
+"""``python -m stoplist_cli``: the same as the ``stoplist`` console script."""
+
+from stoplist_cli.app import main
+
+main()
