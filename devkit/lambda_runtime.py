@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,8 @@ _ENVIRON_LOCK = threading.Lock()
 
 @dataclass
 class FakeLambdaContext:
+    """Counts real time from its creation (the invocation's start), as Lambda's context does."""
+
     function_name: str
     memory_limit_in_mb: int = 256
     timeout_ms: int = 30_000
@@ -45,9 +48,10 @@ class FakeLambdaContext:
             self.invoked_function_arn or f"arn:aws:lambda:eu-west-3:123456789012:function:{self.function_name}"
         )
         self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self._started = time.monotonic()
 
     def get_remaining_time_in_millis(self) -> int:
-        return self.timeout_ms
+        return max(0, self.timeout_ms - int((time.monotonic() - self._started) * 1000))
 
 
 @contextmanager
@@ -100,16 +104,18 @@ def handler_module(name: str) -> HandlerModule:
 class LocalFunction:
     """A function of template.yaml, e.g. LocalFunction("OptOutSqsFunction", "handlers.optout_sqs", env)."""
 
-    def __init__(self, logical_id: str, module: str, env: dict[str, str]) -> None:
+    def __init__(self, logical_id: str, module: str, env: dict[str, str], timeout_seconds: int = 30) -> None:
         self.logical_id = logical_id
         self.env = env
         self.module = handler_module(module)
+        self.timeout_ms = timeout_seconds * 1000  # the template's Globals Timeout
         self.invocations = 0
 
     def invoke(self, event: dict[str, Any]) -> Any:
         self.invocations += 1
+        context = FakeLambdaContext(function_name=self.logical_id, timeout_ms=self.timeout_ms)
         with environment(self.env):
-            return self.module.lambda_handler(event, FakeLambdaContext(function_name=self.logical_id))
+            return self.module.lambda_handler(event, context)
 
     def new_container(self) -> None:
         """Forget what the previous "container" built (clients, cached secret), as a cold start would."""

@@ -41,6 +41,7 @@ LOG_PATH = REPO_ROOT / ".local" / "pipeline.log"
 LOCAL_API_KEY = "local-demo-key"
 # Numbers the embedded stand-in already holds, as if opted out by SMS before this run.
 PRESEEDED = ["+33612345678", "+33744556677", "+33600000042"]
+LOCAL_REQUESTS_PER_MINUTE = 60_000
 SAMPLE_LOOKUPS = ["06 12 34 56 78", "+33 6 98 76 54 32", "07 81 23 45 67", "3639"]
 
 Via = Literal["queue", "bus", "both"]
@@ -229,6 +230,8 @@ def run_pipeline(options: RunOptions, progress: ProgressFactory | None = None) -
         if options.preseed:
             standin.seed_stop_list(PRESEEDED)
         overrides["SmsPartnerApiUrl"], api_key = standin.base_url, LOCAL_API_KEY
+        # The stand-in has no rate limit: pace for a fast one (the real API keeps the template's budget).
+        overrides.setdefault("ProviderRequestsPerMinute", str(LOCAL_REQUESTS_PER_MINUTE))
     aws = start_local_aws()
     try:
         with environment(aws.environment()), handler_output(LOG_PATH) as log:
@@ -268,8 +271,15 @@ def _run(
         # moto keeps its state per process: a second run in the same process needs names of its own.
         prefix=f"local-{uuid.uuid4().hex[:8]}",
     )
+    local = {
+        # Backoff in seconds, not minutes: the first wait is the poller's retry delay.
+        "RETRY_BACKOFF_BASE_SECONDS": str(options.retry_delay_seconds),
+        # One instance of each function runs here: the provider's budget is split between those two.
+        "MAXIMUM_CONCURRENCY": "1",
+        "EVENTBRIDGE_RESERVED_CONCURRENCY": "1",
+    }
     sqs: Any = boto3.client("sqs")
-    functions = LocalFunctions(resources, options.extra_env, options.retry_delay_seconds, sqs)
+    functions = LocalFunctions(resources, {**local, **options.extra_env}, options.retry_delay_seconds, sqs)
     with functions.http_api:
         return _drive(options, progress, bodies, bus_events, resources, functions, sqs)
 

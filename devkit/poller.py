@@ -2,9 +2,11 @@
 
 Receives up to BatchSize messages, invokes the handler with a real SQS event, deletes the records the
 handler did not report in ``batchItemFailures`` (all of them stay when the invocation raised), and leaves
-the failures to come back after the visibility timeout; the queue's own redrive policy moves a message to
-its dead-letter queue after maxReceiveCount receives. Locally the visibility timeout of failed messages is
-shortened (``retry_delay_seconds``) so that retries happen in seconds, not minutes.
+the failures to come back after their visibility timeout; the queue's own redrive policy moves a message to
+its dead-letter queue after maxReceiveCount receives. Like the event source mapping, the poller never changes
+a message's visibility itself: the handler's ``ChangeMessageVisibility`` (the record's backoff) stands.
+Locally the queue's own visibility timeout, which applies to records the handler did not postpone, is
+shortened (``retry_delay_seconds``, set on the queue) so that such retries happen in seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -63,13 +65,17 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str = "eu-
     return {"Records": records}
 
 
+DEPTH_ATTRIBUTES = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",  # requeued (throttled) records and bus hand-overs wait here
+)
+
+
 def queue_depth(sqs: Any, queue_url: str) -> int:
-    """Messages in the queue, visible or in flight."""
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    """Messages in the queue: visible, in flight, or delayed."""
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=list(DEPTH_ATTRIBUTES))["Attributes"]
+    return sum(int(attributes.get(name, 0)) for name in DEPTH_ATTRIBUTES)
 
 
 class SqsEventSourcePoller:
@@ -86,8 +92,8 @@ class SqsEventSourcePoller:
         self._arn = queue_arn
         self._invoke = invoke
         self._batch_size = min(batch_size, 10)  # ReceiveMessage's own limit
-        self._retry_delay = retry_delay_seconds
         self._sqs: Any = sqs or boto3.client("sqs")
+        self._sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": str(retry_delay_seconds)})
         self.stats = PollStats()
 
     def poll_once(self, wait_seconds: int = 0) -> int:
@@ -120,12 +126,6 @@ class SqsEventSourcePoller:
             )
         self.stats.deleted += len(done)
         self.stats.failed += len(failed_ids)
-        for message_id in failed_ids & set(by_id):
-            self._sqs.change_message_visibility(
-                QueueUrl=self._url,
-                ReceiptHandle=by_id[message_id]["ReceiptHandle"],
-                VisibilityTimeout=self._retry_delay,
-            )
         return len(messages)
 
     def in_queue(self) -> int:

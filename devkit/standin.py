@@ -11,8 +11,12 @@ The docs do not say which HTTP status an error comes with: ``error_status`` choo
 
 Faults are injectable, by rate (seeded, reproducible) or queued for the next requests: latency, HTTP 500,
 HTTP 503, HTTP 429 with Retry-After, read timeout (the server does the work, then answers too late),
-connection reset, malformed JSON (the work is done, the body is cut). It counts calls, TCP connections and
-the most requests it had in flight at once, so tests can check the client's keep-alive and its bound.
+connection reset, malformed JSON (the work is done, the body is cut), and a hang (no answer at all, until
+the client gives up). Two provider states too: a sliding-window rate limit (``rate_limit``: at most N
+requests served in any W seconds; beyond, HTTP 429 with a JSON error and no Retry-After, since the docs
+leave that open) and an outage (``outage``: every request answers HTTP 503 with an HTML page). It counts
+calls, TCP connections and the most requests it had in flight at once, so tests can check the client's
+keep-alive and its bound.
 
 Run it alone with ``python -m devkit.standin --port 8080 --api-key local-key``.
 """
@@ -28,7 +32,7 @@ import socket
 import struct
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-FAULTS = ("http_500", "http_503", "http_429", "timeout", "reset", "malformed")
+FAULTS = ("http_500", "http_503", "http_429", "timeout", "reset", "malformed", "hang")
 MESSAGES = {
     1: "API key is required",
     2: "Phone number is required",
@@ -100,6 +104,10 @@ class SmsPartnerStandIn:
         self.counters: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
+        self.rate_limit: tuple[int, float] | None = None  # (requests, window seconds), served ones counted
+        self.outage = False
+        self._served: deque[float] = deque()
+        self._hung = threading.Event()  # set on reset/stop: hung requests end (the client gave up long before)
         self._server = ThreadingHTTPServer((host, port), _make_handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -116,6 +124,7 @@ class SmsPartnerStandIn:
         return self
 
     def stop(self) -> None:
+        self._hung.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -141,6 +150,11 @@ class SmsPartnerStandIn:
             self.message_template = "{message}"
             self.counters.clear()
             self.max_in_flight = 0
+            self.rate_limit = None
+            self.outage = False
+            self._served.clear()
+            self._hung.set()
+            self._hung = threading.Event()
 
     def queue_faults(self, *faults: str) -> None:
         """The next requests get these faults, one each, in order."""
@@ -187,6 +201,25 @@ class SmsPartnerStandIn:
             return dict(self._stops)
 
     # --- behaviour -------------------------------------------------------------------------------------------
+    def over_rate_limit(self) -> bool:
+        """Sliding window: refuse when ``rate_limit[0]`` requests were served in the last ``rate_limit[1]`` s."""
+        with self._lock:
+            if self.rate_limit is None:
+                return False
+            limit, window = self.rate_limit
+            now = time.monotonic()
+            while self._served and self._served[0] <= now - window:
+                self._served.popleft()
+            if len(self._served) >= limit:
+                self.counters["rate_limited"] += 1
+                return True
+            self._served.append(now)
+            return False
+
+    def hang(self) -> None:
+        """Never answer (until reset or stop): the provider accepted the connection and went silent."""
+        self._hung.wait()
+
     def draw_fault(self, endpoint: str) -> str | None:
         with self._lock:
             if self._queued_faults:
@@ -363,10 +396,22 @@ def _make_handler(standin: SmsPartnerStandIn) -> type[BaseHTTPRequestHandler]:
         def _answer(self, endpoint: str, params: dict[str, str]) -> None:
             if standin.faults.latency_seconds:
                 time.sleep(standin.faults.latency_seconds)
+            if standin.outage:
+                with standin._lock:
+                    standin.counters["outage"] += 1
+                self._send(503, b"<html><body><h1>503 Service Unavailable</h1>Maintenance</body></html>", "text/html")
+                return
+            if standin.over_rate_limit():
+                self._send(429, b'{"success": false, "code": 429, "message": "Too many requests"}')
+                return
             fault = standin.draw_fault(endpoint)
             if fault:
                 with standin._lock:
                     standin.counters[f"fault_{fault}"] += 1
+            if fault == "hang":
+                standin.hang()
+                self.close_connection = True
+                return
             if fault == "reset":
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.close_connection = True

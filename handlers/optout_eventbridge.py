@@ -1,8 +1,9 @@
 """EventBridge (detail-type SmsOptOutRequested) -> SMS Partner stop list.
 
-Invoked asynchronously: a retryable failure raises, Lambda retries (EventInvokeConfig), then the event
-lands in the dead-letter queue through the OnFailure destination with the error message. A permanent
-failure is dead-lettered here, with its reason, and the invocation succeeds.
+Invoked asynchronously. A permanent failure is dead-lettered here, with its reason, and the invocation
+succeeds. A transient one (provider down, slow, throttled) hands the whole event over to OptOutQueue, whose
+backoff then applies, and the invocation succeeds too; only if that hand-over fails does the invocation
+raise: Lambda retries (EventInvokeConfig), then the OnFailure destination takes the event.
 """
 
 from __future__ import annotations
@@ -31,5 +32,5 @@ def dependencies() -> OptOutService:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     event_id = event.get("id") if isinstance(event.get("id"), str) else "unknown"
     raw = RawEvent(json.dumps(event, default=str), str(event_id))
-    disposition = process(dependencies, raw, read_eventbridge_event)
+    disposition = process(dependencies, raw, read_eventbridge_event, context)
     return {"eventId": raw.message_id, "disposition": disposition.name}

@@ -1,7 +1,9 @@
 """SQS -> SMS Partner stop list, with partial batch failures (only the records that must come back fail).
 
-Records of a batch run concurrently in a bounded thread pool (RECORD_CONCURRENCY), driven by Powertools'
-AsyncBatchProcessor; the event source's MaximumConcurrency bounds the number of instances.
+Records of a batch run concurrently in a bounded thread pool (RECORD_CONCURRENCY, at least the batch size:
+one wave per batch), driven by Powertools' AsyncBatchProcessor; the event source's MaximumConcurrency bounds
+the number of instances. Every record's calls end before the invocation's deadline (the context's remaining
+time, less a margin), so a slow provider cannot get the invocation killed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from stoplist.adapters.opt_out_queue import ORIGINAL_MESSAGE_ID
 from stoplist.config import Settings
 from stoplist.domain.events import RawEvent, read_sqs_message
 from stoplist.domain.optout import OptOutService, process
@@ -55,11 +58,18 @@ def dependencies() -> Runtime:
     return Runtime(Settings.from_env())
 
 
-async def handle_record(record: SQSRecord) -> str:
+async def handle_record(record: SQSRecord, lambda_context: LambdaContext) -> str:
     runtime = dependencies()
-    raw = RawEvent(record.body or "", record.message_id, int(record.attributes.approximate_receive_count))
+    # A requeued record (throttled) keeps the id of the message it was: the default eventId.
+    original = record.message_attributes[ORIGINAL_MESSAGE_ID]
+    raw = RawEvent(
+        record.body or "",
+        (original.string_value if original is not None else None) or record.message_id,
+        int(record.attributes.approximate_receive_count),
+        record.receipt_handle,
+    )
     disposition = await asyncio.get_running_loop().run_in_executor(
-        runtime.pool, process, runtime.service, raw, read_sqs_message
+        runtime.pool, process, runtime.service, raw, read_sqs_message, lambda_context
     )
     return disposition.name
 

@@ -15,8 +15,12 @@ from devkit.template import LocalResources
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 API_KEY = "test-key-0123456789abcdef"
 
-# Faster retries than production, and a read timeout the stand-in's "timeout" fault exceeds.
+# Faster retries than production, a read timeout the stand-in's "timeout" fault exceeds, no backoff between
+# receives, a short circuit cooldown and no rate limit.
 TEST_TUNING = {
+    "PROVIDER_REQUESTS_PER_MINUTE": "6000000",  # the provider's limit out of the way (the pacing tests set theirs)
+    "RETRY_BACKOFF_BASE_SECONDS": "0",  # failed records come back at once (the backoff tests set theirs)
+    "CIRCUIT_COOLDOWN_SECONDS": "0.5",  # records skipped by an open circuit come back after 1 s
     "PROVIDER_RETRY_BASE_DELAY_SECONDS": "0.01",
     "PROVIDER_RETRY_MAX_DELAY_SECONDS": "0.05",
     "PROVIDER_READ_TIMEOUT_SECONDS": "0.5",

@@ -16,6 +16,8 @@ from stoplist.errors import ConfigurationError
 DEFAULT_API_URL = "https://api.smspartner.fr/v1"
 # Region of a national number that comes without ``country``; also the lookup helper's default.
 DEFAULT_PHONE_REGION = "FR"
+# The bus function's part of the provider budget (see Settings.provider_calls_per_minute).
+BUS_SHARE = 0.10
 # French and English opt-out words for SMS replies (the template's StopKeywords default, kept equal by a
 # test). Matched on normalised text, so accents and case do not matter.
 DEFAULT_STOP_KEYWORDS = (
@@ -36,8 +38,25 @@ class Settings:
     default_phone_region: str = _setting(DEFAULT_PHONE_REGION, "DEFAULT_PHONE_REGION")
     table_name: str = _setting("", "STOP_LIST_TABLE")
     dead_letter_queue_url: str = _setting("", "DEAD_LETTER_QUEUE_URL")
-    # Records of one SQS batch in flight at once (per function instance).
-    record_concurrency: int = _setting(8, "RECORD_CONCURRENCY")
+    # OptOutQueue: failed records are postponed there, throttled ones and bus events requeued there.
+    opt_out_queue_url: str = _setting("", "OPT_OUT_QUEUE_URL")
+    # Records of one SQS batch in flight at once (per function instance): at least the batch size, so that
+    # a batch goes out in one wave (BatchSize 10 with 8 gave two waves: 3.4x the sequential client, not 10x).
+    record_concurrency: int = _setting(10, "RECORD_CONCURRENCY")
+    batch_size: int = _setting(10, "BATCH_SIZE")
+    # SMS Partner allows 2,000 a minute per IP; every caller shares this budget (see provider_calls_per_minute).
+    provider_requests_per_minute: float = _setting(1800.0, "PROVIDER_REQUESTS_PER_MINUTE")
+    provider_caller: str = _setting("queue", "PROVIDER_CALLER")  # queue | bus | snapshot: whose share
+    maximum_concurrency: int = _setting(5, "MAXIMUM_CONCURRENCY")
+    eventbridge_reserved_concurrency: int = _setting(5, "EVENTBRIDGE_RESERVED_CONCURRENCY")
+    # Failed records come back after 120 s, 240 s, ... (capped under 12 h), times a jitter in [0.75, 1].
+    retry_backoff_base_seconds: float = _setting(120.0, "RETRY_BACKOFF_BASE_SECONDS")
+    retry_backoff_min_jitter: float = _setting(0.75, "RETRY_BACKOFF_MIN_JITTER")
+    # Kept from the invocation's time for what follows the calls (dead-lettering, visibility, the response).
+    deadline_margin_seconds: float = _setting(3.0, "DEADLINE_MARGIN_SECONDS")
+    circuit_failure_threshold: int = _setting(5, "CIRCUIT_FAILURE_THRESHOLD")
+    circuit_cooldown_seconds: float = _setting(30.0, "CIRCUIT_COOLDOWN_SECONDS")
+    circuit_max_cooldown_seconds: float = _setting(600.0, "CIRCUIT_MAX_COOLDOWN_SECONDS")
     secret_max_age_seconds: int = _setting(300, "SECRET_MAX_AGE_SECONDS")
     connect_timeout_seconds: float = _setting(3.05, "PROVIDER_CONNECT_TIMEOUT_SECONDS")
     read_timeout_seconds: float = _setting(10.0, "PROVIDER_READ_TIMEOUT_SECONDS")
@@ -46,14 +65,14 @@ class Settings:
     retry_base_delay_seconds: float = _setting(0.2, "PROVIDER_RETRY_BASE_DELAY_SECONDS")
     retry_max_delay_seconds: float = _setting(2.0, "PROVIDER_RETRY_MAX_DELAY_SECONDS")
     # Same value as the queue's redrive policy: on the last receive we dead-letter with a reason ourselves.
-    max_receive_count: int = _setting(5, "MAX_RECEIVE_COUNT")
+    max_receive_count: int = _setting(12, "MAX_RECEIVE_COUNT")
     snapshot_max_delete_percent: float = _setting(10.0, "SNAPSHOT_MAX_DELETE_PERCENT")
     snapshot_write_threads: int = _setting(8, "SNAPSHOT_WRITE_THREADS")
     # Parallel-scan segments; more than threads: a segment's cost grows faster than its size (measured:
     # 1,000,000 items in 8 segments 93 s, in 16 segments 43 s, on DynamoDB Local).
     snapshot_scan_segments: int = _setting(32, "SNAPSHOT_SCAN_SEGMENTS")
-    # HTTP doors (reply webhook, unsubscribe links): they publish to the queue, never call the provider.
-    opt_out_queue_url: str = _setting("", "OPT_OUT_QUEUE_URL")
+    # HTTP doors (reply webhook, unsubscribe links): they publish to the queue (opt_out_queue_url above), never
+    # call the provider.
     webhook_token_secret_id: str = _setting("", "WEBHOOK_TOKEN_SECRET_ID")
     link_key_secret_id: str = _setting("", "LINK_KEY_SECRET_ID")
     stop_keywords: str = _setting(DEFAULT_STOP_KEYWORDS, "STOP_KEYWORDS")
@@ -89,6 +108,33 @@ class Settings:
     def variables(cls) -> dict[str, str]:
         """Field name -> environment variable: what the template and the local runtime must set."""
         return {setting.name: setting.metadata["env"] for setting in fields(cls)}
+
+    @property
+    def provider_calls_per_minute(self) -> float:
+        """This instance's share of ``provider_requests_per_minute``.
+
+        CloudFormation cannot divide, so every function gets the budget and the instance counts, and divides
+        here. The snapshot makes at most ``provider_max_attempts`` calls a run: it keeps that many a minute.
+        Of the rest the bus function's reserved instances share 10 % (live opt-outs, one per invocation;
+        beyond their share they hand events over to the queue) and the queue's MaximumConcurrency instances
+        90 %, so that a backlog, which is always in the queue, drains at 90 % of the budget. Without a
+        reservation (0) the bus share is divided as if 10 instances ran (a new account's whole quota).
+        """
+        snapshot = float(self.provider_max_attempts)
+        rest = max(0.0, self.provider_requests_per_minute - snapshot)
+        if self.provider_caller == "snapshot":
+            return snapshot
+        if self.provider_caller == "bus":
+            return rest * BUS_SHARE / (self.eventbridge_reserved_concurrency or 10)
+        return rest * (1 - BUS_SHARE) / max(1, self.maximum_concurrency)
+
+    @property
+    def provider_burst(self) -> int:
+        """Calls an instance may make at once from a full bucket: a batch for the queue (one wave), one event
+        for the bus, a run's attempts for the snapshot."""
+        if self.provider_caller == "queue":
+            return self.batch_size
+        return self.provider_max_attempts if self.provider_caller == "snapshot" else 1
 
     def require(self, *names: str) -> None:
         """Fail early, with the missing names, instead of on the first record."""

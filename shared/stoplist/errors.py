@@ -99,9 +99,29 @@ class ProviderUnavailableError(RetryableError):
 
     reason = "provider_unavailable"
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        retry_after: float | None = None,
+        *,
+        attempted: bool = True,
+        circuit_open: bool = False,
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        # False: no call was sent (no slot before the deadline, no time left, the circuit is open).
+        self.attempted = attempted and not circuit_open
+        self.circuit_open = circuit_open
+
+
+class ProviderThrottledError(ProviderUnavailableError):
+    """HTTP 429, or no slot in this instance's share of the provider's rate limit before the deadline.
+
+    The provider's state, not the message's fault: the record waits ``retry_after`` seconds and must not
+    spend its receives (see ``OptOutService``)."""
+
+    reason = "provider_throttled"
+    metric = "ProviderThrottled"
 
 
 class ProviderAuthError(RetryableError):

@@ -19,9 +19,12 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
 from stoplist.adapters.bus import EventBus
+from stoplist.adapters.circuit import CircuitBreaker
 from stoplist.adapters.dead_letters import DeadLetterQueue
 from stoplist.adapters.history import HistoryTable
+from stoplist.adapters.opt_out_queue import QueueRedelivery
 from stoplist.adapters.optout_queue import OptOutQueue
+from stoplist.adapters.pacing import Pacer
 from stoplist.adapters.provider import RetryPolicy, SmsPartnerClient, new_session
 from stoplist.adapters.secrets import ApiKeySource, BareSecret
 from stoplist.adapters.table import StopListTable
@@ -29,6 +32,7 @@ from stoplist.config import Settings
 from stoplist.domain.changes import ChangePublisher
 from stoplist.domain.optin import OptInService
 from stoplist.domain.optout import OptOutService
+from stoplist.domain.redelivery import RedeliverySchedule
 from stoplist.domain.replies import ReplyWebhook, StopKeywords
 from stoplist.domain.snapshot import SnapshotSync
 from stoplist.domain.unsubscribe import UnsubscribeLinks
@@ -74,6 +78,12 @@ def build_provider(
             base_delay=settings.retry_base_delay_seconds,
             max_delay=settings.retry_max_delay_seconds,
         ),
+        pacer=Pacer(calls_per_minute=settings.provider_calls_per_minute, burst=settings.provider_burst),
+        circuit=CircuitBreaker(
+            threshold=settings.circuit_failure_threshold,
+            cooldown_seconds=settings.circuit_cooldown_seconds,
+            max_cooldown_seconds=settings.circuit_max_cooldown_seconds,
+        ),
     )
 
 
@@ -86,7 +96,7 @@ def build_optout_service(
     use_receive_count: bool = True,
 ) -> OptOutService:
     """``use_receive_count``: SQS knows how often a message came back; EventBridge deliveries do not."""
-    settings.require("dead_letter_queue_url")
+    settings.require("dead_letter_queue_url", "opt_out_queue_url")
     pool = settings.record_concurrency
     dynamodb = dynamodb or aws_client("dynamodb", pool)
     table = StopListTable(settings.table_name, dynamodb) if settings.table_name else None
@@ -101,12 +111,18 @@ def build_optout_service(
             default_region=settings.default_phone_region,
             clock_skew_seconds=settings.consent_clock_skew_seconds,
         ).opt_in
+    sqs = sqs or aws_client("sqs", pool)
     return OptOutService(
         provider=provider,
-        dead_letters=DeadLetterQueue(settings.dead_letter_queue_url, sqs or aws_client("sqs", pool)),
+        dead_letters=DeadLetterQueue(settings.dead_letter_queue_url, sqs),
         table=table,
         default_region=settings.default_phone_region,
         max_receive_count=settings.max_receive_count if use_receive_count else None,
+        queue=QueueRedelivery(settings.opt_out_queue_url, sqs),
+        schedule=RedeliverySchedule(
+            base_seconds=settings.retry_backoff_base_seconds, min_jitter=settings.retry_backoff_min_jitter
+        ),
+        deadline_margin_seconds=settings.deadline_margin_seconds,
         opt_in=opt_in,
         history=history,
     )

@@ -70,7 +70,9 @@ def publish(resources: LocalResources, *bodies: dict[str, Any]) -> None:
 
 
 def bus_failure(resources: LocalResources, function: LocalFunction, standin: SmsPartnerStandIn, phone: str) -> None:
-    """An event whose invocations all fail: the OnFailure destination's invocation record ends in the DLQ."""
+    """An event whose invocations all fail: the OnFailure destination's invocation record ends in the DLQ. (A
+    transient failure alone is handed over to OptOutQueue and the invocation succeeds; here the hand-over
+    fails too, the one way a bus event still reaches the OnFailure destination.)"""
     boto3.client("events").put_events(
         Entries=[
             {
@@ -82,10 +84,15 @@ def bus_failure(resources: LocalResources, function: LocalFunction, standin: Sms
         ]
     )
     standin.faults.rates = {"http_503": 1.0}
+    queue_url = function.env["OPT_OUT_QUEUE_URL"]
+    function.env["OPT_OUT_QUEUE_URL"] = queue_url + "-missing"
+    function.new_container()
     try:
         AsyncInvokeDelivery.from_template(resources, "OptOutEventBridgeFunction", function.invoke).deliver_once()
     finally:
         standin.faults.rates = {}
+        function.env["OPT_OUT_QUEUE_URL"] = queue_url
+        function.new_container()
 
 
 # --- status --------------------------------------------------------------------------------------------------

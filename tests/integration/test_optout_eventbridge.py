@@ -8,13 +8,15 @@ from typing import Any
 
 import boto3
 import pytest
-from stoplist.errors import ProviderAuthError, ProviderUnavailableError
+from stoplist.errors import AwsServiceError
 
+from devkit.bus import on_failure_record
 from devkit.emf import tally_metrics
 from devkit.lambda_runtime import LocalFunction
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources
 from tests.helpers import dead_letters, load_event, table_items
+from tests.integration.test_optout_sqs import sqs_event
 
 pytestmark = pytest.mark.integration
 
@@ -71,22 +73,73 @@ def test_permanent_failures_go_to_the_events_dead_letter_queue(
     assert dead_letters(resources.queue_urls["OptOutDeadLetterQueue"]) == []  # only its own DLQ
 
 
-def test_transient_failure_raises_for_lambda_async_retries(
-    eventbridge_function: LocalFunction, resources: LocalResources, standin: SmsPartnerStandIn
+def test_transient_failure_hands_the_event_over_to_the_queue(
+    eventbridge_function: LocalFunction,
+    resources: LocalResources,
+    standin: SmsPartnerStandIn,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     standin.queue_faults("http_500", "http_500", "http_500")
+    event = load_event("eventbridge_optout.json")
 
-    with pytest.raises(ProviderUnavailableError, match="HTTP 500"):
-        eventbridge_function.invoke(load_event("eventbridge_optout.json"))
+    result = eventbridge_function.invoke(event)
 
-    # Not dead-lettered by the handler: Lambda retries, then its OnFailure destination takes the event.
+    # The invocation succeeds: no Lambda retry, no OnFailure record; the queue's backoff takes it from here.
+    assert result["disposition"] == "HANDED_OVER"
+    [handed_over] = dead_letters(resources.queue_urls["OptOutQueue"])
+    assert json.loads(handed_over["body"]) == event  # the whole event: the queue handler unwraps it
     assert dead_letters(resources.queue_urls["OptOutEventsDeadLetterQueue"]) == []
+    assert tally_metrics(capsys.readouterr().out)["OptOutHandedOver"] == 1
 
 
-def test_auth_failure_raises(eventbridge_function: LocalFunction, standin: SmsPartnerStandIn) -> None:
+def test_handed_over_event_is_added_by_the_queue_function(
+    eventbridge_function: LocalFunction,
+    sqs_function: LocalFunction,
+    resources: LocalResources,
+    standin: SmsPartnerStandIn,
+) -> None:
+    standin.outage = True
+    eventbridge_function.invoke(load_event("eventbridge_optout.json"))
+    standin.outage = False
+    [handed_over] = dead_letters(resources.queue_urls["OptOutQueue"])
+
+    response = sqs_function.invoke(sqs_event(handed_over["body"]))
+
+    assert response == {"batchItemFailures": []}
+    assert table_items(resources.table_name)["+33611223344"]["eventId"] == "web-unsub-5521"
+
+
+def test_onfailure_record_is_replayed_through_the_queue(
+    sqs_function: LocalFunction, resources: LocalResources, standin: SmsPartnerStandIn
+) -> None:
+    """What the OnFailure destination writes (a Lambda invocation record) goes back into the queue as it is."""
+    event = load_event("eventbridge_optout.json")
+    record = on_failure_record(event, AwsServiceError("cannot send to the opt-out queue: AccessDenied"), attempts=3)
+
+    response = sqs_function.invoke(sqs_event(json.dumps(record)))
+
+    assert response == {"batchItemFailures": []}
+    assert "+33611223344" in standin.stop_list()
+    assert table_items(resources.table_name)["+33611223344"]["eventId"] == "web-unsub-5521"
+
+
+def test_auth_failure_is_handed_over_too(
+    eventbridge_function: LocalFunction, resources: LocalResources, standin: SmsPartnerStandIn
+) -> None:
     standin.api_keys = {"another-key"}
 
-    with pytest.raises(ProviderAuthError, match="code 10"):
+    assert eventbridge_function.invoke(load_event("eventbridge_optout.json"))["disposition"] == "HANDED_OVER"
+    assert len(dead_letters(resources.queue_urls["OptOutQueue"])) == 1
+
+
+def test_hand_over_failure_raises_for_lambda_async_retries(
+    eventbridge_function: LocalFunction, resources: LocalResources, standin: SmsPartnerStandIn
+) -> None:
+    standin.outage = True
+    eventbridge_function.env["OPT_OUT_QUEUE_URL"] = resources.queue_urls["OptOutQueue"] + "-missing"
+    eventbridge_function.new_container()
+
+    with pytest.raises(AwsServiceError, match="cannot send to the opt-out queue"):
         eventbridge_function.invoke(load_event("eventbridge_optout.json"))
 
 

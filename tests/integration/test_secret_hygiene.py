@@ -50,11 +50,16 @@ def run_optout(function: LocalFunction, resources: LocalResources, body: str | N
     exception text (if any) and the dead-letter messages."""
     error = ""
     try:
-        response = function.invoke(sqs_event(body or optout("06 12 34 56 78"), receive_count=5))
+        last = int(resources.parameters["MaxReceiveCount"])
+        response = function.invoke(sqs_event(body or optout("06 12 34 56 78"), receive_count=last))
         error = json.dumps(response)
     except Exception as exc:  # noqa: BLE001 - the text of whatever escaped is what is checked
         error = f"{type(exc).__name__}: {exc}"
-    return error, json.dumps(dead_letters(resources.queue_urls["OptOutDeadLetterQueue"]))
+    # Throttled records go back to the queue rather than to the dead-letter queue: check both.
+    held = dead_letters(resources.queue_urls["OptOutDeadLetterQueue"]) + dead_letters(
+        resources.queue_urls["OptOutQueue"]
+    )
+    return error, json.dumps(held)
 
 
 OPTOUT_FAILURES = [("fault", fault) for fault in FAULTS] + [("code", code) for code in (1, 2, 3, 9, 10, 42)]
@@ -71,8 +76,8 @@ def test_optout_under_each_fault_and_code(
     kind: str,
     value: str | int,
 ) -> None:
-    # Every attempt gets it; the record is on its 5th and last receive, so whatever is retryable is
-    # dead-lettered with its error: all the texts a failure can produce are produced.
+    # Every attempt gets it; the record is on its last receive, so whatever is retryable is dead-lettered
+    # with its error (a 429 is requeued): all the texts a failure can produce are produced.
     if kind == "fault":
         standin.queue_faults(str(value), str(value), str(value))
     else:
@@ -84,8 +89,10 @@ def test_optout_under_each_fault_and_code(
     application_logs = json_logs.getvalue() + out.out
     assert API_KEY not in dead  # the DLQ message body is the original event (its number unmasked, by design)
     assert_clean(application_logs, error, everything_logged.getvalue(), out.err)
-    if kind == "fault":
-        assert "gave up after 5 receives" in dead
+    if kind == "fault" and value == "http_429":
+        assert "opt-out throttled, requeued" in application_logs
+    elif kind == "fault":
+        assert f"gave up after {resources.parameters['MaxReceiveCount']} receives" in dead
         assert "provider call failed, retrying" in application_logs  # the capture works
     elif value == 3:
         assert '"phone":"+336****5678"' in application_logs  # already listed: done, logged masked
@@ -155,7 +162,7 @@ def test_snapshot_under_each_failure(
     assert API_KEY not in json_logs.getvalue()
     assert API_KEY not in everything_logged.getvalue()
     assert API_KEY not in out.out + out.err
-    if failure not in {"reset", "timeout"}:  # those get no response, so urllib3 logs no request line
+    if failure not in {"reset", "timeout", "hang"}:  # those get no response, so urllib3 logs no request line
         assert "stop-sms/list?apiKey=***" in everything_logged.getvalue()  # the line was there, redacted
 
 
@@ -193,5 +200,5 @@ def test_opt_in_under_each_fault_and_code_of_the_delete(
     if kind == "code" and value != 4:
         assert "stop-sms/delete" in dead  # dead-lettered with the reason, without the key
         assert f"code {value}" in dead
-    if not (kind == "fault" and value in {"reset", "timeout"}):
+    if not (kind == "fault" and value in {"reset", "timeout", "hang"}):
         assert "stop-sms/delete?apiKey=***" in everything_logged.getvalue()  # the line was there, redacted

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from stoplist.adapters.table import STATUS_KEY, StopListTable
 from stoplist.config import Settings
+from stoplist.domain.deadline import Deadline
 from stoplist.domain.ports import AddResult, OptOutRecord, StopEntry, StopListProvider
 from stoplist.errors import StopListError
 from stoplist.lookup import StopListLookup
@@ -154,8 +155,8 @@ class _OptOutDuringFetch:
         self._inner = inner
         self._during_fetch = during_fetch
 
-    def add_stop(self, e164: str) -> AddResult:
-        return self._inner.add_stop(e164)
+    def add_stop(self, e164: str, deadline: Deadline | None = None) -> AddResult:
+        return self._inner.add_stop(e164, deadline)
 
     def list_stops(self) -> list[StopEntry]:
         entries = self._inner.list_stops()

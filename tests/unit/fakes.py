@@ -15,6 +15,7 @@ import requests
 from stoplist.adapters.provider import HttpSession
 from stoplist.adapters.secrets import SecretReader
 from stoplist.domain.changes import CHANGE_OPT_IN, Announcement, HistoryEntry
+from stoplist.domain.deadline import Deadline
 from stoplist.domain.ports import (
     AddResult,
     AnnouncementBus,
@@ -30,6 +31,7 @@ from stoplist.domain.ports import (
     OptOutRecord,
     OptOutStore,
     ProviderFields,
+    RetryQueue,
     SigningKeys,
     SnapshotStore,
     StopEntry,
@@ -93,7 +95,7 @@ class FakeProvider:
     entries: list[StopEntry] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
 
-    def add_stop(self, e164: str) -> AddResult:
+    def add_stop(self, e164: str, deadline: Deadline | None = None) -> AddResult:
         if e164 in self.errors:
             raise self.errors[e164]
         if e164 in self.already:
@@ -122,6 +124,23 @@ class FakeDeadLetters:
 
     def send(self, letter: DeadLetter) -> None:
         self.sent.append(asdict(letter))
+
+
+@dataclass
+class FakeQueue:
+    """OptOutQueue: records the postponements and requeued bodies."""
+
+    postponed: list[tuple[str, int]] = field(default_factory=list)
+    requeued: list[dict[str, Any]] = field(default_factory=list)
+    fail_with: Exception | None = None
+
+    def postpone(self, receipt_handle: str, seconds: int) -> None:
+        self.postponed.append((receipt_handle, seconds))
+
+    def requeue(self, body: str, delay_seconds: int, original_message_id: str | None) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.requeued.append({"body": body, "delay": delay_seconds, "original_message_id": original_message_id})
 
 
 @dataclass
@@ -260,6 +279,7 @@ class FakeSigningKeys:
 _checked: tuple[
     StopListProvider,
     DeadLetterSink,
+    RetryQueue,
     OptOutStore,
     SnapshotStore,
     HttpSession,
@@ -269,6 +289,7 @@ _checked: tuple[
 ] = (
     FakeProvider(),
     FakeDeadLetters(),
+    FakeQueue(),
     FakeTable(),
     FakeTable(),
     FakeSession(),

@@ -8,16 +8,18 @@ from stoplist.domain.changes import CHANGE_OPT_IN, HistoryEntry
 from stoplist.domain.events import OptOutRequest, RawEvent, read_sqs_message
 from stoplist.domain.optout import Disposition, OptOutService, process
 from stoplist.domain.ports import OptOutRecord
+from stoplist.domain.redelivery import RedeliverySchedule
 from stoplist.errors import (
     AwsServiceError,
     ConfigurationError,
     ProviderAuthError,
+    ProviderThrottledError,
     ProviderUnavailableError,
     RetryableError,
 )
 from stoplist.observability import metrics
 
-from tests.unit.fakes import FakeDeadLetters, FakeHistory, FakeProvider, FakeTable
+from tests.unit.fakes import FakeDeadLetters, FakeHistory, FakeProvider, FakeQueue, FakeTable
 
 
 @contextmanager
@@ -33,8 +35,12 @@ def metrics_counted() -> Iterator[dict[str, float]]:
 
 
 def service(
-    provider: FakeProvider | None = None, table: FakeTable | None = None, max_receives: int | None = 5
+    provider: FakeProvider | None = None,
+    table: FakeTable | None = None,
+    max_receives: int | None = 5,
+    queue: FakeQueue | None = None,
 ) -> tuple[OptOutService, FakeDeadLetters]:
+    """The service with fakes; with a ``queue``, failed records are postponed or requeued there."""
     dead = FakeDeadLetters()
     svc = OptOutService(
         provider=provider or FakeProvider(),
@@ -42,6 +48,9 @@ def service(
         table=table,
         default_region="FR",
         max_receive_count=max_receives,
+        queue=queue,
+        schedule=RedeliverySchedule(base_seconds=120, min_jitter=0.75) if queue is not None else None,
+        deadline_margin_seconds=3.0,
     )
     return svc, dead
 
@@ -163,7 +172,15 @@ def test_an_opt_out_older_than_a_recorded_re_opt_in_loses_before_the_provider() 
     provider = FakeProvider()
     dead = FakeDeadLetters()
     svc = OptOutService(
-        provider=provider, dead_letters=dead, table=None, default_region="FR", max_receive_count=5, history=history
+        provider=provider,
+        dead_letters=dead,
+        table=None,
+        default_region="FR",
+        max_receive_count=5,
+        queue=None,
+        schedule=None,
+        deadline_margin_seconds=3.0,
+        history=history,
     )
 
     old = '{"phoneNumber": "0612345678", "occurredAt": "2026-11-22T10:30:00+01:00"}'  # 09:30 UTC
@@ -177,3 +194,82 @@ def test_an_opt_out_older_than_a_recorded_re_opt_in_loses_before_the_provider() 
     assert handle(svc, later) is Disposition.ADDED
     assert handle(svc, '{"phoneNumber": "0612345678"}') is Disposition.ADDED  # no occurredAt: as of now
     assert provider.added == ["+33612345678"] * 3
+
+
+# --- coming back later: backoff, throttling, the bus's hand-over ----------------------------------------------
+def queue_service(
+    provider: FakeProvider, max_receives: int | None = 12
+) -> tuple[OptOutService, FakeDeadLetters, FakeQueue]:
+    queue = FakeQueue()
+    svc, dead = service(provider, max_receives=max_receives, queue=queue)
+    return svc, dead, queue
+
+
+def sqs_raw(receive_count: int, body: str = '{"phoneNumber": "0612345678"}') -> RawEvent:
+    return RawEvent(body, "msg-1", receive_count, receipt_handle="rh-1")
+
+
+def test_a_failed_record_is_postponed_by_its_backoff_and_raised() -> None:
+    down = ProviderUnavailableError("stop-sms/add: HTTP 503")
+    svc, dead, queue = queue_service(FakeProvider(errors={"+33612345678": down}))
+    raw = sqs_raw(receive_count=3)
+    with pytest.raises(ProviderUnavailableError):
+        svc.handle(raw, read_sqs_message)
+    [(handle, seconds)] = queue.postponed
+    assert handle == "rh-1"
+    assert 0.75 * 480 - 1 <= seconds <= 480  # the third wait: 120 s x 2^2, jittered
+    assert dead.sent == []
+    assert queue.requeued == []
+
+
+def test_a_throttled_record_is_requeued_without_spending_a_receive_even_on_its_last() -> None:
+    throttled = ProviderThrottledError("stop-sms/add: HTTP 429", retry_after=4.0)
+    svc, dead, queue = queue_service(FakeProvider(errors={"+33612345678": throttled}))
+    for receive in (1, 12):
+        raw = sqs_raw(receive_count=receive)
+        assert svc.handle(raw, read_sqs_message) is Disposition.THROTTLED
+    assert [message["original_message_id"] for message in queue.requeued] == ["msg-1", "msg-1"]
+    assert all(4 <= message["delay"] <= 6 for message in queue.requeued)
+    assert queue.postponed == []
+    assert dead.sent == []
+
+
+def test_a_throttled_record_that_cannot_be_requeued_falls_back_to_a_short_postponement() -> None:
+    throttled = ProviderThrottledError("no slot", retry_after=2.0, attempted=False)
+    svc, _, queue = queue_service(FakeProvider(errors={"+33612345678": throttled}))
+    queue.fail_with = AwsServiceError("cannot send to the opt-out queue: ThrottlingException")
+    raw = sqs_raw(receive_count=1)
+    with pytest.raises(ProviderThrottledError):
+        svc.handle(raw, read_sqs_message)
+    assert [seconds for _, seconds in queue.postponed] == [pytest.approx(2, abs=1)]
+
+
+def test_a_bus_event_is_handed_over_to_the_queue_on_a_transient_failure() -> None:
+    down = ProviderUnavailableError("stop-sms/add: ReadTimeout")
+    svc, dead, queue = queue_service(FakeProvider(errors={"+33612345678": down}), max_receives=None)
+    raw = RawEvent('{"id": "e-1", "detail-type": "SmsOptOutRequested", "detail": {"phoneNumber": "0612345678"}}', "e-1")
+    assert svc.handle(raw, read_sqs_message) is Disposition.HANDED_OVER
+    [message] = queue.requeued
+    assert message["body"] == raw.body  # the whole event: the queue handler unwraps it
+    assert message["original_message_id"] is None
+    assert 90 <= message["delay"] <= 120  # the first step of the backoff
+    assert dead.sent == []
+
+
+def test_a_bus_event_whose_hand_over_fails_raises_for_lambdas_retries() -> None:
+    svc, _, queue = queue_service(
+        FakeProvider(errors={"+33612345678": ProviderUnavailableError("HTTP 500")}), max_receives=None
+    )
+    queue.fail_with = AwsServiceError("cannot send to the opt-out queue: AccessDenied")
+    raw = RawEvent('{"phoneNumber": "0612345678"}', "e-1")
+    with pytest.raises(AwsServiceError):
+        svc.handle(raw, read_sqs_message)
+
+
+def test_a_record_skipped_by_an_open_circuit_does_not_come_back_before_the_next_probe() -> None:
+    skipped = ProviderUnavailableError("stop-sms/add: provider known unavailable", retry_after=599.2, circuit_open=True)
+    svc, _, queue = queue_service(FakeProvider(errors={"+33612345678": skipped}))
+    raw = sqs_raw(receive_count=1)
+    with pytest.raises(ProviderUnavailableError):
+        svc.handle(raw, read_sqs_message)
+    assert queue.postponed == [("rh-1", 600)]  # not the first backoff step (90-120 s)

@@ -193,6 +193,43 @@ def test_every_variable_the_template_sets_is_a_setting(function: str) -> None:
     assert unknown == set()
 
 
+def test_the_provider_budget_reaches_every_function_with_its_role() -> None:
+    assert TEMPLATE["Parameters"]["ProviderRequestsPerMinute"]["Default"] == 1800  # 90 % of 2,000 a minute
+    env = GLOBAL_FUNCTION["Environment"]["Variables"]
+    assert env["PROVIDER_REQUESTS_PER_MINUTE"] == {"Ref": "ProviderRequestsPerMinute"}
+    assert env["MAXIMUM_CONCURRENCY"] == {"Ref": "MaximumConcurrency"}
+    assert env["EVENTBRIDGE_RESERVED_CONCURRENCY"] == {"Ref": "EventBridgeReservedConcurrency"}
+    roles = {  # the functions that call the provider, and whose share each spends
+        name: spec["Properties"]["Environment"]["Variables"]["PROVIDER_CALLER"]
+        for name, spec in FUNCTIONS.items()
+        if "PROVIDER_CALLER" in spec["Properties"].get("Environment", {}).get("Variables", {})
+    }
+    assert roles == {"OptOutSqsFunction": "queue", "OptOutEventBridgeFunction": "bus", "SnapshotFunction": "snapshot"}
+
+
+def test_one_wave_per_batch_by_default() -> None:
+    parameters = TEMPLATE["Parameters"]
+    assert parameters["RecordConcurrency"]["Default"] >= parameters["BatchSize"]["Default"]
+
+
+def test_the_opt_out_functions_may_postpone_and_requeue_in_the_queue() -> None:
+    def queue_actions(function: str) -> set[str]:
+        actions: set[str] = set()
+        for policy in FUNCTIONS[function]["Properties"]["Policies"]:
+            for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+                if statement["Resource"] == {"Fn::GetAtt": ["OptOutQueue", "Arn"]}:
+                    listed = statement["Action"]
+                    actions |= {listed} if isinstance(listed, str) else set(listed)
+        return actions
+
+    assert queue_actions("OptOutSqsFunction") == {"sqs:ChangeMessageVisibility", "sqs:SendMessage"}
+    assert queue_actions("OptOutEventBridgeFunction") == {"sqs:SendMessage"}
+    for function in ("OptOutSqsFunction", "OptOutEventBridgeFunction"):
+        assert FUNCTIONS[function]["Properties"]["Environment"]["Variables"]["OPT_OUT_QUEUE_URL"] == {
+            "Ref": "OptOutQueue"
+        }
+
+
 # --- the HTTP doors -------------------------------------------------------------------------------------------
 HTTP_FUNCTIONS = {"RepliesWebhookFunction": "WebhookTokenSecret", "UnsubscribePageFunction": "LinkSigningKeySecret"}
 

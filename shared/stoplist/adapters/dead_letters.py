@@ -47,8 +47,10 @@ class DeadLetterQueue:
             body = encoded[:_MAX_BODY_BYTES].decode("utf-8", errors="ignore")
         if not body:
             body = "(empty message body)"  # SQS refuses an empty body
+        # Attribute values come from producers (eventId) and the provider (reason): SQS refuses the same
+        # characters in them as in a body, and would refuse the whole message, reason and all.
         message_attributes: dict[str, Any] = {
-            name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
+            name: {"DataType": "String", "StringValue": _sqs_safe(value)} for name, value in attributes.items()
         }
         with aws_errors("send to the dead-letter queue"):
             self._client.send_message(
@@ -57,7 +59,8 @@ class DeadLetterQueue:
 
 
 def _sqs_safe(text: str) -> str:
-    """SQS accepts only #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF in a body."""
+    """SQS accepts only #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF in a body and in
+    a String attribute value; anything else becomes U+FFFD."""
     return "".join(
         char
         if char in "\t\n\r" or 0x20 <= ord(char) <= 0xD7FF or 0xE000 <= ord(char) <= 0xFFFD or ord(char) >= 0x10000

@@ -3,6 +3,10 @@
 One ``requests.Session`` per container (keep-alive, pooled to the record concurrency), connect and read
 timeouts, JSON asked with ``_format=json``. The body is read whatever the HTTP status, since the docs do
 not say which status an error comes with. Provider codes become the typed errors of ``stoplist.errors``.
+
+Every attempt first asks the instance's circuit breaker (is the provider known down?) and its pacer (a slot
+in the instance's share of the rate limit), and is bounded by the caller's deadline: its read timeout and the
+waits between attempts end before the invocation's time is up.
 """
 
 from __future__ import annotations
@@ -16,14 +20,19 @@ from typing import Any, Protocol
 import requests
 from requests.adapters import HTTPAdapter
 
+from stoplist.adapters.circuit import CircuitBreaker
+from stoplist.adapters.pacing import Pacer
 from stoplist.adapters.secrets import ApiKeySource
+from stoplist.domain.deadline import Deadline
 from stoplist.domain.ports import AddResult, DeleteResult, StopEntry
 from stoplist.errors import (
     InvalidPhoneNumberError,
     ProviderAuthError,
     ProviderError,
     ProviderRejectedError,
+    ProviderThrottledError,
     ProviderUnavailableError,
+    StopListError,
 )
 from stoplist.observability import logger, mask_phones_in
 
@@ -41,6 +50,8 @@ AUTH_CODES = frozenset({CODE_API_KEY_REQUIRED, CODE_INVALID_API_KEY})
 MESSAGE_LIMIT = 120
 # A Retry-After longer than this is not waited for inside an invocation: SQS redelivery covers it.
 MAX_RETRY_AFTER_SECONDS = 5.0
+# A call is not started with less time than this left before the deadline: it could not finish.
+MIN_CALL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -90,22 +101,27 @@ class SmsPartnerClient:
         read_timeout: float,
         retry: RetryPolicy,
         sleep: Callable[[float], None] = time.sleep,
+        pacer: Pacer | None = None,
+        circuit: CircuitBreaker | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._session = session
-        self._timeout = (connect_timeout, read_timeout)
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
         self._retry = retry
         self._sleep = sleep
+        self._pacer = pacer
+        self._circuit = circuit
 
-    def add_stop(self, e164: str) -> AddResult:
+    def add_stop(self, e164: str, deadline: Deadline | None = None) -> AddResult:
         """``POST /stop-sms/add``. Code 3 (already listed) is a success: the call is idempotent."""
 
-        def send(key: str) -> requests.Response:
+        def send(key: str, timeout: tuple[float, float]) -> requests.Response:
             body = {"apiKey": key, "phoneNumber": e164, "_format": "json"}
-            return self._session.post(f"{self._base_url}/stop-sms/add", json=body, timeout=self._timeout)
+            return self._session.post(f"{self._base_url}/stop-sms/add", json=body, timeout=timeout)
 
-        document = self._call("stop-sms/add", send, accept_codes={CODE_ALREADY_LISTED})
+        document = self._call("stop-sms/add", send, accept_codes={CODE_ALREADY_LISTED}, deadline=deadline)
         code = document.get("code")
         if code == CODE_ALREADY_LISTED:
             return AddResult(already_listed=True)
@@ -115,9 +131,9 @@ class SmsPartnerClient:
     def list_stops(self) -> list[StopEntry]:
         """``GET /stop-sms/list``; a body whose ``nbData`` disagrees with ``data`` is treated as truncated."""
 
-        def send(key: str) -> requests.Response:
+        def send(key: str, timeout: tuple[float, float]) -> requests.Response:
             params = {"apiKey": key, "_format": "json"}
-            return self._session.get(f"{self._base_url}/stop-sms/list", params=params, timeout=self._timeout)
+            return self._session.get(f"{self._base_url}/stop-sms/list", params=params, timeout=timeout)
 
         document = self._call("stop-sms/list", send, accept_codes=frozenset())
         data = document.get("data")
@@ -133,9 +149,9 @@ class SmsPartnerClient:
     def delete_stop(self, stop_id: int) -> DeleteResult:
         """``GET /stop-sms/delete?id=``. Code 4 (id not found) is done, not an error: the entry is gone."""
 
-        def send(key: str) -> requests.Response:
+        def send(key: str, timeout: tuple[float, float]) -> requests.Response:
             params = {"apiKey": key, "id": str(stop_id), "_format": "json"}
-            return self._session.get(f"{self._base_url}/stop-sms/delete", params=params, timeout=self._timeout)
+            return self._session.get(f"{self._base_url}/stop-sms/delete", params=params, timeout=timeout)
 
         document = self._call(
             "stop-sms/delete",
@@ -148,9 +164,10 @@ class SmsPartnerClient:
     def _call(
         self,
         endpoint: str,
-        send: Callable[[str], requests.Response],
+        send: Callable[[str, tuple[float, float]], requests.Response],
         accept_codes: frozenset[int] | set[int],
         rejected_codes: frozenset[int] | set[int] = frozenset({CODE_PHONE_REQUIRED}),
+        deadline: Deadline | None = None,
     ) -> dict[str, Any]:
         """Send with bounded retries of transient failures and one re-read of the secret on an auth code."""
         key = self._api_key.get()
@@ -159,7 +176,7 @@ class SmsPartnerClient:
         while True:
             attempt += 1
             try:
-                return self._once(endpoint, send, key, accept_codes, rejected_codes)
+                return self._attempt(endpoint, send, key, accept_codes, rejected_codes, deadline)
             except ProviderAuthError:
                 if refreshed:
                     raise
@@ -168,9 +185,13 @@ class SmsPartnerClient:
                 key = self._api_key.refresh_after_rejection(key)
                 attempt -= 1  # the re-read is not one of the transient attempts
             except ProviderUnavailableError as exc:
-                if attempt >= self._retry.max_attempts:
+                if attempt >= self._retry.max_attempts or not exc.attempted:
                     raise
-                delay = self._retry.delay(attempt, exc.retry_after)
+                # After a 429 the pacer itself holds the next call back (Retry-After included).
+                paced = isinstance(exc, ProviderThrottledError) and self._pacer is not None
+                delay = 0.0 if paced else self._retry.delay(attempt, exc.retry_after)
+                if deadline is not None and deadline.remaining() - delay < MIN_CALL_SECONDS:
+                    raise  # no time for another attempt: the record comes back later
                 logger.info(
                     "provider call failed, retrying",
                     endpoint=endpoint,
@@ -178,25 +199,90 @@ class SmsPartnerClient:
                     delay_seconds=round(delay, 3),
                     error=str(exc),
                 )
-                self._sleep(delay)
+                if delay:
+                    self._sleep(delay)
+
+    def _attempt(
+        self,
+        endpoint: str,
+        send: Callable[[str, tuple[float, float]], requests.Response],
+        key: str,
+        accept_codes: frozenset[int] | set[int],
+        rejected_codes: frozenset[int] | set[int],
+        deadline: Deadline | None,
+    ) -> dict[str, Any]:
+        """One call, if the circuit lets it through and the pacer gives it a slot before the deadline."""
+        circuit = self._circuit
+        if circuit is not None and (blocked := circuit.blocked()) is not None:
+            why, wait = blocked
+            raise ProviderUnavailableError(f"{endpoint}: {why}", retry_after=wait, circuit_open=True)
+        try:
+            timeout = self._slot(endpoint, deadline)
+            document = self._once(endpoint, send, key, accept_codes, rejected_codes, timeout)
+        except ProviderThrottledError as exc:
+            if exc.attempted and self._pacer is not None:
+                self._pacer.throttled(exc.retry_after)
+                logger.warning("provider throttled the call", endpoint=endpoint, retry_after=exc.retry_after)
+            if circuit is not None and exc.attempted:
+                circuit.succeeded()  # a 429 is an answer: the provider is up
+            elif circuit is not None:
+                circuit.abandoned()
+            raise
+        except ProviderUnavailableError as exc:
+            if circuit is not None and exc.attempted:
+                circuit.failed(str(exc))
+            elif circuit is not None:
+                circuit.abandoned()
+            raise
+        except StopListError:
+            if circuit is not None:
+                circuit.succeeded()  # an error code is an answer: the provider is up
+            raise
+        except Exception:
+            if circuit is not None:
+                circuit.abandoned()
+            raise
+        if circuit is not None:
+            circuit.succeeded()
+        return document
+
+    def _slot(self, endpoint: str, deadline: Deadline | None) -> tuple[float, float]:
+        """Wait for the pacer's slot; the call's timeouts, shortened to what the deadline leaves."""
+        if self._pacer is not None:
+            throttled = self._pacer.acquire(None if deadline is None else deadline.at - MIN_CALL_SECONDS)
+            if throttled is not None:
+                raise ProviderThrottledError(
+                    f"{endpoint}: no slot in this instance's share of the rate limit before the deadline",
+                    retry_after=throttled.wait_seconds,
+                    attempted=False,
+                )
+        if deadline is None:
+            return (self._connect_timeout, self._read_timeout)
+        left = deadline.remaining()
+        if left < MIN_CALL_SECONDS:
+            raise ProviderUnavailableError(f"{endpoint}: no time left in the invocation", attempted=False)
+        return (min(self._connect_timeout, left), min(self._read_timeout, left))
 
     def _once(
         self,
         endpoint: str,
-        send: Callable[[str], requests.Response],
+        send: Callable[[str, tuple[float, float]], requests.Response],
         key: str,
         accept_codes: frozenset[int] | set[int],
         rejected_codes: frozenset[int] | set[int],
+        timeout: tuple[float, float],
     ) -> dict[str, Any]:
         try:
-            response = send(key)
+            response = send(key, timeout)
             status = response.status_code
             retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
             text = response.text
         except requests.RequestException as exc:
             # requests' messages carry the URL, and the URL of the GET carries the key: name the type only.
             raise ProviderUnavailableError(f"{endpoint}: {type(exc).__name__}") from None
-        if status == 429 or status >= 500:
+        if status == 429:
+            raise ProviderThrottledError(f"{endpoint}: HTTP 429", retry_after=retry_after)
+        if status >= 500:
             raise ProviderUnavailableError(f"{endpoint}: HTTP {status}", retry_after=retry_after)
         try:
             document = response.json() if text else None

@@ -3,7 +3,7 @@
 A message body (SQS) or ``detail`` (EventBridge) is a JSON object: ``phoneNumber`` (required string),
 ``country`` (ISO alpha-2), ``source``, ``reason``, ``eventId``, ``occurredAt`` (ISO 8601), all optional
 strings. Unknown fields are ignored. An SQS body may also be an SNS notification or a whole EventBridge
-event wrapping that object.
+event wrapping that object, or a Lambda invocation record (OnFailure destination) around such an event.
 
 ``action`` is ``opt-out`` (the default) or ``opt-in``; on the bus, detail-type ``SmsOptInRequested`` means
 ``opt-in``. An opt-in needs consent evidence: ``consentSource`` and ``consentAt`` (ISO 8601 with a UTC
@@ -48,11 +48,14 @@ class Consent:
 
 @dataclass(frozen=True)
 class RawEvent:
-    """An event as received, before parsing: what goes to the dead-letter queue if it is refused."""
+    """An event as received, before parsing: what goes to the dead-letter queue if it is refused.
+
+    ``receipt_handle`` is set for an SQS record (which can be postponed); a bus event has none."""
 
     body: str
     message_id: str
     receive_count: int = 1
+    receipt_handle: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,10 +188,14 @@ def _consent(payload: dict[str, Any]) -> Consent:
 
 
 def _unwrap(payload: object) -> tuple[object, str | None, object]:
-    """Peel one SNS notification and/or one EventBridge event off the payload (the usual fan-outs); returns
-    the contract's object, the envelope's id and the EventBridge detail-type (None without one)."""
+    """Peel one SNS notification and/or one EventBridge event off the payload (the usual fan-outs), or the
+    Lambda invocation record that the bus function's OnFailure destination wrote (its ``requestPayload`` is
+    the EventBridge event), so that OptOutEventsDeadLetterQueue can be replayed into the queue as it is;
+    returns the contract's object, the envelope's id and the EventBridge detail-type (None without one)."""
     envelope_id: str | None = None
     detail_type: object = None
+    if isinstance(payload, dict) and "requestPayload" in payload and "requestContext" in payload:
+        payload = payload["requestPayload"]
     if isinstance(payload, dict) and payload.get("Type") == "Notification" and "TopicArn" in payload:
         message = payload.get("Message")
         if not isinstance(message, str):

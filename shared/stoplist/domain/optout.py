@@ -5,9 +5,17 @@
 An event whose ``action`` is ``opt-in`` goes to the opt-in service (``stoplist.domain.optin``) instead;
 both end the same way (a disposition, a dead letter with the reason, or a retry).
 
-Permanent failures go to the dead-letter queue with their reason and count as handled; retryable ones
-raise, so that SQS (or Lambda's async retries, for EventBridge) bring the event back, except on the last
-receive, where we dead-letter with the reason ourselves rather than let the redrive drop it there bare.
+Permanent failures go to the dead-letter queue with their reason and count as handled. Retryable ones:
+
+- from the queue, the record is made invisible for its backoff (``RedeliverySchedule``) and the error
+  raised, so that it comes back later and later; on its last receive we dead-letter it with the reason
+  ourselves rather than let the redrive drop it there bare;
+- a throttled record (429, or no slot in the instance's share before the deadline) is the provider's state,
+  not the message's fault: it is sent to the queue again as a new message, delayed by the pacer's wait, and
+  the received one acknowledged. A visibility delay would spend one of its receives, and enough throttling
+  would dead-letter it, or leave too few receives to wait out an outage;
+- from the bus (no receive count), any retryable failure hands the whole event over to the queue, where the
+  same backoff applies; the invocation succeeds.
 
 ``process`` is what the handlers call: it builds the service on first use, takes the event to its end and counts
 its outcome, so that every entry point counts the same metric for the same outcome, configuration errors
@@ -17,8 +25,11 @@ included.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable
+from typing import Any
 
+from stoplist.domain.deadline import Deadline, HasRemainingTime
 from stoplist.domain.events import OPT_IN, OptOutRequest, RawEvent, to_instant, utc_text
 from stoplist.domain.phone import to_e164
 from stoplist.domain.ports import (
@@ -27,9 +38,20 @@ from stoplist.domain.ports import (
     HistoryReader,
     OptOutRecord,
     OptOutStore,
+    RetryQueue,
     StopListProvider,
 )
-from stoplist.errors import ConfigurationError, OptOutSupersededError, PermanentError, ProviderAuthError, RetryableError
+from stoplist.domain.redelivery import SQS_MAX_DELAY_SECONDS, RedeliverySchedule
+from stoplist.errors import (
+    AwsServiceError,
+    ConfigurationError,
+    OptOutSupersededError,
+    PermanentError,
+    ProviderAuthError,
+    ProviderThrottledError,
+    ProviderUnavailableError,
+    RetryableError,
+)
 from stoplist.observability import count, logger, mask_phone
 
 
@@ -40,6 +62,9 @@ class Disposition(enum.Enum):
     ALREADY_LISTED = "OptOutAlreadyListed"
     REJECTED = "OptOutRejected"
     DEAD_LETTERED = "OptOutDeadLettered"
+    # Sent to OptOutQueue as a new message: a bus event after a transient failure, a throttled record.
+    HANDED_OVER = "OptOutHandedOver"
+    THROTTLED = "ProviderThrottled"
     OPTED_IN = "OptInRemoved"  # the provider's entry was deleted
     NOT_LISTED = "OptInNotListed"  # the number was on no list: nothing to undo
 
@@ -56,6 +81,9 @@ class OptOutService:
         table: OptOutStore | None,
         default_region: str,
         max_receive_count: int | None,
+        queue: RetryQueue | None,
+        schedule: RedeliverySchedule | None,
+        deadline_margin_seconds: float,
         opt_in: Callable[[OptOutRequest], Disposition] | None = None,
         history: HistoryReader | None = None,
     ) -> None:
@@ -65,12 +93,17 @@ class OptOutService:
         self._table = table
         self._default_region = default_region
         self._max_receive_count = max_receive_count
+        self._queue = queue
+        self._schedule = schedule
+        self._deadline_margin = deadline_margin_seconds
         self._opt_in = opt_in
         self._history = history
 
-    def handle(self, raw: RawEvent, parse: Parser) -> Disposition:
-        """Take one event to its end; ``parse`` reads the contract's object out of ``raw``."""
+    def handle(self, raw: RawEvent, parse: Parser, context: HasRemainingTime | None = None) -> Disposition:
+        """Take one event to its end; ``parse`` reads the contract's object out of ``raw``. With the invocation's
+        ``context``, every provider call ends before its deadline (remaining time less the margin)."""
         event_id = raw.message_id
+        deadline = None if context is None else Deadline.from_context(context, self._deadline_margin)
         try:
             request = parse(raw)
             event_id = request.event_id
@@ -78,32 +111,78 @@ class OptOutService:
                 if self._opt_in is None:
                     raise ConfigurationError("this function is not set up for opt-ins")
                 return self._opt_in(request)
-            return self._opt_out(request)
+            return self._opt_out(request, deadline)
         except PermanentError as exc:
             logger.warning("opt-out rejected", event_id=event_id, error_type=exc.reason, error=str(exc))
             self._dead_letter(raw, event_id, exc, f"rejected: {exc}")
             return Disposition.REJECTED
         except RetryableError as exc:
-            log = logger.error if isinstance(exc, ProviderAuthError | ConfigurationError) else logger.warning
-            last_receive = self._max_receive_count is not None and raw.receive_count >= self._max_receive_count
-            log(
-                "opt-out failed on its last receive, dead-lettering"
-                if last_receive
-                else "opt-out failed, will be retried",
-                event_id=event_id,
-                error_type=exc.reason,
-                error=str(exc),
-                receive_count=raw.receive_count,
-            )
-            if not last_receive:
-                raise
+            return self._retry_later(raw, event_id, exc)
+
+    def _retry_later(self, raw: RawEvent, event_id: str, exc: RetryableError) -> Disposition:
+        """Bring the event back later (raising, or requeued), or dead-letter it on its last receive."""
+        log = logger.error if isinstance(exc, ProviderAuthError | ConfigurationError) else logger.warning
+        throttled = isinstance(exc, ProviderThrottledError)
+        if throttled:
+            log = logger.info  # the provider's state, expected in a burst: counted, not a warning per record
+        fields: dict[str, Any] = {
+            "event_id": event_id,
+            "error_type": exc.reason,
+            "error": str(exc),
+            "receive_count": raw.receive_count,
+        }
+        from_bus = raw.receipt_handle is None and self._max_receive_count is None
+        if self._queue is not None and (from_bus or throttled):
+            delay = self._requeue_delay(exc)
+            try:
+                self._queue.requeue(raw.body, delay, None if from_bus else raw.message_id)
+            except AwsServiceError as send_error:
+                logger.error("opt-out could not be requeued", event_id=event_id, error=str(send_error))
+                if from_bus:
+                    raise send_error from None  # Lambda's async retries, then the OnFailure destination
+            else:
+                log(
+                    "opt-out throttled, requeued" if throttled else "opt-out handed over to the queue",
+                    delay_seconds=delay,
+                    **fields,
+                )
+                return Disposition.THROTTLED if throttled else Disposition.HANDED_OVER
+        last_receive = self._max_receive_count is not None and raw.receive_count >= self._max_receive_count
+        if last_receive:
+            log("opt-out failed on its last receive, dead-lettering", **fields)
             self._dead_letter(raw, event_id, exc, f"gave up after {raw.receive_count} receives, last error: {exc}")
             return Disposition.DEAD_LETTERED
+        log("opt-out failed, will be retried", retry_in_seconds=self._postpone(raw, exc), **fields)
+        raise exc
 
-    def _opt_out(self, request: OptOutRequest) -> Disposition:
+    def _requeue_delay(self, exc: RetryableError) -> int:
+        if isinstance(exc, ProviderThrottledError):
+            return RedeliverySchedule.throttle_delay(exc.retry_after or 1.0)
+        if self._schedule is None:
+            return 0
+        return min(SQS_MAX_DELAY_SECONDS, self._schedule.backoff(1))
+
+    def _postpone(self, raw: RawEvent, exc: RetryableError) -> int | None:
+        """Make the received message invisible for its backoff; without it, the queue's own timeout applies."""
+        if self._queue is None or self._schedule is None or raw.receipt_handle is None:
+            return None
+        if isinstance(exc, ProviderThrottledError):
+            delay = RedeliverySchedule.throttle_delay(exc.retry_after or 1.0)
+        else:
+            delay = self._schedule.backoff(raw.receive_count)
+            if isinstance(exc, ProviderUnavailableError) and exc.circuit_open and exc.retry_after:
+                delay = max(delay, math.ceil(exc.retry_after))  # not before the circuit lets a probe through
+        try:
+            self._queue.postpone(raw.receipt_handle, delay)
+        except AwsServiceError as error:
+            logger.warning("could not postpone the record", event_id=raw.message_id, error=str(error))
+            return None
+        return delay
+
+    def _opt_out(self, request: OptOutRequest, deadline: Deadline | None) -> Disposition:
         number = to_e164(request.phone_number, request.country, self._default_region)
         self._check_not_superseded(number, request)
-        result = self._provider.add_stop(number)
+        result = self._provider.add_stop(number, deadline)
         if self._table is not None:
             self._table.record_opt_out(
                 OptOutRecord(
@@ -153,7 +232,9 @@ def log_done(request: OptOutRequest, number: str, disposition: Disposition) -> D
     return disposition
 
 
-def process(service: Callable[[], OptOutService], raw: RawEvent, parse: Parser) -> Disposition:
+def process(
+    service: Callable[[], OptOutService], raw: RawEvent, parse: Parser, context: HasRemainingTime | None = None
+) -> Disposition:
     """The handlers' one call per event, and the one place outcome metrics are counted.
 
     ``service`` builds (or returns the cached) service, inside the count, so that a deployment error (a missing
@@ -162,7 +243,7 @@ def process(service: Callable[[], OptOutService], raw: RawEvent, parse: Parser) 
     propagates, for the entry point to hand the event back.
     """
     try:
-        disposition = service().handle(raw, parse)
+        disposition = service().handle(raw, parse, context)
     except RetryableError as exc:
         count(exc.metric)
         raise

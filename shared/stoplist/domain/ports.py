@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 if TYPE_CHECKING:
     from stoplist.domain.changes import Announcement, HistoryEntry
 
+from stoplist.domain.deadline import Deadline
+
 
 def utc_now() -> str:
     """Every timestamp the application stores: fixed-width ISO 8601 UTC with microseconds, so it compares
@@ -104,11 +106,20 @@ class DeadLetter:
 
 
 class StopListProvider(Protocol):
-    """SMS Partner's stop-list endpoints (``stoplist.adapters.provider.SmsPartnerClient``)."""
+    """SMS Partner's stop-list endpoints (``stoplist.adapters.provider.SmsPartnerClient``); ``deadline`` bounds
+    the call and its retries."""
 
-    def add_stop(self, e164: str) -> AddResult: ...
+    def add_stop(self, e164: str, deadline: Deadline | None = None) -> AddResult: ...
 
     def list_stops(self) -> list[StopEntry]: ...
+
+
+class RetryQueue(Protocol):
+    """OptOutQueue, where events come back later (``stoplist.adapters.opt_out_queue.OptOutQueue``)."""
+
+    def postpone(self, receipt_handle: str, seconds: int) -> None: ...
+
+    def requeue(self, body: str, delay_seconds: int, original_message_id: str | None) -> None: ...
 
 
 class DeadLetterSink(Protocol):

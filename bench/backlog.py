@@ -1,0 +1,146 @@
+"""Backlog drain: N opt-outs through MaximumConcurrency instances against a rate-limited provider.
+
+The stand-in allows ``--provider-limit`` calls in any 60 s (429 beyond, with a JSON error and no
+Retry-After); ``ProviderRequestsPerMinute`` is set to 90 % of it, as the template's default is to SMS
+Partner's 2,000. Each instance is its own process, the event source poller on the real (moto) queue and
+the real SQS handler (pacing, circuit, backoff, requeue of throttled records), with write-through to
+DynamoDB Local. The limit is scaled down from 2,000 a minute so that a run takes about a minute on these
+2-core machines; N scales with it (N = limit: the backlog is one minute of the provider's limit).
+
+    python -m bench.backlog [--events 600] [--provider-limit 600] [--latency 0.05] [--unpaced]
+
+Reports the drain time against N / ProviderRequestsPerMinute and against N / the queue's share of it, the
+share of calls answered 429, provider calls per opt-out, and how many were dead-lettered or lost.
+Targets: under 2 % answered 429, at most 1.05 calls per opt-out, none dead-lettered, none lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import time
+from typing import Any
+
+import boto3
+
+from devkit.lambda_runtime import LocalFunction
+from devkit.poller import SqsEventSourcePoller, queue_depth
+from devkit.services import start_local_aws
+from devkit.standin import SmsPartnerStandIn
+from devkit.template import create_resources, load_template
+
+API_KEY = "bench-key"
+
+
+def instance(
+    aws_env: dict[str, str], function_env: dict[str, str], queue_url: str, queue_arn: str, batch: int, results: Any
+) -> None:
+    """One Lambda instance (its own process): the event source's poller and the handler, until the queue is empty."""
+    import os
+
+    os.environ.update(aws_env)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # the handler's JSON logs and EMF documents still get written, to nowhere
+    function = LocalFunction("OptOutSqsFunction", "handlers.optout_sqs", function_env)
+    # The queue's own visibility must outlast an invocation (a paced batch takes seconds), or another
+    # instance receives the same messages: 40 s, above the function's 30 s timeout, as 180 s is in AWS.
+    poller = SqsEventSourcePoller(queue_url, queue_arn, function.invoke, batch_size=batch, retry_delay_seconds=40)
+    stats = poller.drain()
+    results.put((stats.batches, stats.failed, stats.invocation_errors))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=600)
+    parser.add_argument("--provider-limit", type=int, default=600, help="calls the stand-in allows in any 60 s")
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds the stand-in takes per answer")
+    parser.add_argument("--unpaced", action="store_true", help="for comparison: a budget far above the limit")
+    args = parser.parse_args()
+
+    aws = start_local_aws()
+    aws.apply_environment()
+    standin = SmsPartnerStandIn(api_keys=(API_KEY,)).start()
+    standin.faults.latency_seconds = args.latency
+    standin.rate_limit = (args.provider_limit, 60.0)
+    budget = 6_000_000 if args.unpaced else round(args.provider_limit * 0.9)
+    try:
+        resources = create_resources(
+            load_template(),
+            {"SmsPartnerApiUrl": standin.base_url, "ProviderRequestsPerMinute": str(budget)},
+            api_key=API_KEY,
+            prefix="backlog",
+        )
+        parameters = resources.parameters
+        instances = int(parameters["MaximumConcurrency"])
+        batch = int(parameters["BatchSize"])
+        env = dict(resources.function_env["OptOutSqsFunction"])
+        env["RETRY_BACKOFF_BASE_SECONDS"] = "5"  # a real failure would come back in seconds, not minutes
+        from stoplist.config import Settings
+
+        share = Settings.from_env(env).provider_calls_per_minute * instances
+
+        sqs: Any = boto3.client("sqs")
+        queue_url = resources.queue_urls["OptOutQueue"]
+        wanted = [f"+3362{index:07d}" for index in range(args.events)]
+        for start in range(0, len(wanted), 10):
+            entries = [
+                {"Id": str(i), "MessageBody": json.dumps({"phoneNumber": number, "source": "backlog"})}
+                for i, number in enumerate(wanted[start : start + 10])
+            ]
+            sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+
+        context = multiprocessing.get_context("spawn")
+        results = context.Queue()
+        processes = [
+            context.Process(
+                target=instance,
+                args=(aws.environment(), env, queue_url, resources.queue_arns["OptOutQueue"], batch, results),
+            )
+            for _ in range(instances)
+        ]
+        for process in processes:
+            process.start()
+        while standin.counters["calls_add"] == 0 and any(process.is_alive() for process in processes):
+            time.sleep(0.005)
+        started = time.perf_counter()
+        for process in processes:
+            process.join()
+        seconds = time.perf_counter() - started
+        batches = failed = errors = 0
+        for _ in processes:
+            done, fails, invocation_errors = results.get(timeout=10)
+            batches, failed, errors = batches + done, failed + fails, errors + invocation_errors
+
+        stop_list = set(standin.stop_list())
+        lost = len(set(wanted) - stop_list)
+        dead = queue_depth(sqs, resources.queue_urls["OptOutDeadLetterQueue"])
+        calls = standin.counters["calls_add"]
+        throttled = standin.counters["rate_limited"]
+        ideal = args.events / budget * 60
+        ideal_share = args.events / share * 60
+        print(
+            f"backlog drain: {args.events} opt-outs, {instances} instances x batches of {batch}; stand-in allows "
+            f"{args.provider_limit} calls in any 60 s, ProviderRequestsPerMinute {budget} (queue share {share:.0f})"
+        )
+        print(
+            f"  drained in {seconds:.1f} s: {seconds / ideal:.2f} x N/ProviderRequestsPerMinute ({ideal:.1f} s), "
+            f"{seconds / ideal_share:.2f} x N/queue share ({ideal_share:.1f} s)"
+        )
+        print(
+            f"  provider calls {calls} = {calls / args.events:.3f} per opt-out; answered 429: {throttled} "
+            f"({throttled / max(calls, 1):.2%})"
+        )
+        print(
+            f"  invocations {batches}, records failed back to the queue {failed}, invocation errors {errors}; "
+            f"dead-lettered {dead}, lost {lost}"
+        )
+        ok = throttled <= 0.02 * calls and calls <= 1.05 * args.events and dead == 0 and lost == 0
+        print("OK" if ok else "TARGET MISSED")
+    finally:
+        standin.stop()
+        aws.stop()
+
+
+if __name__ == "__main__":
+    main()

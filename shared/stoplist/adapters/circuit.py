@@ -1,0 +1,78 @@
+"""A circuit breaker per instance: while the provider is known down, calls are skipped, not sent.
+
+After ``threshold`` consecutive failures (HTTP 5xx, timeouts, connection errors, unreadable answers; not 429s,
+which the pacer handles, and not error codes, which are answers) the circuit opens for ``cooldown_seconds``:
+calls fail at once with the last error. Then one call goes through as a probe (half-open): its success closes
+the circuit, its failure opens it again for twice as long, up to ``max_cooldown_seconds``. So during an
+outage an instance makes a handful of calls on its first batch, then about one per cooldown, however many
+records come back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class CircuitBreaker:
+    def __init__(
+        self,
+        *,
+        threshold: int,
+        cooldown_seconds: float,
+        max_cooldown_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._threshold = max(1, threshold)
+        self._base_cooldown = cooldown_seconds
+        self._max_cooldown = max(cooldown_seconds, max_cooldown_seconds)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._cooldown = cooldown_seconds
+        self._open_until: float | None = None
+        self._probing = False
+        self.last_error = ""
+
+    def blocked(self) -> tuple[str, float] | None:
+        """``None`` if a call may go now (closed, or the one probe of a half-open circuit); else why not, and the
+        seconds until a probe may go (a record skipped now should not come back sooner)."""
+        with self._lock:
+            if self._open_until is None:
+                return None
+            now = self._clock()
+            if now >= self._open_until and not self._probing:
+                self._probing = True
+                return None
+            wait = self._open_until - now if now < self._open_until else self._cooldown
+            why = f"provider known unavailable after {self._failures} failed calls, last: {self.last_error}"
+            return why, wait
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self._open_until = None
+            self._probing = False
+            self._cooldown = self._base_cooldown
+
+    def failed(self, error: str) -> None:
+        with self._lock:
+            self._failures += 1
+            self.last_error = error
+            if self._probing:
+                self._probing = False
+                self._cooldown = min(self._max_cooldown, self._cooldown * 2)
+                self._open_until = self._clock() + self._cooldown
+            elif self._open_until is None and self._failures >= self._threshold:
+                self._open_until = self._clock() + self._cooldown
+
+    def abandoned(self) -> None:
+        """A call allowed by :meth:`blocked` was not made after all: the probe goes to the next call."""
+        with self._lock:
+            self._probing = False
+
+    @property
+    def is_open(self) -> bool:
+        with self._lock:
+            return self._open_until is not None

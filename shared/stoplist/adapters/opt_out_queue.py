@@ -1,0 +1,42 @@
+"""OptOutQueue, seen from the opt-out handlers: make a failed record come back later, or put an event back in it
+(``optout_queue.OptOutQueue`` is the webhook's and the unsubscribe page's publisher to the same queue).
+
+Implements ``RetryQueue`` (``stoplist.domain.ports``). ``postpone`` sets a received message's visibility
+(the record's backoff); ``requeue`` sends a body as a new message: the bus function's hand-over after a
+transient failure, and a throttled record, which must not spend a receive (see ``OptOutService``). The
+original message id rides along as an attribute, so that an event without ``eventId`` keeps its id.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from stoplist.errors import aws_errors
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+ORIGINAL_MESSAGE_ID = "originalMessageId"
+
+
+class QueueRedelivery:
+    def __init__(self, queue_url: str, client: SQSClient) -> None:
+        self._queue_url = queue_url
+        self._client = client
+
+    def postpone(self, receipt_handle: str, seconds: int) -> None:
+        with aws_errors("change the visibility of the message"):
+            self._client.change_message_visibility(
+                QueueUrl=self._queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+            )
+
+    def requeue(self, body: str, delay_seconds: int, original_message_id: str | None) -> None:
+        attributes: dict[str, Any] = (
+            {ORIGINAL_MESSAGE_ID: {"DataType": "String", "StringValue": original_message_id}}
+            if original_message_id
+            else {}
+        )
+        with aws_errors("send to the opt-out queue"):
+            self._client.send_message(
+                QueueUrl=self._queue_url, MessageBody=body, DelaySeconds=delay_seconds, MessageAttributes=attributes
+            )

@@ -1,0 +1,262 @@
+"""The provider's real limits, through the handlers over HTTP: its rate limit, its outages, its slow answers;
+one wave per batch; dead-letter attributes SQS accepts (issue 10, one section each)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from devkit.emf import tally_metrics
+from devkit.poller import SqsEventSourcePoller, sqs_event
+from devkit.standin import SmsPartnerStandIn
+from devkit.template import LocalResources
+from tests.helpers import dead_letters, local_function
+from tests.integration.test_optout_sqs import optout
+from tests.integration.test_optout_sqs import sqs_event as fake_sqs_event
+
+pytestmark = pytest.mark.integration
+
+
+def numbers(count: int, start: int = 0) -> list[str]:
+    return [f"+3361{index:07d}" for index in range(start, start + count)]
+
+
+def send(resources: LocalResources, bodies: list[str]) -> None:
+    sqs: Any = boto3.client("sqs")
+    for start in range(0, len(bodies), 10):
+        entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies[start : start + 10])]
+        sqs.send_message_batch(QueueUrl=resources.queue_urls["OptOutQueue"], Entries=entries)
+
+
+def receive(resources: LocalResources, visibility: int = 30) -> list[dict[str, Any]]:
+    """Messages received for real (their receipt handles can be postponed), as the event source would."""
+    sqs: Any = boto3.client("sqs")
+    messages: list[dict[str, Any]] = sqs.receive_message(
+        QueueUrl=resources.queue_urls["OptOutQueue"],
+        MaxNumberOfMessages=10,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+        VisibilityTimeout=visibility,
+    ).get("Messages", [])
+    return messages
+
+
+def visible(resources: LocalResources) -> int:
+    sqs: Any = boto3.client("sqs")
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=resources.queue_urls["OptOutQueue"], AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
+# --- 1. the rate limit -----------------------------------------------------------------------------------------
+def test_a_burst_drains_at_the_pace_of_the_share_without_429s_or_dead_letters(
+    resources: LocalResources, standin: SmsPartnerStandIn
+) -> None:
+    # The stand-in allows 40 calls in any 5 s (480 a minute); the budget is 300 a minute, all for one queue
+    # instance: 267 a minute (4.45/s) and a burst of a batch (10) -> at most 10 + 22 calls in any 5 s.
+    standin.rate_limit = (40, 5.0)
+    function = local_function(
+        resources,
+        "OptOutSqsFunction",
+        "handlers.optout_sqs",
+        PROVIDER_REQUESTS_PER_MINUTE="300",
+        MAXIMUM_CONCURRENCY="1",
+    )
+    wanted = numbers(60)
+    send(resources, [optout(number) for number in wanted])
+    poller = SqsEventSourcePoller(
+        resources.queue_urls["OptOutQueue"], resources.queue_arns["OptOutQueue"], function.invoke, retry_delay_seconds=1
+    )
+
+    started = time.monotonic()
+    poller.drain()
+    elapsed = time.monotonic() - started
+
+    assert set(wanted) <= set(standin.stop_list())
+    calls = standin.counters["calls_add"]
+    assert standin.counters["rate_limited"] <= 0.02 * calls  # under 2 % answered 429
+    assert calls <= 1.05 * len(wanted)
+    assert dead_letters(resources.queue_urls["OptOutDeadLetterQueue"]) == []
+    assert elapsed >= (len(wanted) - 10) / (267 / 60) * 0.9  # paced: not faster than the share allows
+
+
+def test_429s_slow_the_instance_and_a_throttled_record_is_requeued_even_on_its_last_receive(
+    resources: LocalResources, standin: SmsPartnerStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    function = local_function(resources, "OptOutSqsFunction", "handlers.optout_sqs")
+    last = int(resources.parameters["MaxReceiveCount"])
+    standin.rate_limit = (0, 60.0)  # every call answered 429, without Retry-After
+
+    response = function.invoke(fake_sqs_event(optout("0612345678"), receive_count=last))
+
+    assert response == {"batchItemFailures": []}  # acknowledged: it lives on as a new message
+    assert dead_letters(resources.queue_urls["OptOutDeadLetterQueue"]) == []
+    assert standin.counters["calls_add"] <= 3
+    [requeued] = receive_and_delete_all(resources, wait_seconds=5)
+    assert json.loads(requeued["Body"]) == {"phoneNumber": "0612345678"}
+    assert requeued["MessageAttributes"]["originalMessageId"]["StringValue"] == "msg-0000"
+    assert requeued["Attributes"]["ApproximateReceiveCount"] == "1"  # a fresh count of receives
+    assert tally_metrics(capsys.readouterr().out)["ProviderThrottled"] == 1
+
+
+def receive_and_delete_all(resources: LocalResources, wait_seconds: int) -> list[dict[str, Any]]:
+    """Everything that becomes visible within ``wait_seconds`` (requeued messages carry a delay)."""
+    sqs: Any = boto3.client("sqs")
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        messages = receive(resources)
+        for message in messages:
+            found.append(message)
+            sqs.delete_message(QueueUrl=resources.queue_urls["OptOutQueue"], ReceiptHandle=message["ReceiptHandle"])
+        if not messages:
+            if found:
+                break
+            time.sleep(0.25)
+    return found
+
+
+# --- 2. outages ------------------------------------------------------------------------------------------------
+def test_an_outage_postpones_every_record_by_its_backoff_with_few_calls(
+    resources: LocalResources, standin: SmsPartnerStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    function = local_function(
+        resources,
+        "OptOutSqsFunction",
+        "handlers.optout_sqs",
+        RETRY_BACKOFF_BASE_SECONDS="120",
+        CIRCUIT_COOLDOWN_SECONDS="60",
+    )
+    standin.outage = True
+    send(resources, [optout(number) for number in numbers(20)])
+
+    for _ in range(2):  # two receives of ten: the second finds the circuit open
+        messages = receive(resources, visibility=1)
+        with pytest.raises(BatchProcessingError):  # every record failed: the invocation fails, as in Lambda
+            function.invoke(sqs_event(messages, resources.queue_arns["OptOutQueue"]))
+
+    first_wave = 10 * 3  # ten records in flight at once, each up to three attempts, before the circuit opens
+    assert standin.counters["outage"] <= first_wave
+    assert standin.counters["outage"] >= 5
+    calls_after_first = standin.counters["outage"]
+    time.sleep(1.5)  # past the receive's own visibility (1 s): only the handler's backoff keeps them away
+    assert visible(resources) == 0
+    assert tally_metrics(capsys.readouterr().out)["ProviderTransientError"] == 20
+    # The second batch made no call at all: the circuit was open.
+    assert calls_after_first <= first_wave
+
+
+def test_an_open_circuit_on_the_last_receive_dead_letters_with_the_reason(
+    resources: LocalResources, standin: SmsPartnerStandIn
+) -> None:
+    function = local_function(resources, "OptOutSqsFunction", "handlers.optout_sqs", CIRCUIT_COOLDOWN_SECONDS="60")
+    last = int(resources.parameters["MaxReceiveCount"])
+    standin.outage = True
+    with pytest.raises(BatchProcessingError):
+        function.invoke(fake_sqs_event(*(optout(number) for number in numbers(5)), receive_count=1))
+    calls = standin.counters["outage"]
+
+    response = function.invoke(fake_sqs_event(optout("0698765432"), receive_count=last))
+
+    assert response == {"batchItemFailures": []}
+    assert standin.counters["outage"] == calls  # the circuit was open: no call
+    [dead] = dead_letters(resources.queue_urls["OptOutDeadLetterQueue"])
+    assert dead["reason"].startswith(f"gave up after {last} receives, last error: stop-sms/add: provider known")
+    assert "HTTP 503" in dead["reason"]
+
+
+def test_the_poller_leaves_the_handlers_backoff_alone(resources: LocalResources, standin: SmsPartnerStandIn) -> None:
+    function = local_function(resources, "OptOutSqsFunction", "handlers.optout_sqs", RETRY_BACKOFF_BASE_SECONDS="60")
+    standin.outage = True
+    send(resources, [optout("0612345678")])
+    poller = SqsEventSourcePoller(
+        resources.queue_urls["OptOutQueue"], resources.queue_arns["OptOutQueue"], function.invoke, retry_delay_seconds=0
+    )
+
+    assert poller.poll_once() == 1
+    time.sleep(1)
+
+    assert poller.poll_once() == 0  # the queue's own timeout is 0 here: only the handler's 45-60 s holds it
+    assert poller.in_queue() == 1
+
+
+# --- 4. slow answers -------------------------------------------------------------------------------------------
+PRODUCTION_TIMEOUTS = {"PROVIDER_READ_TIMEOUT_SECONDS": "10", "PROVIDER_CONNECT_TIMEOUT_SECONDS": "3.05"}
+
+
+@pytest.mark.slow
+def test_a_provider_answering_after_25_s_cannot_outlive_the_invocation(
+    resources: LocalResources, standin: SmsPartnerStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    function = local_function(resources, "OptOutSqsFunction", "handlers.optout_sqs", **PRODUCTION_TIMEOUTS)
+    standin.faults.latency_seconds = 25
+    started = time.monotonic()
+
+    response = function.invoke(fake_sqs_event(optout("0612345678"), "not json"))
+
+    elapsed = time.monotonic() - started
+    with capsys.disabled():
+        print(f"\nprovider answering after 25 s: invocation returned after {elapsed:.1f} s (timeout 30 s)")
+    assert elapsed < 29
+    assert {item["itemIdentifier"] for item in response["batchItemFailures"]} == {"msg-0000"}  # comes back
+    [rejected] = dead_letters(resources.queue_urls["OptOutDeadLetterQueue"])  # the sibling's end is kept
+    assert rejected["errorType"] == "invalid_event"
+
+
+@pytest.mark.slow
+def test_a_provider_that_never_answers_gets_last_receive_records_dead_lettered_before_the_deadline(
+    resources: LocalResources, standin: SmsPartnerStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    function = local_function(resources, "OptOutSqsFunction", "handlers.optout_sqs", **PRODUCTION_TIMEOUTS)
+    last = int(resources.parameters["MaxReceiveCount"])
+    standin.queue_faults(*(["hang"] * 20))
+    started = time.monotonic()
+
+    response = function.invoke(fake_sqs_event(optout("0612345678"), optout("0698765432"), receive_count=last))
+
+    elapsed = time.monotonic() - started
+    with capsys.disabled():
+        print(f"\nprovider never answering: invocation returned after {elapsed:.1f} s (timeout 30 s)")
+    assert elapsed < 29
+    assert response == {"batchItemFailures": []}
+    dead = dead_letters(resources.queue_urls["OptOutDeadLetterQueue"])
+    assert len(dead) == 2
+    assert all(message["reason"].startswith(f"gave up after {last} receives, last error: ") for message in dead)
+    assert all(message["errorType"] == "provider_unavailable" for message in dead)
+
+
+# --- 5. one wave per batch -------------------------------------------------------------------------------------
+def test_a_batch_goes_out_in_one_wave(resources: LocalResources, standin: SmsPartnerStandIn) -> None:
+    function = local_function(resources, "OptOutSqsFunction", "handlers.optout_sqs")
+    standin.faults.latency_seconds = 0.3
+    batch = int(resources.parameters["BatchSize"])
+    function.invoke(fake_sqs_event(optout("0611111111")))  # the container's clients and connections, warm
+    standin.reset()
+    standin.faults.latency_seconds = 0.3
+
+    started = time.monotonic()
+    response = function.invoke(fake_sqs_event(*(optout(number) for number in numbers(batch))))
+    elapsed = time.monotonic() - started
+
+    assert response == {"batchItemFailures": []}
+    assert standin.max_in_flight == batch
+    assert elapsed < 2 * 0.3  # one round trip, not two
+
+
+# --- 6. dead-letter attributes ---------------------------------------------------------------------------------
+def test_dead_letter_attributes_drop_what_sqs_refuses(resources: LocalResources, standin: SmsPartnerStandIn) -> None:
+    function = local_function(resources, "OptOutSqsFunction", "handlers.optout_sqs")
+    body = json.dumps({"phoneNumber": "3639", "eventId": "evt-\u0000-\u0008-\ufffe-\ud800-end"})
+
+    assert function.invoke(fake_sqs_event(body)) == {"batchItemFailures": []}
+
+    [rejected] = dead_letters(resources.queue_urls["OptOutDeadLetterQueue"])
+    assert rejected["eventId"] == "evt-\ufffd-\ufffd-\ufffd-\ufffd-end"
+    assert rejected["errorType"] == "invalid_phone_number"
+    assert rejected["reason"].startswith("rejected: ")

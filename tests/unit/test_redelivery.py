@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import pytest
+from stoplist.config import Settings
+from stoplist.domain.redelivery import MAX_BACKOFF_SECONDS, SQS_MAX_VISIBILITY_SECONDS, RedeliverySchedule
+
+from devkit.template import load_template
+
+
+def default_schedule() -> RedeliverySchedule:
+    settings = Settings.from_env({})
+    return RedeliverySchedule(
+        base_seconds=settings.retry_backoff_base_seconds, min_jitter=settings.retry_backoff_min_jitter
+    )
+
+
+def test_waits_double_and_stay_under_the_sqs_visibility_limit() -> None:
+    schedule = default_schedule()
+    steps = [schedule.step(receive) for receive in range(1, 13)]
+    assert steps[:4] == [120, 240, 480, 960]
+    assert max(steps) == MAX_BACKOFF_SECONDS < SQS_MAX_VISIBILITY_SECONDS
+    for receive in range(1, 13):
+        for _ in range(50):
+            assert (
+                schedule.min_jitter * schedule.step(receive) - 1 <= schedule.backoff(receive) <= schedule.step(receive)
+            )
+
+
+def test_the_template_default_waits_out_a_day_long_outage() -> None:
+    """The README's arithmetic: the least total wait before the last receive is at least 24 hours."""
+    receives = int(load_template()["Parameters"]["MaxReceiveCount"]["Default"])
+    assert receives == Settings.from_env({}).max_receive_count
+    least = default_schedule().guaranteed_wait(receives)
+    assert least >= 24 * 3600
+    assert least == pytest.approx(110_610)  # 30.7 h; one receive fewer would be 21.75 h
+    assert default_schedule().guaranteed_wait(receives - 1) < 24 * 3600
+
+
+def test_a_throttled_record_waits_about_the_pacers_wait_within_the_sqs_delay_limit() -> None:
+    assert 2 <= RedeliverySchedule.throttle_delay(2.0) <= 3
+    assert RedeliverySchedule.throttle_delay(0.01) == 1
+    assert RedeliverySchedule.throttle_delay(10_000) == 900
