@@ -22,8 +22,7 @@ from stoplist.adapters.bus import EventBus
 from stoplist.adapters.circuit import CircuitBreaker
 from stoplist.adapters.dead_letters import DeadLetterQueue
 from stoplist.adapters.history import HistoryTable
-from stoplist.adapters.opt_out_queue import QueueRedelivery
-from stoplist.adapters.optout_queue import OptOutQueue
+from stoplist.adapters.opt_out_queue import OptOutQueue
 from stoplist.adapters.pacing import Pacer
 from stoplist.adapters.provider import RetryPolicy, SmsPartnerClient, new_session
 from stoplist.adapters.secrets import ApiKeySource, BareSecret
@@ -118,7 +117,7 @@ def build_optout_service(
         table=table,
         default_region=settings.default_phone_region,
         max_receive_count=settings.max_receive_count if use_receive_count else None,
-        queue=QueueRedelivery(settings.opt_out_queue_url, sqs),
+        queue=OptOutQueue(queue_url=settings.opt_out_queue_url, client=sqs),
         schedule=RedeliverySchedule(
             base_seconds=settings.retry_backoff_base_seconds, min_jitter=settings.retry_backoff_min_jitter
         ),

@@ -1,14 +1,20 @@
-"""OptOutQueue, seen from the opt-out handlers: make a failed record come back later, or put an event back in it
-(``optout_queue.OptOutQueue`` is the webhook's and the unsubscribe page's publisher to the same queue).
+"""OptOutQueue, the one adapter to the queue every opt-out goes through.
 
-Implements ``RetryQueue`` (``stoplist.domain.ports``). ``postpone`` sets a received message's visibility
-(the record's backoff); ``requeue`` sends a body as a new message: the bus function's hand-over after a
-transient failure, and a throttled record, which must not spend a receive (see ``OptOutService``). The
-original message id rides along as an attribute, so that an event without ``eventId`` keeps its id.
+It implements two ports (``stoplist.domain.ports``):
+
+- ``OptOutPublisher`` (``publish``): the HTTP doors send an opt-out event there, the README's contract as the JSON
+  body, as any producer does; the queue's function does the provider call, its retries and its dead letters, so
+  a person's request never waits on SMS Partner.
+- ``RetryQueue`` (``postpone``, ``requeue``), for the opt-out handlers: ``postpone`` sets a received message's
+  visibility (the record's backoff); ``requeue`` sends a body as a new message: the bus function's hand-over
+  after a transient failure, and a throttled record, which must not spend a receive (see ``OptOutService``).
+  The original message id rides along as an attribute, so that an event without ``eventId`` keeps its id.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from stoplist.errors import aws_errors
@@ -19,10 +25,13 @@ if TYPE_CHECKING:
 ORIGINAL_MESSAGE_ID = "originalMessageId"
 
 
-class QueueRedelivery:
-    def __init__(self, queue_url: str, client: SQSClient) -> None:
+class OptOutQueue:
+    def __init__(self, *, queue_url: str, client: SQSClient) -> None:
         self._queue_url = queue_url
         self._client = client
+
+    def publish(self, event: Mapping[str, str]) -> None:
+        self.requeue(json.dumps(event), delay_seconds=0, original_message_id=None)
 
     def postpone(self, receipt_handle: str, seconds: int) -> None:
         with aws_errors("change the visibility of the message"):

@@ -152,7 +152,7 @@ class SnapshotStore(Protocol):
 
 
 class OptOutPublisher(Protocol):
-    """Where the HTTP doors send an opt-out event, the contract's object (``stoplist.adapters.optout_queue``)."""
+    """Where the HTTP doors send an opt-out event, the contract's object (``adapters.opt_out_queue.OptOutQueue``)."""
 
     def publish(self, event: Mapping[str, str]) -> None: ...
 
