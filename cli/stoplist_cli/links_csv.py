@@ -26,22 +26,10 @@ from stoplist.config import DEFAULT_PHONE_REGION
 from stoplist.errors import InvalidPhoneNumberError
 from stoplist.links import make_unsubscribe_url
 
+from stoplist_cli.opt_out_file import COLUMNS, column_key
+
 URL_COLUMN = "unsubscribe_url"
 ERROR_COLUMN = "error"
-PHONE_HEADERS = (
-    "phone",
-    "phonenumber",
-    "phone_number",
-    "mobile",
-    "msisdn",
-    "numero",
-    "numéro",
-    "telephone",
-    "téléphone",
-    "tel",
-    "portable",
-    "number",
-)
 
 
 @dataclass
@@ -64,14 +52,16 @@ def mint(
 
 
 def phone_column(header: list[str], wanted: str | None) -> int:
-    names = [cell.strip().lower().replace(" ", "").replace("-", "") for cell in header]
+    """The phone column: ``wanted`` by name, else the first header the import also takes for a phone column
+    (``opt_out_file.COLUMNS``), else the first column."""
+    names = [column_key(cell) for cell in header]
     if wanted is not None:
         try:
-            return names.index(wanted.strip().lower().replace(" ", "").replace("-", ""))
+            return names.index(column_key(wanted))
         except ValueError:
             raise SystemExit(f"no column {wanted!r} in the header") from None
     for index, name in enumerate(names):
-        if name in PHONE_HEADERS:
+        if name in COLUMNS["phone"]:
             return index
     return 0
 

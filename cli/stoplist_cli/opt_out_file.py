@@ -30,7 +30,21 @@ from stoplist.errors import PermanentError
 
 DEFAULT_SOURCE = "import"
 COLUMNS = {
-    "phone": {"phonenumber", "phone", "number", "numero", "telephone", "tel", "mobile", "msisdn", "gsm", "portable"},
+    # Also what `stoplist link --csv` looks for (links_csv.py): one list of the headers a phone column goes by.
+    "phone": {
+        "phonenumber",
+        "phone",
+        "number",
+        "numero",
+        "numéro",
+        "telephone",
+        "téléphone",
+        "tel",
+        "mobile",
+        "msisdn",
+        "gsm",
+        "portable",
+    },
     "source": {"source", "origin", "channel", "canal"},
     "date": {"occurredat", "date", "optedoutat", "optoutdate", "dateoptout", "createdat", "unsubscribedat", "datestop"},
     "country": {"country", "pays", "countrycode"},
@@ -80,14 +94,15 @@ def normalise_date(text: str) -> str:
     return moment.isoformat() if ("T" in text or " " in text) else moment.date().isoformat()
 
 
-def _column_key(name: str) -> str:
+def column_key(name: str) -> str:
+    """A header as the alias sets spell it: lower case, without spaces, ``_``, ``-`` or ``.``."""
     return re.sub(r"[\s_\-.]", "", name.strip().lower())
 
 
 def _columns(header: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for index, name in enumerate(header):
-        key = _column_key(name)
+        key = column_key(name)
         for field_name, aliases in COLUMNS.items():
             if key in aliases and field_name not in found:
                 found[field_name] = index
