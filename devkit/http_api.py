@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from devkit.lambda_runtime import LocalFunction
+from devkit.loopback_http import LoopbackRequestHandler
 from devkit.template import HttpRoute
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
@@ -162,12 +163,8 @@ class LocalHttpApi:
 
 
 def _make_handler(api: LocalHttpApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class Handler(LoopbackRequestHandler):
         server_version = "local-http-api"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Silent: request lines carry tokens."""
 
         def do_GET(self) -> None:
             self._serve()

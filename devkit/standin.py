@@ -40,6 +40,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from devkit.loopback_http import LoopbackRequestHandler
+
 FAULTS = ("http_500", "http_503", "http_429", "timeout", "reset", "malformed", "hang")
 MESSAGES = {
     1: "API key is required",
@@ -352,16 +354,11 @@ def _provider_format(raw: str) -> str | None:
 
 
 def _make_handler(standin: SmsPartnerStandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as the real API over HTTPS
-
+    class Handler(LoopbackRequestHandler):
         def setup(self) -> None:
             super().setup()
             with standin._lock:
                 standin.counters["connections"] += 1
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return  # the request line carries the API key on GET; keep it out of stderr
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
