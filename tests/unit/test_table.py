@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
+from botocore.exceptions import ClientError
 from stoplist.adapters.table import ITEM_ATTRIBUTES, StopListTable
 from stoplist.domain.ports import OptOutRecord, ProviderFields
+from stoplist.errors import AwsServiceError
 
 
 class RecordingClient:
@@ -35,3 +39,122 @@ def test_every_attribute_written_is_in_item_attributes_and_the_reverse() -> None
     table.put_new([("+33612345679", ProviderFields(2, "2015-07-20 10:19:45"))], "n")
 
     assert client.attributes == set(ITEM_ATTRIBUTES)
+
+
+class TransactionClient:
+    """Records UpdateItem and TransactWriteItems requests. The first UpdateItem stays in flight until ``release``
+    (so that the writes made meanwhile group); ``cancel`` and ``fail`` script the transaction's answer, ``refuse``
+    the numbers whose own UpdateItem fails."""
+
+    def __init__(self, cancel: bool = False, fail: str = "", refuse: frozenset[str] = frozenset()) -> None:
+        self.calls: list[tuple[str, list[str]]] = []
+        self.transactions: list[list[dict[str, Any]]] = []
+        self.updates: list[dict[str, Any]] = []
+        self.first_in_flight = threading.Event()
+        self.release = threading.Event()
+        self.cancel = cancel
+        self.fail = fail
+        self.refuse = refuse
+
+    def update_item(self, **request: Any) -> dict[str, Any]:
+        number = request["Key"]["phoneNumber"]["S"]
+        self.calls.append(("UpdateItem", [number]))
+        self.updates.append(request)
+        if len(self.calls) == 1:
+            self.first_in_flight.set()
+            assert self.release.wait(5)
+        if number in self.refuse:
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
+        return {}
+
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
+        self.calls.append(("TransactWriteItems", [item["Update"]["Key"]["phoneNumber"]["S"] for item in TransactItems]))
+        self.transactions.append(TransactItems)
+        if self.cancel:
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                    "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}, {"Code": "None"}],
+                },
+                "TransactWriteItems",
+            )
+        if self.fail:
+            raise ClientError({"Error": {"Code": self.fail}}, "TransactWriteItems")
+        return {}
+
+
+def concurrent_opt_outs(client: TransactionClient, first: str, others: list[str]) -> dict[str, Exception | None]:
+    """``first`` written alone and held in flight while ``others`` are written from threads of their own."""
+    table = StopListTable("t", client)  # type: ignore[arg-type]
+    outcomes: dict[str, Exception | None] = {}
+
+    def write(number: str) -> None:
+        try:
+            table.record_opt_out(OptOutRecord(number, "evt-1", source="crm"), now="n")
+        except AwsServiceError as exc:
+            outcomes[number] = exc
+        else:
+            outcomes[number] = None
+
+    threads = [threading.Thread(target=write, args=(first,))]
+    threads[0].start()
+    assert client.first_in_flight.wait(5)
+    threads += [threading.Thread(target=write, args=(number,)) for number in others]
+    for thread in threads[1:]:
+        thread.start()
+    deadline = time.monotonic() + 5
+    while table._write_through.waiting < len(others):  # the writes queued behind the first
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    client.release.set()
+    for thread in threads:
+        thread.join(5)
+    return outcomes
+
+
+OTHERS = ["+33612345671", "+33612345672", "+33612345673"]
+
+
+def test_write_throughs_made_together_leave_in_one_transaction_with_the_same_updates() -> None:
+    client = TransactionClient()
+
+    outcomes = concurrent_opt_outs(client, "+33612345670", OTHERS)
+
+    assert outcomes == dict.fromkeys(["+33612345670", *OTHERS])
+    assert client.calls[0] == ("UpdateItem", ["+33612345670"])
+    assert client.calls[1][0] == "TransactWriteItems"
+    assert sorted(client.calls[1][1]) == OTHERS
+    assert len(client.calls) == 2
+    # Each action of the transaction is the UpdateItem a write alone would have sent, on the same table.
+    alone = {key: value for key, value in client.updates[0].items() if key != "Key"}
+    for action in client.transactions[0]:
+        update = dict(action["Update"])
+        update.pop("Key")
+        assert update == alone
+
+
+def test_a_cancelled_transaction_writes_each_item_alone_and_fails_only_the_refused_one() -> None:
+    client = TransactionClient(cancel=True, refuse=frozenset({OTHERS[1]}))
+
+    outcomes = concurrent_opt_outs(client, "+33612345670", OTHERS)
+
+    assert [name for name, _ in client.calls] == ["UpdateItem", "TransactWriteItems"] + ["UpdateItem"] * 3
+    assert outcomes["+33612345670"] is None
+    assert outcomes[OTHERS[0]] is None
+    assert outcomes[OTHERS[2]] is None
+    refused = outcomes[OTHERS[1]]
+    assert isinstance(refused, AwsServiceError)
+    assert refused.code == "ProvisionedThroughputExceededException"
+
+
+def test_a_failed_transaction_fails_each_of_its_writes_with_the_code_only() -> None:
+    client = TransactionClient(fail="ThrottlingException")
+
+    outcomes = concurrent_opt_outs(client, "+33612345670", OTHERS)
+
+    assert outcomes["+33612345670"] is None
+    for number in OTHERS:
+        error = outcomes[number]
+        assert isinstance(error, AwsServiceError)
+        assert str(error) == "cannot write opt-outs to the table: ThrottlingException"
+    assert len(client.calls) == 2  # no retry one by one: the service refused the request, not an item
