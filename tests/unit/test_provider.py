@@ -6,7 +6,13 @@ import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from stoplist.adapters.provider import MAX_RETRY_AFTER_SECONDS, MESSAGE_LIMIT, RetryPolicy, SmsPartnerClient
+from stoplist.adapters.provider import (
+    MAX_RETRY_AFTER_SECONDS,
+    MESSAGE_LIMIT,
+    RetryPolicy,
+    SmsPartnerClient,
+    new_session,
+)
 from stoplist.adapters.secrets import ApiKeySource
 from stoplist.domain.ports import StopEntry
 from stoplist.errors import (
@@ -292,3 +298,30 @@ def test_odd_list_entries_are_kept_for_the_snapshot_to_judge() -> None:
         StopEntry(None, None, None),
         StopEntry(None, None, None),
     ]
+
+
+API = "https://api.smspartner.fr/v1"
+
+
+@pytest.mark.parametrize("variable", ["https_proxy", "HTTPS_PROXY"])
+def test_the_session_takes_the_environment_proxy_and_ca_bundle_once(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    for name in ("https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, "http://proxy.internal:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/company-ca.pem")
+
+    session = new_session(4, API)
+    monkeypatch.setenv(variable, "http://other.internal:3128")  # read once: a later change is not seen
+
+    assert session.trust_env is False
+    assert session.proxies.get("https") == "http://proxy.internal:3128"
+    assert session.verify == "/etc/company-ca.pem"
+
+
+def test_no_proxy_for_the_provider_host_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "api.smspartner.fr")
+
+    assert "https" not in new_session(4, API).proxies
