@@ -26,6 +26,8 @@ TEST_TUNING = {
     "PROVIDER_READ_TIMEOUT_SECONDS": "0.5",
     "PROVIDER_CONNECT_TIMEOUT_SECONDS": "0.5",
 }
+# The production timeouts, for the tests of a slow provider against the function's 30 s.
+PRODUCTION_TIMEOUTS = {"PROVIDER_READ_TIMEOUT_SECONDS": "10", "PROVIDER_CONNECT_TIMEOUT_SECONDS": "3.05"}
 
 
 def load_event(name: str) -> dict[str, Any]:

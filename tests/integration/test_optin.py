@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from devkit.emf import tally_metrics
 from devkit.lambda_runtime import LocalFunction
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources
-from tests.helpers import dead_letters, load_event, table_items
+from tests.helpers import PRODUCTION_TIMEOUTS, dead_letters, load_event, local_function, table_items
 from tests.integration.change_feed import ChangeFeed
 from tests.integration.test_optout_sqs import sqs_event
 
@@ -269,3 +270,29 @@ def test_sample_opt_ins_take_a_number_the_snapshot_found_off_the_list(
     assert "+33600000042" not in table_items(resources.table_name)
     assert dead_letters(resources.queue_urls["OptOutDeadLetterQueue"]) == []
     assert dead_letters(resources.queue_urls["OptOutEventsDeadLetterQueue"]) == []
+
+
+@pytest.mark.slow
+def test_a_provider_that_never_answers_the_delete_cannot_outlive_the_invocation(
+    sqs_function: LocalFunction,
+    resources: LocalResources,
+    standin: SmsPartnerStandIn,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    opted_out_through(sqs_function)
+    function = local_function(resources, "OptOutSqsFunction", "handlers.optout_sqs", **PRODUCTION_TIMEOUTS)
+    last = int(resources.parameters["MaxReceiveCount"])
+    standin.queue_faults(*(["hang"] * 20))  # the delete, and every call after it
+    started = time.monotonic()
+
+    response = function.invoke(sqs_event(json.dumps(opt_in()), receive_count=last))
+
+    elapsed = time.monotonic() - started
+    with capsys.disabled():
+        print(f"\nopt-in, provider never answering: invocation returned after {elapsed:.1f} s (timeout 30 s)")
+    assert elapsed < 29
+    assert response == {"batchItemFailures": []}
+    assert NUMBER in standin.stop_list()  # nothing was deleted
+    (dead,) = dead_letters(resources.queue_urls["OptOutDeadLetterQueue"])
+    assert dead["reason"].startswith(f"gave up after {last} receives, last error: ")
+    assert dead["errorType"] == "provider_unavailable"

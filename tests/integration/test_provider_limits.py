@@ -15,7 +15,7 @@ from devkit.emf import tally_metrics
 from devkit.poller import SqsEventSourcePoller, sqs_event
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources
-from tests.helpers import dead_letters, local_function
+from tests.helpers import PRODUCTION_TIMEOUTS, dead_letters, local_function
 from tests.integration.test_optout_sqs import optout
 from tests.integration.test_optout_sqs import sqs_event as fake_sqs_event
 
@@ -187,7 +187,6 @@ def test_the_poller_leaves_the_handlers_backoff_alone(resources: LocalResources,
 
 
 # --- 4. slow answers -------------------------------------------------------------------------------------------
-PRODUCTION_TIMEOUTS = {"PROVIDER_READ_TIMEOUT_SECONDS": "10", "PROVIDER_CONNECT_TIMEOUT_SECONDS": "3.05"}
 
 
 @pytest.mark.slow

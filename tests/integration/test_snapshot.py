@@ -158,7 +158,7 @@ class _OptOutDuringFetch:
     def add_stop(self, e164: str, deadline: Deadline | None = None) -> AddResult:
         return self._inner.add_stop(e164, deadline)
 
-    def list_stops(self) -> list[StopEntry]:
+    def list_stops(self, deadline: Deadline | None = None) -> list[StopEntry]:
         entries = self._inner.list_stops()
         self._during_fetch()
         return entries

@@ -94,8 +94,11 @@ class FakeProvider:
     errors: dict[str, Exception] = field(default_factory=dict)
     entries: list[StopEntry] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
+    # The deadline each call was given, in call order: ("add" | "list" | "delete", deadline).
+    deadlines: list[tuple[str, Deadline | None]] = field(default_factory=list)
 
     def add_stop(self, e164: str, deadline: Deadline | None = None) -> AddResult:
+        self.deadlines.append(("add", deadline))
         if e164 in self.errors:
             raise self.errors[e164]
         if e164 in self.already:
@@ -106,12 +109,14 @@ class FakeProvider:
     deleted: list[int] = field(default_factory=list)
     lists: int = 0
 
-    def list_stops(self) -> list[StopEntry]:
+    def list_stops(self, deadline: Deadline | None = None) -> list[StopEntry]:
+        self.deadlines.append(("list", deadline))
         self.lists += 1
         return list(self.entries)
 
-    def delete_stop(self, stop_id: int) -> DeleteResult:
+    def delete_stop(self, stop_id: int, deadline: Deadline | None = None) -> DeleteResult:
         """Code 4 unless an entry of ``entries`` has the id."""
+        self.deadlines.append(("delete", deadline))
         found = [entry for entry in self.entries if entry.stop_id == stop_id]
         self.deleted.append(stop_id)
         self.entries = [entry for entry in self.entries if entry.stop_id != stop_id]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from stoplist.domain.changes import CHANGE_OPT_IN
+from stoplist.domain.deadline import Deadline
 from stoplist.domain.events import OPT_IN, Consent, OptOutRequest
 from stoplist.domain.optin import OptInService
 from stoplist.domain.optout import Disposition
@@ -168,3 +169,27 @@ def test_a_number_that_keeps_changing_is_retried_later() -> None:
 
     with pytest.raises(RetryableError, match="kept changing"):
         service(FakeProvider(), table).opt_in(request())
+
+
+def test_every_provider_call_of_an_opt_in_is_bounded_by_the_invocation_deadline() -> None:
+    # A stale id in the table: the delete by id (code 4), then the list, then the delete of the listed id.
+    provider = FakeProvider(entries=[StopEntry(8, NUMBER, None)])
+    table = FakeTable()
+    opted_out(table, stop_id=7)
+    deadline = Deadline(at=1_000.0)
+
+    assert service(provider, table).opt_in(request(), deadline) is Disposition.OPTED_IN
+
+    assert provider.deadlines == [("delete", deadline), ("list", deadline), ("delete", deadline)]
+
+
+def test_the_provider_entry_restored_for_a_later_opt_out_is_bounded_too() -> None:
+    provider = FakeProvider()
+    table = FakeTable()
+    opted_out(table, at="2026-11-22T11:30:00Z")
+    deadline = Deadline(at=1_000.0)
+
+    with pytest.raises(ConsentSupersededError):
+        service(provider, table).opt_in(request(consent_at="2026-11-22T11:00:00Z"), deadline)
+
+    assert provider.deadlines == [("add", deadline)]

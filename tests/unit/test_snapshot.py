@@ -3,6 +3,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from stoplist.domain.deadline import Deadline
 from stoplist.domain.ports import ProviderFields, StopEntry
 from stoplist.domain.snapshot import SnapshotSync
 from stoplist.errors import ProviderUnavailableError
@@ -96,7 +97,7 @@ def test_odd_entries_are_normalised_or_counted() -> None:
 
 def test_fetch_failure_writes_nothing() -> None:
     class Failing(FakeProvider):
-        def list_stops(self) -> list[StopEntry]:
+        def list_stops(self, deadline: Deadline | None = None) -> list[StopEntry]:
             raise ProviderUnavailableError("stop-sms/list: HTTP 500")
 
     table = FakeTable(items={"+33612345678": {"updatedAt": "x"}})

@@ -137,14 +137,14 @@ class SmsPartnerClient:
         stop_id = document.get("stopId")
         return AddResult(already_listed=False, stop_id=stop_id if isinstance(stop_id, int) else None)
 
-    def list_stops(self) -> list[StopEntry]:
+    def list_stops(self, deadline: Deadline | None = None) -> list[StopEntry]:
         """``GET /stop-sms/list``; a body whose ``nbData`` disagrees with ``data`` is treated as truncated."""
 
         def send(key: str, timeout: tuple[float, float]) -> requests.Response:
             params = {"apiKey": key, "_format": "json"}
             return self._session.get(f"{self._base_url}/stop-sms/list", params=params, timeout=timeout)
 
-        document = self._call("stop-sms/list", send, accept_codes=frozenset())
+        document = self._call("stop-sms/list", send, accept_codes=frozenset(), deadline=deadline)
         data = document.get("data")
         if not isinstance(data, list):
             raise ProviderUnavailableError("stop-sms/list answered without a data list")
@@ -155,7 +155,7 @@ class SmsPartnerClient:
             )
         return [_stop_entry(item) for item in data]
 
-    def delete_stop(self, stop_id: int) -> DeleteResult:
+    def delete_stop(self, stop_id: int, deadline: Deadline | None = None) -> DeleteResult:
         """``GET /stop-sms/delete?id=``. Code 4 (id not found) is done, not an error: the entry is gone."""
 
         def send(key: str, timeout: tuple[float, float]) -> requests.Response:
@@ -167,6 +167,7 @@ class SmsPartnerClient:
             send,
             accept_codes={CODE_ID_NOT_FOUND},
             rejected_codes={CODE_PHONE_REQUIRED, CODE_ID_REQUIRED},
+            deadline=deadline,
         )
         return DeleteResult(found=document.get("code") != CODE_ID_NOT_FOUND)
 

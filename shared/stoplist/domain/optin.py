@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from stoplist.domain.changes import CHANGE_OPT_IN, HistoryEntry
+from stoplist.domain.deadline import Deadline
 from stoplist.domain.events import OptOutRequest, to_instant, utc_text
 from stoplist.domain.optout import Disposition, log_done
 from stoplist.domain.phone import provider_e164, to_e164
@@ -51,7 +52,8 @@ class OptInService:
         self._skew = timedelta(seconds=clock_skew_seconds)
         self._clock = clock
 
-    def opt_in(self, request: OptOutRequest) -> Disposition:
+    def opt_in(self, request: OptOutRequest, deadline: Deadline | None = None) -> Disposition:
+        """Take the re-opt-in to its end; with ``deadline``, every provider call ends before it (as opt-outs)."""
         consent = request.consent
         if consent is None:
             raise InvalidConsentError("an opt-in needs consentSource and consentAt")
@@ -69,25 +71,27 @@ class OptInService:
         for _ in range(MAX_ROUNDS):
             item = self._table.read(number)
             if item is None:
-                return self._not_in_table(number, request, mark)
+                return self._not_in_table(number, request, mark, deadline)
             if self._opt_out_wins(item, consent.instant):
                 # This opt-in (now, or in an attempt that failed after its delete) may have deleted the entry
                 # before the later opt-out was recorded: make sure the provider has it (code 3 if it does).
-                self._provider.add_stop(number)
+                self._provider.add_stop(number, deadline)
                 raise ConsentSupersededError(
                     f"the opt-out on record ({item.opted_out_at}) is not earlier than consentAt ({consent.at})"
                 )
             if not self._table.mark_opt_in(item, mark):
                 continue  # written since we read it: decide again
-            removed = self._remove_at_provider(number, item.stop_id)
+            removed = self._remove_at_provider(number, item.stop_id, deadline)
             if self._table.delete_opted_in(number, request.event_id):
                 return self._done(number, request, removed)
         raise RetryableError("the number kept changing during the opt-in; it will be tried again")
 
-    def _not_in_table(self, number: str, request: OptOutRequest, mark: OptInMark) -> Disposition:
+    def _not_in_table(
+        self, number: str, request: OptOutRequest, mark: OptInMark, deadline: Deadline | None
+    ) -> Disposition:
         """Not in the table (the snapshot has not seen it, or it was never opted out): the provider's list
         decides; the evidence is kept in the history all the same, since no stream record will carry it."""
-        removed = self._remove_at_provider(number, None)
+        removed = self._remove_at_provider(number, None, deadline)
         now = utc_text(self._clock())
         self._history.append_all(
             [
@@ -108,16 +112,16 @@ class OptInService:
         )
         return self._done(number, request, removed)
 
-    def _remove_at_provider(self, number: str, stop_id: int | None) -> bool:
+    def _remove_at_provider(self, number: str, stop_id: int | None, deadline: Deadline | None) -> bool:
         """Delete the number's entry; True when one was there. A stale id (code 4) falls back to the list."""
-        if stop_id is not None and self._provider.delete_stop(stop_id).found:
+        if stop_id is not None and self._provider.delete_stop(stop_id, deadline).found:
             return True
-        listed = self._listed_id(number)
-        return listed is not None and self._provider.delete_stop(listed).found
+        listed = self._listed_id(number, deadline)
+        return listed is not None and self._provider.delete_stop(listed, deadline).found
 
-    def _listed_id(self, number: str) -> int | None:
+    def _listed_id(self, number: str, deadline: Deadline | None) -> int | None:
         """The id of the number in the provider's list (the whole list: there is no lookup by number)."""
-        for entry in self._provider.list_stops():
+        for entry in self._provider.list_stops(deadline):
             if entry.stop_id is not None and provider_e164(entry.phone_number, self._default_region) == number:
                 return entry.stop_id
         return None

@@ -84,7 +84,7 @@ class OptOutService:
         queue: RetryQueue | None,
         schedule: RedeliverySchedule | None,
         deadline_margin_seconds: float,
-        opt_in: Callable[[OptOutRequest], Disposition] | None = None,
+        opt_in: Callable[[OptOutRequest, Deadline | None], Disposition] | None = None,
         history: HistoryReader | None = None,
     ) -> None:
         """``max_receive_count`` is None where deliveries are not counted (EventBridge): no last receive."""
@@ -110,7 +110,7 @@ class OptOutService:
             if request.action == OPT_IN:
                 if self._opt_in is None:
                     raise ConfigurationError("this function is not set up for opt-ins")
-                return self._opt_in(request)
+                return self._opt_in(request, deadline)
             return self._opt_out(request, deadline)
         except PermanentError as exc:
             logger.warning("opt-out rejected", event_id=event_id, error_type=exc.reason, error=str(exc))

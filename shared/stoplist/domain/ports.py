@@ -111,7 +111,7 @@ class StopListProvider(Protocol):
 
     def add_stop(self, e164: str, deadline: Deadline | None = None) -> AddResult: ...
 
-    def list_stops(self) -> list[StopEntry]: ...
+    def list_stops(self, deadline: Deadline | None = None) -> list[StopEntry]: ...
 
 
 class RetryQueue(Protocol):
@@ -168,7 +168,7 @@ class SigningKeys(Protocol):
 class OptInProvider(StopListProvider, Protocol):
     """The provider as the opt-in uses it: the list (to find an id) and the delete, and add to restore."""
 
-    def delete_stop(self, stop_id: int) -> DeleteResult: ...
+    def delete_stop(self, stop_id: int, deadline: Deadline | None = None) -> DeleteResult: ...
 
 
 class OptInStore(Protocol):
