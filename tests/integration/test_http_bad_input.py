@@ -130,7 +130,9 @@ def resources_module(local_aws: Any, template: dict[str, Any], standin_server: A
     from devkit.template import create_resources
 
     return create_resources(
-        template, parameter_overrides={"SmsPartnerApiUrl": standin_server.base_url}, prefix="badhttp"
+        template,
+        parameter_overrides={"SmsPartnerApiUrl": standin_server.base_url, "EventBusName": "badhttp-bus"},
+        prefix="badhttp",
     )
 
 

@@ -188,7 +188,11 @@ def test_stop_keywords_parameter_reaches_the_webhook(
 
     resources = create_resources(
         template,
-        parameter_overrides={"SmsPartnerApiUrl": standin.base_url, "StopKeywords": "FIN,ANNULER"},
+        parameter_overrides={
+            "SmsPartnerApiUrl": standin.base_url,
+            "StopKeywords": "FIN,ANNULER",
+            "EventBusName": "keywords-bus",
+        },
         prefix="keywords",
     )
     for doors in start_doors(resources):
