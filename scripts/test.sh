@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-exec .venv/bin/python -m pytest "$@"
+# PYTHONTZPATH empty: no system time-zone database, as in Lambda; zones come from the tzdata package.
+PYTHONTZPATH="" exec .venv/bin/python -m pytest "$@"

@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import io
 import logging
+import zoneinfo
 from collections.abc import Iterator
 
 import pytest
 from stoplist.observability import logger
+
+# Time zones come from the layer's tzdata package, never from the machine: the Lambda base image has no zoneinfo
+# database, so a zone that would only be found in /usr/share/zoneinfo must fail here first (scripts/test.sh also
+# runs pytest with PYTHONTZPATH empty, for the processes the tests start).
+zoneinfo.reset_tzpath(to=[])
 
 
 @pytest.fixture

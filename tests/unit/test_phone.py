@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from stoplist.domain.phone import _CANONICAL_MAINLAND, _parse, provider_e164, to_e164
+from stoplist.domain.phone import _CANONICAL_MAINLAND, _parse, provider_e164, time_zones, to_e164
 from stoplist.errors import InvalidPhoneNumberError
 
 # One number of each overseas range of the French plan (README: "Overseas numbers"), typed as at home.
@@ -206,3 +206,28 @@ def test_every_spelling_of_a_french_plan_number_has_one_outcome(national: str) -
 @given(national_numbers, st.sampled_from(["FR", "RE", "YT", "GP", "BL", "MF", "GF", "MQ", "PM"]))
 def test_national_numbers_read_the_same_in_every_region_of_the_plan(national: str, region: str) -> None:
     assert outcome("0" + national, region) == outcome("0" + national, "FR")
+
+
+@pytest.mark.parametrize(
+    ("number", "zones"),
+    [
+        ("+33612345678", ("Europe/Paris",)),
+        ("+596696123456", ("America/Martinique",)),
+        ("+594694123456", ("America/Cayenne",)),
+        ("+590690123456", ("America/Guadeloupe",)),
+        ("+508551234", ("America/Miquelon",)),
+        ("+262692123456", ("Indian/Mayotte", "Indian/Reunion")),  # the prefix does not tell which
+        ("+262639123456", ("Indian/Mayotte", "Indian/Reunion")),  # unplaced by the data: its calling code's zones
+    ],
+)
+def test_time_zones_of_a_number(number: str, zones: tuple[str, ...]) -> None:
+    assert time_zones(number) == zones
+
+
+def test_time_zones_load_without_a_system_database() -> None:
+    """The zones exist in the tzdata package, with the machine's database out of reach (tests/conftest.py)."""
+    import zoneinfo
+
+    assert zoneinfo.TZPATH == ()
+    for number in ("+33612345678", "+262692123456", "+596696123456"):
+        assert all(zoneinfo.ZoneInfo(zone).key == zone for zone in time_zones(number))

@@ -157,3 +157,45 @@ def _e164(number: Any) -> str:
     if len(e164) > E164_MAX_DIGITS + 1:
         raise InvalidPhoneNumberError(f"longer than the {E164_MAX_DIGITS} digits E.164 allows")
     return e164
+
+
+# The zone of a number that phonenumbers places nowhere, and of the provider's own dates (a French company).
+PARIS = "Europe/Paris"
+_UNKNOWN_ZONE = "Etc/Unknown"
+
+
+def time_zones(e164: str) -> tuple[str, ...]:
+    """The IANA time zones of the place a number belongs to, from phonenumbers' time-zone data.
+
+    One zone for most numbers (``Europe/Paris`` for the mainland, ``America/Martinique`` for +596); several
+    where the prefix does not tell (``+262 692…`` is Réunion or Mayotte, an hour apart): callers decide which
+    reading is the safe one. A number the data does not place gets the zones of its calling code's regions
+    (their example numbers), and failing that Paris. Sorted, so that the answer never depends on the data's
+    order.
+    """
+    phonenumbers = _phonenumbers()
+    from phonenumbers import timezone
+
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return (PARIS,)
+    zones = _known(timezone.time_zones_for_number(parsed))
+    return zones or _calling_code_zones(parsed.country_code)
+
+
+@cache
+def _calling_code_zones(code: int) -> tuple[str, ...]:
+    phonenumbers = _phonenumbers()
+    from phonenumbers import timezone
+
+    zones: set[str] = set()
+    for region in phonenumbers.region_codes_for_country_code(code):
+        example = phonenumbers.example_number(region)
+        if example is not None:
+            zones.update(_known(timezone.time_zones_for_number(example)))
+    return tuple(sorted(zones)) or (PARIS,)
+
+
+def _known(zones: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(zone for zone in zones if zone != _UNKNOWN_ZONE))
