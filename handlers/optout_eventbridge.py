@@ -9,28 +9,38 @@ raise: Lambda retries (EventInvokeConfig), then the OnFailure destination takes 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from stoplist.config import Settings
+from stoplist.domain.dispatch import Delivery, EventDispatcher, process
 from stoplist.domain.events import RawEvent, read_eventbridge_event
-from stoplist.domain.optout import OptOutService, process
+from stoplist.domain.ordering import parse_time, to_utc
 from stoplist.observability import logger, metrics
 
 
 @cache
-def dependencies() -> OptOutService:
-    from stoplist.wiring import build_optout_service
+def dependencies() -> EventDispatcher:
+    from stoplist.wiring import build_dispatcher
 
-    return build_optout_service(Settings.from_env(), use_receive_count=False)
+    return build_dispatcher(Settings.from_env(), Delivery.BUS)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     event_id = event.get("id") if isinstance(event.get("id"), str) else "unknown"
-    raw = RawEvent(json.dumps(event, default=str), str(event_id))
+    raw = RawEvent(json.dumps(event, default=str), str(event_id), received_at=_event_time(event))
     disposition = process(dependencies, raw, read_eventbridge_event, context)
     return {"eventId": raw.message_id, "disposition": disposition.name}
+
+
+def _event_time(event: dict[str, Any]) -> datetime:
+    """The bus's own ``time`` of the event (when it was put on the bus); now when absent or unreadable."""
+    try:
+        return to_utc(parse_time(str(event["time"])))
+    except (KeyError, ValueError):
+        return datetime.now(UTC)

@@ -15,10 +15,10 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from stoplist.adapters.opt_out_queue import ORIGINAL_MESSAGE_ID
+from stoplist.adapters.opt_out_queue import ORIGINAL_MESSAGE_ID, RECEIVED_AT, received_at
 from stoplist.config import Settings
+from stoplist.domain.dispatch import Delivery, EventDispatcher, process
 from stoplist.domain.events import RawEvent, read_sqs_message
-from stoplist.domain.optout import OptOutService, process
 from stoplist.observability import logger, metrics
 
 if TYPE_CHECKING:
@@ -40,14 +40,14 @@ class Runtime:
         self.pool = ThreadPoolExecutor(max_workers=settings.record_concurrency, thread_name_prefix="record")
         self.batch = AsyncBatchProcessor(event_type=EventType.SQS)
         self._lock = threading.Lock()
-        self._service: OptOutService | None = None
+        self._service: EventDispatcher | None = None
 
-    def service(self) -> OptOutService:
+    def service(self) -> EventDispatcher:
         with self._lock:
             if self._service is None:
-                from stoplist.wiring import build_optout_service
+                from stoplist.wiring import build_dispatcher
 
-                self._service = build_optout_service(self.settings)
+                self._service = build_dispatcher(self.settings, Delivery.QUEUE)
             return self._service
 
 
@@ -62,11 +62,16 @@ async def handle_record(record: SQSRecord, lambda_context: LambdaContext) -> str
     runtime = dependencies()
     # A requeued record (throttled) keeps the id of the message it was: the default eventId.
     original = record.message_attributes[ORIGINAL_MESSAGE_ID]
+    first_received = record.message_attributes[RECEIVED_AT]
     raw = RawEvent(
         record.body or "",
         (original.string_value if original is not None else None) or record.message_id,
         int(record.attributes.approximate_receive_count),
         record.receipt_handle,
+        # A requeued record keeps the time its event first reached the queue or the bus.
+        received_at(
+            first_received.string_value if first_received is not None else None, record.attributes.sent_timestamp
+        ),
     )
     disposition = await asyncio.get_running_loop().run_in_executor(
         runtime.pool, process, runtime.service, raw, read_sqs_message, lambda_context

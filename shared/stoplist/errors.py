@@ -92,6 +92,22 @@ class RequestRefusedError(StopListError):
 class RetryableError(StopListError):
     reason = "retryable"
     metric = "ProviderTransientError"
+    # The provider's state or another event's, not this record's: it comes back after ``retry_after`` as a new
+    # message (``stoplist.domain.dispatch``), without spending one of its receives.
+    requeued = False
+    retry_after: float | None = None
+
+
+class NumberBusyError(RetryableError):
+    """Another event of the same number holds it (``stoplist.domain.number_lease``): this one comes back after it."""
+
+    reason = "number_busy"
+    metric = "NumberBusy"
+    requeued = True
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ProviderUnavailableError(RetryableError):
@@ -122,6 +138,7 @@ class ProviderThrottledError(ProviderUnavailableError):
 
     reason = "provider_throttled"
     metric = "ProviderThrottled"
+    requeued = True
 
 
 class ProviderAuthError(RetryableError):
@@ -146,6 +163,10 @@ class AwsServiceError(RetryableError):
     def __init__(self, message: str, code: str = "") -> None:
         super().__init__(message)
         self.code = code
+
+
+# A conditional write whose condition did not hold: an answer the caller expects and decides on.
+CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def aws_error_code(exc: ClientError | BotoCoreError) -> str:

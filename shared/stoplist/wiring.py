@@ -22,6 +22,7 @@ from stoplist.adapters.bus import EventBus
 from stoplist.adapters.circuit import CircuitBreaker
 from stoplist.adapters.dead_letters import DeadLetterQueue
 from stoplist.adapters.history import HistoryTable
+from stoplist.adapters.locks import NumberLeases
 from stoplist.adapters.opt_out_queue import OptOutQueue
 from stoplist.adapters.pacing import Pacer
 from stoplist.adapters.provider import RetryPolicy, SmsPartnerClient, new_session
@@ -29,6 +30,7 @@ from stoplist.adapters.secrets import ApiKeySource, BareSecret
 from stoplist.adapters.table import StopListTable
 from stoplist.config import Settings
 from stoplist.domain.changes import ChangePublisher
+from stoplist.domain.dispatch import Delivery, EventDispatcher
 from stoplist.domain.optin import OptInService
 from stoplist.domain.optout import OptOutService
 from stoplist.domain.redelivery import RedeliverySchedule
@@ -92,44 +94,47 @@ def build_provider(
     )
 
 
-def build_optout_service(
+def build_dispatcher(
     settings: Settings,
+    delivery: Delivery,
     sqs: SQSClient | None = None,
     secrets: SecretsManagerClient | None = None,
     dynamodb: DynamoDBClient | None = None,
     session: requests.Session | None = None,
-    use_receive_count: bool = True,
-) -> OptOutService:
-    """``use_receive_count``: SQS knows how often a message came back; EventBridge deliveries do not."""
-    settings.require("dead_letter_queue_url", "opt_out_queue_url")
+) -> EventDispatcher:
+    """The opt-out functions' one object: the opt-out and opt-in services behind the dispatcher."""
+    settings.require("dead_letter_queue_url", "opt_out_queue_url", "table_name", "history_table_name")
     pool = settings.record_concurrency
     dynamodb = dynamodb or aws_client("dynamodb", pool)
-    table = StopListTable(settings.table_name, dynamodb) if settings.table_name else None
-    history = HistoryTable(settings.history_table_name, dynamodb) if settings.history_table_name else None
+    table = StopListTable(settings.table_name, dynamodb)
+    history = HistoryTable(settings.history_table_name, dynamodb)
+    locks = NumberLeases(settings.table_name, dynamodb)
     provider = build_provider(settings, secrets, session, pool_size=pool)
-    opt_in = None
-    if table is not None and history is not None:
-        opt_in = OptInService(
+    sqs = sqs or aws_client("sqs", pool)
+    return EventDispatcher(
+        opt_out=OptOutService(
             provider=provider,
             table=table,
+            locks=locks,
+            history=history,
+            default_region=settings.default_phone_region,
+        ),
+        opt_in=OptInService(
+            provider=provider,
+            table=table,
+            locks=locks,
             history=history,
             default_region=settings.default_phone_region,
             clock_skew_seconds=settings.consent_clock_skew_seconds,
-        ).opt_in
-    sqs = sqs or aws_client("sqs", pool)
-    return OptOutService(
-        provider=provider,
+        ),
         dead_letters=DeadLetterQueue(settings.dead_letter_queue_url, sqs),
-        table=table,
-        default_region=settings.default_phone_region,
-        max_receive_count=settings.max_receive_count if use_receive_count else None,
         queue=OptOutQueue(queue_url=settings.opt_out_queue_url, client=sqs),
+        delivery=delivery,
+        max_receive_count=settings.max_receive_count,
         schedule=RedeliverySchedule(
             base_seconds=settings.retry_backoff_base_seconds, min_jitter=settings.retry_backoff_min_jitter
         ),
         deadline_margin_seconds=settings.deadline_margin_seconds,
-        opt_in=opt_in,
-        history=history,
     )
 
 

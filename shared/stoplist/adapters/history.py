@@ -71,10 +71,11 @@ class HistoryTable:
         for start in range(0, len(requests_), BATCH_WRITE_LIMIT):
             batch_write(self._client, self.name, requests_[start : start + BATCH_WRITE_LIMIT], self._sleep)
 
-    def entries(self, number: str, after: str | None = None) -> Iterator[HistoryEntry]:
+    def entries(self, number: str, after: str | None = None, consistent: bool = False) -> Iterator[HistoryEntry]:
         """The number's story, oldest first (``after``: only what took effect after that UTC time)."""
         kwargs: dict[str, Any] = {
             "TableName": self.name,
+            "ConsistentRead": consistent,
             "KeyConditionExpression": "phoneNumber = :number"
             + (" AND changeKey > :after" if after is not None else ""),
             "ExpressionAttributeValues": {":number": {"S": number}}
@@ -89,12 +90,8 @@ class HistoryTable:
                 return
             kwargs["ExclusiveStartKey"] = last
 
-    def opt_in_after(self, number: str, moment: str) -> str | None:
-        """The consent time of the latest re-opt-in that took effect after ``moment`` (UTC, fixed width)."""
-        # A tie is not "after": it goes to the opt-out.
-        later = [
-            entry.at
-            for entry in self.entries(number, after=moment)
-            if entry.change == CHANGE_OPT_IN and entry.at > moment
-        ]
-        return later[-1] if later else None
+    def latest_consent(self, number: str) -> str | None:
+        """The consent time of the latest re-opt-in applied to ``number`` (a strongly consistent Query: the opt-in
+        writes it before it releases the number, and the next event of the number must see it)."""
+        consents = [entry.at for entry in self.entries(number, consistent=True) if entry.change == CHANGE_OPT_IN]
+        return max(consents) if consents else None

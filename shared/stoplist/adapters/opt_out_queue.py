@@ -15,14 +15,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from stoplist.domain.ordering import parse_time, to_utc, utc_text
 from stoplist.errors import aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 ORIGINAL_MESSAGE_ID = "originalMessageId"
+# When the event first reached the queue or the bus (UTC text): a requeued message is sent again later, and the
+# ordering rule never counts an event later than its first receipt.
+RECEIVED_AT = "receivedAt"
+
+
+def received_at(carried: str | None, sent_timestamp: str | None) -> datetime:
+    """A record's first receipt: the carried attribute, else SQS's ``SentTimestamp`` (epoch milliseconds)."""
+    if carried:
+        try:
+            return to_utc(parse_time(carried))
+        except ValueError:
+            pass  # not ours: fall back to the queue's own time
+    if sent_timestamp and sent_timestamp.isdigit():
+        return datetime.fromtimestamp(int(sent_timestamp) / 1000, UTC)
+    return datetime.now(UTC)
 
 
 class OptOutQueue:
@@ -31,7 +48,7 @@ class OptOutQueue:
         self._client = client
 
     def publish(self, event: Mapping[str, str]) -> None:
-        self.requeue(json.dumps(event), delay_seconds=0, original_message_id=None)
+        self.requeue(json.dumps(event), delay_seconds=0, original_message_id=None, received=None)
 
     def postpone(self, receipt_handle: str, seconds: int) -> None:
         with aws_errors("change the visibility of the message"):
@@ -39,12 +56,14 @@ class OptOutQueue:
                 QueueUrl=self._queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
             )
 
-    def requeue(self, body: str, delay_seconds: int, original_message_id: str | None) -> None:
-        attributes: dict[str, Any] = (
-            {ORIGINAL_MESSAGE_ID: {"DataType": "String", "StringValue": original_message_id}}
-            if original_message_id
-            else {}
-        )
+    def requeue(
+        self, body: str, delay_seconds: int, original_message_id: str | None, received: datetime | None
+    ) -> None:
+        attributes: dict[str, Any] = {}
+        if original_message_id:
+            attributes[ORIGINAL_MESSAGE_ID] = {"DataType": "String", "StringValue": original_message_id}
+        if received is not None:
+            attributes[RECEIVED_AT] = {"DataType": "String", "StringValue": utc_text(received)}
         with aws_errors("send to the opt-out queue"):
             self._client.send_message(
                 QueueUrl=self._queue_url, MessageBody=body, DelaySeconds=delay_seconds, MessageAttributes=attributes

@@ -4,12 +4,17 @@ Item attributes (the README documents them for readers):
 ``phoneNumber`` (S, key), ``providerStopId`` (N), ``providerCreatedAt`` (S, as the provider writes it),
 ``source``, ``eventId``, ``optOutReason`` (S, from the opt-out event), ``optedOutAt`` (S, ISO 8601 UTC),
 ``recordedBy`` (S: ``optout`` or ``snapshot``, who wrote the item first), ``firstSeenAt`` and
-``updatedAt`` (S, ISO 8601 UTC, fixed width so that they sort as text).
+``updatedAt`` (S, ISO 8601 UTC, fixed width so that they sort as text). ``optedOutAt`` is the latest opt-out the
+table has seen for the number and never moves backwards (a conditional write); ``eventOptedOutAt`` is when the
+opt-out of ``eventId`` counts. ``providerEntries`` (L of M ``{id, createdAt}``) lists every entry of the list
+that normalises to the number, as the last snapshot saw them; ``addedStopIds`` (NS) the entries this
+application's own ``add`` created (their time is the opt-out that added them, not their ``createdAt``).
 While a re-opt-in is under way the item also carries its evidence (``optInEventId``, ``optInSource``,
 ``optInConsentSource``, ``optInConsentAt``, ``optInConsentText``, ``optInOccurredAt``, ``optInRequestedAt``):
 the delete that ends the opt-in is conditional on ``optInEventId``, and the stream's REMOVE record then
 carries who opted the number in and on what consent. An opt-out written through meanwhile removes them.
-One extra item, key ``#snapshot-status``, holds the last snapshot's status; it is never an E.164 number.
+Keys that start with ``#`` are never E.164 numbers: ``#snapshot-status`` holds the last snapshot's status, and
+``#lease#<number>`` the number's lease (``stoplist.adapters.locks``); scans and the change publisher skip them.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from botocore.exceptions import ClientError
 
 from stoplist.adapters.group_write import GroupWriter
 from stoplist.adapters.unprocessed import until_processed
-from stoplist.domain.ports import OptInMark, OptOutRecord, ProviderFields, StoredOptOut, utc_now
-from stoplist.errors import AwsServiceError, aws_error_code, aws_errors
+from stoplist.domain.ports import ListedEntry, OptInMark, OptOutRecord, ProviderFields, StoredOptOut, utc_now
+from stoplist.errors import CONDITION_FAILED, AwsServiceError, aws_error_code, aws_errors
 from stoplist.observability import logger
 
 if TYPE_CHECKING:
@@ -33,7 +38,6 @@ if TYPE_CHECKING:
 STATUS_KEY = "#snapshot-status"
 BATCH_WRITE_LIMIT = 25
 TRANSACT_WRITE_LIMIT = 100  # actions in one TransactWriteItems
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 _TRANSACTION_CANCELED = "TransactionCanceledException"
 OPT_IN_MARK_ATTRIBUTES = (
     "optInEventId",
@@ -49,10 +53,13 @@ ITEM_ATTRIBUTES = (
     "phoneNumber",
     "providerStopId",
     "providerCreatedAt",
+    "providerEntries",
+    "addedStopIds",
     "source",
     "eventId",
     "optOutReason",
     "optedOutAt",
+    "eventOptedOutAt",
     "recordedBy",
     "firstSeenAt",
     "updatedAt",
@@ -76,26 +83,31 @@ class StopListTable:
 
     # --- write-through from the opt-out handlers ----------------------------------------------------------
     def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
-        """Upsert the number with its audit fields; provider fields already there are kept."""
+        """Upsert the number with its audit fields; provider fields already there are kept. ``optedOutAt`` is set
+        to ``record.latest_opted_out_at`` on condition that it is not later already: it never moves backwards."""
         now = now or utc_now()
         assignments: dict[str, str | int | None] = {
             "updatedAt": now,
             "eventId": record.event_id,
-            "optedOutAt": record.opted_out_at or now,
+            "optedOutAt": record.latest_opted_out_at,
+            "eventOptedOutAt": record.opted_out_at,
             "source": record.source,
             "optOutReason": record.reason,
             "providerStopId": record.stop_id,
             # An opt-out cancels a re-opt-in under way: its conditional delete will not match any more.
             **dict.fromkeys(OPT_IN_MARK_ATTRIBUTES),
         }
-        self._write_through.write(
-            _update_request(
-                record.phone_number,
-                assignments,
-                set_if_missing={"recordedBy": "optout", "firstSeenAt": now},
-                remove_missing=OPT_IN_MARK_ATTRIBUTES,
-            )
+        request = _update_request(
+            record.phone_number,
+            assignments,
+            set_if_missing={"recordedBy": "optout", "firstSeenAt": now},
+            remove_missing=OPT_IN_MARK_ATTRIBUTES,
+            add_to_set={"addedStopIds": record.stop_id} if record.stop_id is not None else None,
         )
+        request["ExpressionAttributeNames"]["#latest"] = "optedOutAt"
+        request["ExpressionAttributeValues"][":latest"] = {"S": record.latest_opted_out_at}
+        request["ConditionExpression"] = "attribute_not_exists(#latest) OR #latest <= :latest"
+        self._write_through.write(request)
 
     # --- re-opt-in -----------------------------------------------------------------------------------------
     def read(self, number: str) -> StoredOptOut | None:
@@ -105,14 +117,12 @@ class StopListTable:
         item = answer.get("Item")
         if item is None:
             return None
-        stop = item.get("providerStopId", {}).get("N")
         return StoredOptOut(
             phone_number=number,
-            # An item only the snapshot wrote has the provider's date (Paris time, no offset): read as UTC it is
-            # one or two hours later than it was, which errs on the side of the opt-out.
-            opted_out_at=item.get("optedOutAt", {}).get("S") or item.get("providerCreatedAt", {}).get("S"),
+            opted_out_at=item.get("optedOutAt", {}).get("S"),
             updated_at=item.get("updatedAt", {}).get("S"),
-            stop_id=int(stop) if stop is not None else None,
+            listed=_provider_fields(item).entries,
+            added_stop_ids=frozenset(int(value) for value in item.get("addedStopIds", {}).get("NS", [])),
         )
 
     def mark_opt_in(self, seen: StoredOptOut, mark: OptInMark, now: str | None = None) -> bool:
@@ -163,10 +173,10 @@ class StopListTable:
     def _conditional(self, action: str, write: Callable[[], object]) -> bool:
         """Run a conditional write; False when its condition did not hold."""
         try:
-            with aws_errors(action, expected=frozenset({_CONDITION_FAILED})):
+            with aws_errors(action, expected=frozenset({CONDITION_FAILED})):
                 write()
         except ClientError as exc:
-            if aws_error_code(exc) == _CONDITION_FAILED:
+            if aws_error_code(exc) == CONDITION_FAILED:
                 return False
             raise
         return True
@@ -176,7 +186,7 @@ class StopListTable:
         """One segment of a parallel scan, projected to what the snapshot compares."""
         kwargs: dict[str, Any] = {
             "TableName": self.name,
-            "ProjectionExpression": "phoneNumber, providerStopId, providerCreatedAt",
+            "ProjectionExpression": "phoneNumber, providerStopId, providerCreatedAt, providerEntries",
             "Segment": segment,
             "TotalSegments": total_segments,
         }
@@ -185,11 +195,8 @@ class StopListTable:
                 page = self._client.scan(**kwargs)
             for item in page.get("Items", []):
                 key = item["phoneNumber"]["S"]
-                if key == STATUS_KEY:
-                    continue
-                stop = item.get("providerStopId", {}).get("N")
-                created = item.get("providerCreatedAt", {}).get("S")
-                yield key, ProviderFields(int(stop) if stop is not None else None, created)
+                if not is_control_key(key):
+                    yield key, _provider_fields(item)
             last = page.get("LastEvaluatedKey")
             if not last:
                 return
@@ -214,26 +221,17 @@ class StopListTable:
             "providerStopId": fields.stop_id,
             "providerCreatedAt": fields.created_at,
         }
-        self._update(
+        request = _update_request(
             number,
             assignments,
             set_if_missing={"recordedBy": "snapshot", "firstSeenAt": now},
-            action="update an item",
             remove_missing={"providerStopId", "providerCreatedAt"},
         )
-
-    def _update(
-        self,
-        number: str,
-        assignments: dict[str, str | int | None],
-        set_if_missing: dict[str, str],
-        action: str,
-        remove_missing: Collection[str] = (),
-    ) -> None:
-        with aws_errors(action):
-            self._client.update_item(
-                TableName=self.name, **_update_request(number, assignments, set_if_missing, remove_missing)
-            )
+        request["ExpressionAttributeNames"]["#entries"] = "providerEntries"
+        request["ExpressionAttributeValues"][":entries"] = _entries_value(fields)
+        request["UpdateExpression"] = request["UpdateExpression"].replace("SET ", "SET #entries = :entries, ", 1)
+        with aws_errors("update an item"):
+            self._client.update_item(TableName=self.name, **request)
 
     def _write_opt_outs(self, updates: Sequence[dict[str, Any]]) -> list[Exception | None]:
         """The write-through's requests (``GroupWriter``): a write alone is one UpdateItem; writes that waited
@@ -250,6 +248,7 @@ class StopListTable:
                         "UpdateExpression": update["UpdateExpression"],
                         "ExpressionAttributeNames": update["ExpressionAttributeNames"],
                         "ExpressionAttributeValues": update["ExpressionAttributeValues"],
+                        "ConditionExpression": update["ConditionExpression"],
                     }
                 }
                 for update in updates
@@ -304,6 +303,7 @@ def _update_request(
     assignments: dict[str, str | int | None],
     set_if_missing: dict[str, str],
     remove_missing: Collection[str] = (),
+    add_to_set: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """An UpdateItem's key and expressions (without the table); every name goes through
     ExpressionAttributeNames (``source`` is a reserved word). Empty values are removed if listed in
@@ -326,9 +326,17 @@ def _update_request(
         names[f"#m{index}"] = attribute
         values[f":m{index}"] = {"S": value}
         sets.append(f"#m{index} = if_not_exists(#m{index}, :m{index})")
+    adds = []
+    for index, (attribute, member) in enumerate((add_to_set or {}).items()):
+        names[f"#s{index}"] = attribute
+        values[f":s{index}"] = {"NS": [str(member)]}
+        adds.append(f"#s{index} :s{index}")
     return {
         "Key": {"phoneNumber": {"S": number}},
-        "UpdateExpression": "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+        "UpdateExpression": "SET "
+        + ", ".join(sets)
+        + (" REMOVE " + ", ".join(removes) if removes else "")
+        + (" ADD " + ", ".join(adds) if adds else ""),
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
@@ -346,12 +354,47 @@ def batch_write(
         pass
 
 
+def is_control_key(key: str) -> bool:
+    """An item of the table's own (status, leases), not a number: E.164 keys start with ``+``."""
+    return key.startswith("#")
+
+
+def _entries_value(fields: ProviderFields) -> dict[str, Any]:
+    entries: list[dict[str, Any]] = []
+    for entry in fields.entries:
+        value: dict[str, Any] = {}
+        if entry.stop_id is not None:
+            value["id"] = {"N": str(entry.stop_id)}
+        if entry.created_at is not None:
+            value["createdAt"] = {"S": entry.created_at}
+        entries.append({"M": value})
+    return {"L": entries}
+
+
+def _provider_fields(item: dict[str, Any]) -> ProviderFields:
+    """The provider's entries an item records; an item written before ``providerEntries`` existed has one."""
+    listed = item.get("providerEntries", {}).get("L")
+    if listed is None:
+        stop = item.get("providerStopId", {}).get("N")
+        created = item.get("providerCreatedAt", {}).get("S")
+        if stop is None and created is None:
+            return ProviderFields(())
+        return ProviderFields((ListedEntry(int(stop) if stop is not None else None, created),))
+    entries = []
+    for value in listed:
+        fields = value.get("M", {})
+        stop = fields.get("id", {}).get("N")
+        entries.append(ListedEntry(int(stop) if stop is not None else None, fields.get("createdAt", {}).get("S")))
+    return ProviderFields.of(entries)
+
+
 def _snapshot_item(number: str, fields: ProviderFields, now: str) -> dict[str, Any]:
     item: dict[str, Any] = {
         "phoneNumber": {"S": number},
         "recordedBy": {"S": "snapshot"},
         "firstSeenAt": {"S": now},
         "updatedAt": {"S": now},
+        "providerEntries": _entries_value(fields),
     }
     if fields.stop_id is not None:
         item["providerStopId"] = {"N": str(fields.stop_id)}

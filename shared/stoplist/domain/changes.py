@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from stoplist.domain.events import to_instant, utc_text
+from stoplist.domain.ordering import parse_time, provider_time, to_utc, utc_text
 from stoplist.domain.ports import AnnouncementBus, HistoryWriter
 from stoplist.observability import count, logger
 
@@ -32,11 +32,12 @@ OPT_OUT_RECORDED = "SmsOptOutRecorded"
 OPT_IN_RECORDED = "SmsOptInRecorded"
 # The provider as the source of a change the snapshot saw (a STOP sent to SMS Partner's short code).
 PROVIDER_SOURCE = "smspartner"
-STATUS_KEY = "#snapshot-status"
 
 # What a history entry says happened.
 CHANGE_OPT_OUT = "opt-out"
 CHANGE_OPT_IN = "opt-in"
+# An opt-out older than a consent already applied: kept in the story, the number stays opted in.
+CHANGE_OPT_OUT_SUPERSEDED = "opt-out-superseded"
 CHANGE_SNAPSHOT_ADDITION = "snapshot-addition"
 CHANGE_SNAPSHOT_REMOVAL = "snapshot-removal"
 
@@ -95,8 +96,8 @@ def change_of(record: StreamRecord) -> Change | None:
     """The change a stream record stands for, or None (the status item, a provider-field update)."""
     image = record.old_image if record.event_name == "REMOVE" else record.new_image
     number = image.get("phoneNumber")
-    if not isinstance(number, str) or number == STATUS_KEY:
-        return None
+    if not isinstance(number, str) or number.startswith("#"):
+        return None  # the table's own items (status, leases) are not numbers
     if record.event_name == "INSERT":
         entry = _entered(number, image, record)
         return Change(record.sequence_number, entry, _announce(OPT_OUT_RECORDED, entry, record))
@@ -113,7 +114,12 @@ def _entered(number: str, image: Mapping[str, Any], record: StreamRecord) -> His
     recorded_at = _text(image, "updatedAt") or utc_text(record.created_at)
     event_id = _text(image, "eventId")
     snapshot = event_id is None  # only the snapshot writes items without an event
-    occurred_at = (_text(image, "firstSeenAt") if snapshot else _text(image, "optedOutAt")) or recorded_at
+    if snapshot:
+        # A STOP SMS Partner received itself took effect at its createdAt (Paris time), not when we saw it.
+        created = provider_time(_text(image, "providerCreatedAt"))
+        occurred_at = (utc_text(created) if created else _text(image, "firstSeenAt")) or recorded_at
+    else:
+        occurred_at = _text(image, "eventOptedOutAt") or _text(image, "optedOutAt") or recorded_at
     return HistoryEntry(
         phone_number=number,
         at=_utc(occurred_at),
@@ -153,7 +159,7 @@ def _left(number: str, image: Mapping[str, Any], record: StreamRecord) -> Histor
     if last_write is not None:
         # The stream's time has whole seconds only: a removal sorts after the item's last write all the same.
         with contextlib.suppress(ValueError):
-            removed_at = max(removed_at, utc_text(to_instant(last_write) + timedelta(microseconds=1)))
+            removed_at = max(removed_at, utc_text(to_utc(parse_time(last_write)) + timedelta(microseconds=1)))
     return HistoryEntry(
         phone_number=number,
         at=removed_at,
@@ -197,7 +203,8 @@ def _number(image: Mapping[str, Any], name: str) -> int | None:
 def _utc(text: str) -> str:
     """A stored time in the sort key's form; one that does not parse (never written by us) is kept as is."""
     try:
-        return utc_text(to_instant(text))
+        moment = parse_time(text)
+        return utc_text(to_utc(moment) if moment.tzinfo is not None else moment.replace(tzinfo=UTC))
     except ValueError:
         return text
 

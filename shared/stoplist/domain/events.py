@@ -7,18 +7,20 @@ event wrapping that object, or a Lambda invocation record (OnFailure destination
 
 ``action`` is ``opt-out`` (the default) or ``opt-in``; on the bus, detail-type ``SmsOptInRequested`` means
 ``opt-in``. An opt-in needs consent evidence: ``consentSource`` and ``consentAt`` (ISO 8601 with a UTC
-offset), ``consentText`` optional. Whether ``consentAt`` lies in the future is the opt-in service's check
-(it owns the clock).
+offset), ``consentText`` optional. An ``occurredAt`` without offset is accepted: ``stoplist.domain.ordering``
+reads it in the number's own time zone. The parsers return an ``OptOutRequest`` or an ``OptInRequest``, so that
+what an event asks for is its type.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
+from stoplist.domain.ordering import parse_time
 from stoplist.errors import InvalidConsentError, InvalidEventError
 
 # SQS and EventBridge both cap a message at 256 KB; anything larger did not come through them unchanged.
@@ -41,26 +43,27 @@ class Consent:
     at: str
     text: str | None = None
 
-    @property
-    def instant(self) -> datetime:
-        return to_instant(self.at)
-
 
 @dataclass(frozen=True)
 class RawEvent:
     """An event as received, before parsing: what goes to the dead-letter queue if it is refused.
 
-    ``receipt_handle`` is set for an SQS record (which can be postponed); a bus event has none."""
+    ``receipt_handle`` is set for an SQS record (which can be postponed); a bus event has none. ``received_at`` is
+    when the event reached this application (SQS ``SentTimestamp``, kept across requeues; the EventBridge event's
+    ``time``): no opt-out or consent counts later than that (``stoplist.domain.ordering``)."""
 
     body: str
     message_id: str
     receive_count: int = 1
     receipt_handle: str | None = None
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass(frozen=True)
 class OptOutRequest:
-    """One event of the contract: an opt-out, or (``action`` ``opt-in``) a re-opt-in with its consent."""
+    """An opt-out event of the contract."""
+
+    action: ClassVar[str] = OPT_OUT
 
     phone_number: str
     event_id: str
@@ -68,31 +71,31 @@ class OptOutRequest:
     source: str | None = None
     reason: str | None = None
     occurred_at: str | None = None
-    action: str = OPT_OUT
-    consent: Consent | None = None
 
 
-def to_instant(text: str) -> datetime:
-    """An ISO 8601 date-time as an aware datetime; one without an offset is read as UTC."""
-    moment = _from_iso(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+@dataclass(frozen=True)
+class OptInRequest:
+    """A re-opt-in event of the contract, with its consent evidence."""
+
+    action: ClassVar[str] = OPT_IN
+
+    phone_number: str
+    event_id: str
+    consent: Consent
+    country: str | None = None
+    source: str | None = None
+    occurred_at: str | None = None
 
 
-def _from_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+Request = OptOutRequest | OptInRequest
 
 
-def utc_text(moment: datetime) -> str:
-    """Fixed-width ISO 8601 UTC with microseconds, the table's format: compares correctly as a string."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def read_sqs_message(raw: RawEvent) -> OptOutRequest:
+def read_sqs_message(raw: RawEvent) -> Request:
     """The parser of a queue record: its body, with its message id as the default ``eventId``."""
     return parse_sqs_body(raw.body, raw.message_id)
 
 
-def read_eventbridge_event(raw: RawEvent) -> OptOutRequest:
+def read_eventbridge_event(raw: RawEvent) -> Request:
     """The parser of a bus delivery, whose ``raw.body`` is the whole EventBridge event as JSON."""
     event = _load_json(raw.body, "EventBridge event")
     if not isinstance(event, dict):
@@ -100,7 +103,7 @@ def read_eventbridge_event(raw: RawEvent) -> OptOutRequest:
     return parse_eventbridge_event(event)
 
 
-def parse_sqs_body(body: str, message_id: str) -> OptOutRequest:
+def parse_sqs_body(body: str, message_id: str) -> Request:
     """Read an SQS message body: the contract's object, or an SNS / EventBridge envelope around it."""
     if len(body.encode("utf-8", errors="surrogatepass")) > MAX_EVENT_BYTES:
         raise InvalidEventError(f"message body is larger than {MAX_EVENT_BYTES} bytes")
@@ -109,7 +112,7 @@ def parse_sqs_body(body: str, message_id: str) -> OptOutRequest:
     return parse_optout(payload, envelope_id or message_id, _detail_type_action(detail_type))
 
 
-def parse_eventbridge_event(event: dict[str, Any]) -> OptOutRequest:
+def parse_eventbridge_event(event: dict[str, Any]) -> Request:
     """Read an EventBridge event whose ``detail`` is the contract's object."""
     detail = event.get("detail")
     event_id = event.get("id")
@@ -125,7 +128,8 @@ def _detail_type_action(detail_type: object) -> str | None:
     return DETAIL_TYPES.get(detail_type) if isinstance(detail_type, str) else None
 
 
-def parse_optout(payload: object, default_event_id: str, implied_action: str | None = None) -> OptOutRequest:
+def parse_optout(payload: object, default_event_id: str, implied_action: str | None = None) -> Request:
+    """The contract's object as the request it is (opt-out or re-opt-in), or InvalidEventError."""
     if not isinstance(payload, dict):
         raise InvalidEventError(f"opt-out event is a JSON {_json_type(payload)}, not an object")
     phone = payload.get("phoneNumber")
@@ -141,20 +145,15 @@ def parse_optout(payload: object, default_event_id: str, implied_action: str | N
     occurred_at = _optional_text(payload, "occurredAt")
     if occurred_at is not None:
         try:
-            to_instant(occurred_at)
+            parse_time(occurred_at)
         except ValueError:
             raise InvalidEventError("occurredAt is not an ISO 8601 date-time") from None
-    action = _action(payload, implied_action)
-    return OptOutRequest(
-        phone_number=phone,
-        event_id=_optional_text(payload, "eventId") or default_event_id,
-        country=country.upper() if country else None,
-        source=_optional_text(payload, "source"),
-        reason=_optional_text(payload, "reason"),
-        occurred_at=occurred_at,
-        action=action,
-        consent=_consent(payload) if action == OPT_IN else None,
-    )
+    event_id = _optional_text(payload, "eventId") or default_event_id
+    source = _optional_text(payload, "source")
+    country = country.upper() if country else None
+    if _action(payload, implied_action) == OPT_IN:
+        return OptInRequest(phone, event_id, _consent(payload), country, source, occurred_at)
+    return OptOutRequest(phone, event_id, country, source, _optional_text(payload, "reason"), occurred_at)
 
 
 def _action(payload: dict[str, Any], implied: str | None) -> str:
@@ -178,7 +177,7 @@ def _consent(payload: dict[str, Any]) -> Consent:
     if at is None:
         raise InvalidConsentError("an opt-in needs consentAt (missing or blank)")
     try:
-        moment = _from_iso(at)
+        moment = parse_time(at)
     except ValueError:
         raise InvalidConsentError("consentAt is not an ISO 8601 date-time") from None
     if moment.tzinfo is None:

@@ -15,6 +15,7 @@ itself.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -40,6 +41,9 @@ _MAINLAND = re.compile(_MAINLAND_NATIONAL)
 # Canonical mainland E.164, the vast majority of the provider's list: the fast path. phonenumbers parses
 # about 40,000 numbers a second on one core here, too slow for a million-entry list on every snapshot.
 _CANONICAL_MAINLAND = re.compile(r"\+33" + _MAINLAND_NATIONAL)
+# An international number written without its "+": 8 to 15 digits, no leading 0 (a national prefix).
+_INTERNATIONAL_DIGITS = re.compile(r"[1-9][0-9]{7,14}")
+_NON_DIGITS = re.compile(r"[^0-9]")
 
 
 @cache
@@ -74,15 +78,44 @@ def to_e164(raw: str, country: str | None, default_region: str) -> str:
 
 
 def provider_e164(raw: str | None, default_region: str) -> str | None:
-    """Normalise a number read from the provider's list; ``None`` when it is not a valid number."""
+    """Normalise a number read from the provider's list, or sent by it (the replies webhook); ``None`` when it is
+    not a valid number. SMS Partner writes international numbers without the ``+`` too (``262692123456``, or the
+    JSON number ``262692123456``): digits that do not start with 0 are read as international first."""
     if raw is None:
         return None
     if _CANONICAL_MAINLAND.fullmatch(raw):
         return raw
-    try:
-        return to_e164(raw, None, default_region)
-    except InvalidPhoneNumberError:
-        return None
+    text = raw.strip()
+    candidates = (f"+{text}", text) if _INTERNATIONAL_DIGITS.fullmatch(text) else (text,)
+    for candidate in candidates:
+        try:
+            return to_e164(candidate, None, default_region)
+        except InvalidPhoneNumberError:
+            continue
+    return None
+
+
+def listed_as(number: str, default_region: str) -> Callable[[str | None], bool]:
+    """A test of the provider's list entries for one E.164 number, however the provider spells it.
+
+    A million entries pass through it on an opt-in: every spelling of the number ends with its national
+    significant number, so that digit check rejects nearly every entry before the full normalisation
+    (``provider_e164``, ~25 µs with phonenumbers) is paid for the few that pass."""
+    tail = _national_significant(number)
+
+    def matches(raw: str | None) -> bool:
+        if raw is None:
+            return False
+        body = raw[1:] if raw.startswith("+") else raw
+        digits = body if body.isdigit() else _NON_DIGITS.sub("", body)
+        return digits.endswith(tail) and provider_e164(raw, default_region) == number
+
+    return matches
+
+
+def _national_significant(e164: str) -> str:
+    phonenumbers = _phonenumbers()
+    return str(phonenumbers.parse(e164, None).national_number)
 
 
 def _parse(text: str, region: str) -> str:

@@ -15,12 +15,13 @@ if TYPE_CHECKING:
     from stoplist.domain.changes import Announcement, HistoryEntry
 
 from stoplist.domain.deadline import Deadline
+from stoplist.domain.ordering import utc_text
 
 
 def utc_now() -> str:
     """Every timestamp the application stores: fixed-width ISO 8601 UTC with microseconds, so it compares
     correctly as a string (the snapshot's conditional deletes rely on that)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc_text(datetime.now(UTC))
 
 
 @dataclass(frozen=True)
@@ -52,33 +53,73 @@ class StopEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class ProviderFields:
-    """What the provider's list says of a number; what the snapshot compares to decide on a write."""
+class ListedEntry:
+    """One entry of the provider's list for a number: its id (what the delete takes) and ``createdAt``."""
 
     stop_id: int | None
     created_at: str | None
 
 
+def listed_order(entry: ListedEntry) -> tuple[bool, int, str]:
+    return (entry.stop_id is None, entry.stop_id or 0, entry.created_at or "")
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderFields:
+    """What the provider's list says of a number: every entry that normalises to it (the provider may spell one
+    number two ways, ``+33692…`` and ``+262692…``), in id order. The snapshot compares these to decide on a write."""
+
+    entries: tuple[ListedEntry, ...]
+
+    @classmethod
+    def of(cls, entries: Iterable[ListedEntry]) -> ProviderFields:
+        return cls(tuple(sorted(set(entries), key=listed_order)))
+
+    @property
+    def stop_id(self) -> int | None:
+        """The first id (the item's ``providerStopId``, kept for readers of one id)."""
+        return next((entry.stop_id for entry in self.entries if entry.stop_id is not None), None)
+
+    @property
+    def created_at(self) -> str | None:
+        """The first entry's ``createdAt`` (the item's ``providerCreatedAt``)."""
+        return self.entries[0].created_at if self.entries else None
+
+
 @dataclass(frozen=True)
 class OptOutRecord:
-    """An accepted opt-out, as written through to the table (audit fields from the event)."""
+    """An accepted opt-out, as written through to the table (audit fields from the event).
+
+    ``opted_out_at`` is when this opt-out counts (``ordering.opt_out_time``); ``latest_opted_out_at`` the latest of
+    every opt-out the table has seen for the number, this one included: the item's ``optedOutAt``, which never
+    moves backwards. ``stop_id`` is the entry the provider created for this call (None when already listed)."""
 
     phone_number: str
     event_id: str
+    opted_out_at: str
+    latest_opted_out_at: str
     source: str | None = None
     reason: str | None = None
-    opted_out_at: str | None = None
     stop_id: int | None = None
 
 
 @dataclass(frozen=True)
 class StoredOptOut:
-    """What the opt-in reads of an item before it decides: when the opt-out happened, and the provider's id."""
+    """What the opt-out and the opt-in read of an item before they decide.
+
+    ``opted_out_at``: the latest opt-out this application recorded (None for an item only the snapshot wrote);
+    ``listed``: the provider's entries as the last snapshot saw them; ``added_stop_ids``: the entries this
+    application's own ``add`` created, whose time is the opt-out that added them, not their ``createdAt``."""
 
     phone_number: str
     opted_out_at: str | None
     updated_at: str | None
-    stop_id: int | None
+    listed: tuple[ListedEntry, ...] = ()
+    added_stop_ids: frozenset[int] = frozenset()
+
+    @property
+    def stop_ids(self) -> frozenset[int]:
+        return frozenset(entry.stop_id for entry in self.listed if entry.stop_id is not None) | self.added_stop_ids
 
 
 @dataclass(frozen=True)
@@ -111,7 +152,10 @@ class StopListProvider(Protocol):
 
     def add_stop(self, e164: str, deadline: Deadline | None = None) -> AddResult: ...
 
-    def list_stops(self, deadline: Deadline | None = None) -> list[StopEntry]: ...
+    def list_stops(self, deadline: Deadline | None = None) -> Iterable[StopEntry]:
+        """The whole list, entry by entry as it is read (a million entries never sit in memory at once here); a
+        list found truncated or unreadable raises at the end, after the entries read so far."""
+        ...
 
 
 class RetryQueue(Protocol):
@@ -119,7 +163,11 @@ class RetryQueue(Protocol):
 
     def postpone(self, receipt_handle: str, seconds: int) -> None: ...
 
-    def requeue(self, body: str, delay_seconds: int, original_message_id: str | None) -> None: ...
+    def requeue(
+        self, body: str, delay_seconds: int, original_message_id: str | None, received: datetime | None
+    ) -> None:
+        """Send ``body`` again as a new message; ``received`` (when its event first arrived) rides along."""
+        ...
 
 
 class DeadLetterSink(Protocol):
@@ -129,9 +177,27 @@ class DeadLetterSink(Protocol):
 
 
 class OptOutStore(Protocol):
-    """The write-through of accepted opt-outs (``stoplist.adapters.table.StopListTable``)."""
+    """What the opt-out reads and writes of the table (``stoplist.adapters.table.StopListTable``)."""
 
-    def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None: ...
+    def read(self, number: str) -> StoredOptOut | None: ...
+
+    def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
+        """Upsert the item; ``optedOutAt`` becomes ``record.latest_opted_out_at`` on condition that it is not
+        later already (it never moves backwards: an AwsServiceError, retried, if it would)."""
+        ...
+
+
+class NumberLocks(Protocol):
+    """A lease on one number (``stoplist.adapters.locks.NumberLeases``): one opt-out, opt-in or erasure of a
+    number at a time, across every instance, so that each decides on what the others finished."""
+
+    def acquire(self, number: str, owner: str, until: str, now: str) -> str | None:
+        """Take the lease until ``until`` (UTC text); None when taken, else when the holder's lease ends."""
+        ...
+
+    def release(self, number: str, owner: str) -> None:
+        """Give the lease back if ``owner`` still holds it."""
+        ...
 
 
 class SnapshotStore(Protocol):
@@ -176,6 +242,8 @@ class OptInStore(Protocol):
 
     def read(self, number: str) -> StoredOptOut | None: ...
 
+    def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None: ...
+
     def mark_opt_in(self, seen: StoredOptOut, mark: OptInMark, now: str | None = None) -> bool: ...
 
     def delete_opted_in(self, number: str, event_id: str) -> bool: ...
@@ -188,11 +256,13 @@ class HistoryWriter(Protocol):
         """Write the entries; writing the same entry twice leaves one."""
 
 
-class HistoryReader(Protocol):
-    """What the opt-out service asks the history (``stoplist.adapters.history.HistoryTable``)."""
+class ConsentHistory(HistoryWriter, Protocol):
+    """The history as the opt-out and the opt-in use it: the memory of the consents applied, written before the
+    number is released (``stoplist.adapters.history.HistoryTable``)."""
 
-    def opt_in_after(self, number: str, moment: str) -> str | None:
-        """The consent time of a re-opt-in of ``number`` that took effect after ``moment``, if any."""
+    def latest_consent(self, number: str) -> str | None:
+        """The consent time (UTC text) of the latest re-opt-in applied to ``number``, read consistently."""
+        ...
 
 
 class AnnouncementBus(Protocol):

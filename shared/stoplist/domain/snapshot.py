@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import TypeVar
 
 from stoplist.domain.phone import provider_e164
-from stoplist.domain.ports import ProviderFields, SnapshotStore, StopListProvider, utc_now
+from stoplist.domain.ports import ListedEntry, ProviderFields, SnapshotStore, StopListProvider, utc_now
 from stoplist.errors import ProviderAuthError, StopListError
 from stoplist.observability import MetricUnit, count, logger, metrics
 
@@ -154,8 +154,13 @@ class SnapshotSync:
             if number is None:
                 report.invalid_numbers += 1
                 continue
-            # The same number written two ways: the first entry (the oldest, in the provider's order) wins.
-            desired.setdefault(number, ProviderFields(entry.stop_id, entry.created_at))
+            listed = ListedEntry(entry.stop_id, entry.created_at)
+            known = desired.get(number)
+            # The same number written two ways (+33692… and +262692…): the item keeps every entry, so that a
+            # re-opt-in deletes them all.
+            desired[number] = (
+                ProviderFields((listed,)) if known is None else ProviderFields.of((*known.entries, listed))
+            )
         if report.invalid_numbers:
             logger.warning("provider list holds numbers that are not valid", count=report.invalid_numbers)
         return desired
