@@ -45,7 +45,7 @@ def main() -> None:
     try:
         import boto3
         from stoplist.adapters.table import StopListTable
-        from stoplist.domain.ports import OptOutRecord, ProviderFields
+        from stoplist.domain.ports import ListedEntry, OptOutRecord, ProviderFields
 
         with tempfile.TemporaryDirectory() as directory:
             work = Path(directory)
@@ -80,12 +80,13 @@ def main() -> None:
             resources = create_resources(load_template(), prefix="bench-export")
             table = StopListTable(resources.table_name, boto3.client("dynamodb"))
             now = "2026-01-01T00:00:00.000000Z"
+            at = "2024-02-01T10:00:00.000000Z"
             half = args.items // 2
-            table.put_new(((f"+336{i:08d}", ProviderFields(i, "2015-07-20 10:19:45")) for i in range(half)), now)
+            table.put_new(
+                ((f"+336{i:08d}", ProviderFields((ListedEntry(i, "2015-07-20 10:19:45"),))) for i in range(half)), now
+            )
             for i in range(half, args.items):
-                table.record_opt_out(
-                    OptOutRecord(f"+336{i:08d}", f"evt-{i}", "crm", "STOP", "2024-02-01T10:00:00Z", i), now
-                )
+                table.record_opt_out(OptOutRecord(f"+336{i:08d}", f"evt-{i}", at, at, "crm", "STOP", i), now)
             target = work / "export.csv"
             print(f"export of {args.items:,} items ({half:,} from the snapshot, {args.items - half:,} written through)")
             times = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -136,7 +136,16 @@ def test_snapshot_merges_provider_fields_into_a_written_through_item(
     snapshot_function: LocalFunction, resources: LocalResources, standin: SmsPartnerStandIn
 ) -> None:
     table = StopListTable(resources.table_name, boto3.client("dynamodb"))
-    table.record_opt_out(OptOutRecord("+33612345678", event_id="evt-1", source="crm", reason="asked by phone"))
+    table.record_opt_out(
+        OptOutRecord(
+            "+33612345678",
+            "evt-1",
+            "2026-01-01T00:00:00.000000Z",
+            "2026-01-01T00:00:00.000000Z",
+            source="crm",
+            reason="asked by phone",
+        )
+    )
     standin.seed_stop_list(["+33612345678"], created_at="2026-11-22 10:00:00")
 
     report = snapshot_function.invoke(SCHEDULE)
@@ -158,16 +167,20 @@ class _OptOutDuringFetch:
     def add_stop(self, e164: str, deadline: Deadline | None = None) -> AddResult:
         return self._inner.add_stop(e164, deadline)
 
-    def list_stops(self, deadline: Deadline | None = None) -> list[StopEntry]:
-        entries = self._inner.list_stops()
+    def list_stops(self, deadline: Deadline | None = None) -> Iterator[StopEntry]:
+        entries = list(self._inner.list_stops())
         self._during_fetch()
-        return entries
+        return iter(entries)
 
 
 def test_opt_out_written_during_the_snapshot_survives_it(resources: LocalResources, standin: SmsPartnerStandIn) -> None:
     table = StopListTable(resources.table_name, boto3.client("dynamodb"))
-    table.record_opt_out(OptOutRecord("+33600000001", event_id="old"))  # no longer on the list: goes
-    table.record_opt_out(OptOutRecord("+33600000003", event_id="old"))  # not on the list either, but ...
+    table.record_opt_out(
+        OptOutRecord("+33600000001", "old", "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z")
+    )  # no longer on the list: goes
+    table.record_opt_out(
+        OptOutRecord("+33600000003", "old", "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z")
+    )  # not on the list either, but ...
     standin.seed_stop_list(["+33600000002"])
     # Two of three items would go: raise the guard, which is tested on its own below.
     settings = Settings.from_env({**resources.function_env["SnapshotFunction"], "SNAPSHOT_MAX_DELETE_PERCENT": "100"})
@@ -175,7 +188,9 @@ def test_opt_out_written_during_the_snapshot_survives_it(resources: LocalResourc
     sync._provider = _OptOutDuringFetch(
         # ... opted out again while the list is being fetched: the list cannot know it yet.
         sync._provider,
-        lambda: table.record_opt_out(OptOutRecord("+33600000003", event_id="racing")),
+        lambda: table.record_opt_out(
+            OptOutRecord("+33600000003", "racing", "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z")
+        ),
     )
 
     report = sync.run()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 import requests
@@ -19,11 +20,12 @@ from stoplist.domain.deadline import Deadline
 from stoplist.domain.ports import (
     AddResult,
     AnnouncementBus,
+    ConsentHistory,
     DeadLetter,
     DeadLetterSink,
     DeleteResult,
-    HistoryReader,
     HistoryWriter,
+    NumberLocks,
     OptInMark,
     OptInProvider,
     OptInStore,
@@ -38,6 +40,7 @@ from stoplist.domain.ports import (
     StopListProvider,
     StoredOptOut,
 )
+from stoplist.errors import AwsServiceError
 
 
 class FakeSecrets:
@@ -104,15 +107,16 @@ class FakeProvider:
         if e164 in self.already:
             return AddResult(already_listed=True)
         self.added.append(e164)
+        self.already.add(e164)
         return AddResult(already_listed=False, stop_id=len(self.added))
 
     deleted: list[int] = field(default_factory=list)
     lists: int = 0
 
-    def list_stops(self, deadline: Deadline | None = None) -> list[StopEntry]:
+    def list_stops(self, deadline: Deadline | None = None) -> Iterator[StopEntry]:
         self.deadlines.append(("list", deadline))
         self.lists += 1
-        return list(self.entries)
+        return iter(list(self.entries))
 
     def delete_stop(self, stop_id: int, deadline: Deadline | None = None) -> DeleteResult:
         """Code 4 unless an entry of ``entries`` has the id."""
@@ -142,10 +146,14 @@ class FakeQueue:
     def postpone(self, receipt_handle: str, seconds: int) -> None:
         self.postponed.append((receipt_handle, seconds))
 
-    def requeue(self, body: str, delay_seconds: int, original_message_id: str | None) -> None:
+    def requeue(
+        self, body: str, delay_seconds: int, original_message_id: str | None, received: datetime | None
+    ) -> None:
         if self.fail_with is not None:
             raise self.fail_with
-        self.requeued.append({"body": body, "delay": delay_seconds, "original_message_id": original_message_id})
+        self.requeued.append(
+            {"body": body, "delay": delay_seconds, "original_message_id": original_message_id, "received": received}
+        )
 
 
 @dataclass
@@ -158,33 +166,34 @@ class FakeTable:
     status: dict[str, Any] = field(default_factory=dict)
 
     def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
+        item = self.items.get(record.phone_number, {})
+        if item.get("optedOutAt", "") > record.latest_opted_out_at:
+            raise AwsServiceError("cannot write the opt-out to the table: ConditionalCheckFailedException")
         self.writes += 1
         item = self.items.setdefault(record.phone_number, {"recordedBy": "optout"})
         written = now or f"9999-{self.writes:06d}"  # each write-through a new updatedAt, as in DynamoDB
         item.update(eventId=record.event_id, source=record.source, updatedAt=written)
-        item["optedOutAt"] = record.opted_out_at or written
+        item.update(optedOutAt=record.latest_opted_out_at, eventOptedOutAt=record.opted_out_at)
+        if record.stop_id is not None:
+            item.setdefault("addedStopIds", set()).add(record.stop_id)
         item.pop("optInEventId", None)  # an opt-out cancels a re-opt-in under way
 
     def scan_segment(self, segment: int, total_segments: int) -> Iterator[tuple[str, ProviderFields]]:
         for number, item in list(self.items.items()):
             if hash(number) % total_segments == segment:
-                yield number, ProviderFields(item.get("providerStopId"), item.get("providerCreatedAt"))
+                yield number, ProviderFields(tuple(item.get("providerEntries", ())))
 
     def put_new(self, entries: Iterable[tuple[str, ProviderFields]], now: str) -> int:
         count = 0
         for number, fields in entries:
             self.writes += 1
             count += 1
-            self.items[number] = {
-                "providerStopId": fields.stop_id,
-                "providerCreatedAt": fields.created_at,
-                "updatedAt": now,
-            }
+            self.items[number] = {"providerEntries": fields.entries, "updatedAt": now}
         return count
 
     def merge_provider_fields(self, number: str, fields: ProviderFields, now: str) -> None:
         self.writes += 1
-        self.items[number].update(providerStopId=fields.stop_id, providerCreatedAt=fields.created_at, updatedAt=now)
+        self.items[number].update(providerEntries=fields.entries, updatedAt=now)
 
     def delete_unless_written_since(self, number: str, cutoff: str) -> bool:
         if self.items[number].get("updatedAt", "") >= cutoff:
@@ -201,7 +210,13 @@ class FakeTable:
         item = self.items.get(number)
         if item is None:
             return None
-        return StoredOptOut(number, item.get("optedOutAt"), item.get("updatedAt"), item.get("providerStopId"))
+        return StoredOptOut(
+            number,
+            item.get("optedOutAt"),
+            item.get("updatedAt"),
+            tuple(item.get("providerEntries", ())),
+            frozenset(item.get("addedStopIds", ())),
+        )
 
     def mark_opt_in(self, seen: StoredOptOut, mark: OptInMark, now: str | None = None) -> bool:
         item = self.items.get(seen.phone_number)
@@ -234,13 +249,29 @@ class FakeHistory:
         for entry in entries:
             self.entries[(entry.phone_number, entry.key)] = entry
 
-    def opt_in_after(self, number: str, moment: str) -> str | None:
-        later = sorted(
-            entry.at
-            for (phone, _), entry in self.entries.items()
-            if phone == number and entry.at > moment and entry.change == CHANGE_OPT_IN
-        )
-        return later[-1] if later else None
+    def latest_consent(self, number: str) -> str | None:
+        consents = [
+            entry.at for (phone, _), entry in self.entries.items() if phone == number and entry.change == CHANGE_OPT_IN
+        ]
+        return max(consents) if consents else None
+
+
+@dataclass
+class FakeLocks:
+    """NumberLocks: leases by number, each taken and given back once; ``held`` makes a number busy."""
+
+    held: dict[str, str] = field(default_factory=dict)
+    taken: list[str] = field(default_factory=list)
+
+    def acquire(self, number: str, owner: str, until: str, now: str) -> str | None:
+        if number in self.held and self.held[number] >= now:
+            return self.held[number]
+        self.held[number] = until
+        self.taken.append(number)
+        return None
+
+    def release(self, number: str, owner: str) -> None:
+        self.held.pop(number, None)
 
 
 @dataclass
@@ -304,10 +335,11 @@ _checked: tuple[
 )
 
 
-_checked_opt_in: tuple[OptInProvider, OptInStore, HistoryWriter, HistoryReader, AnnouncementBus] = (
+_checked_opt_in: tuple[OptInProvider, OptInStore, HistoryWriter, ConsentHistory, AnnouncementBus, NumberLocks] = (
     FakeProvider(),
     FakeTable(),
     FakeHistory(),
     FakeHistory(),
     FakeBus(),
+    FakeLocks(),
 )

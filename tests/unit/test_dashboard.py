@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from stoplist import errors
-from stoplist.domain.optout import Disposition
+from stoplist.domain.outcomes import Disposition
 from stoplist.domain.replies import ReplyOutcome
 from stoplist.domain.unsubscribe import LinkOutcome
 from stoplist.observability import metrics

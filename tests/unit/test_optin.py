@@ -1,5 +1,5 @@
-"""The re-opt-in rules (stoplist.domain.optin) with fakes typed by the ports: consent, the later one wins,
-the provider's id or its list, a crossing opt-out."""
+"""The re-opt-in (stoplist.domain.optin) with fakes typed by the ports: consent later than every opt-out known,
+every entry of the number deleted, the consent kept in the history, the number held while it decides."""
 
 from __future__ import annotations
 
@@ -8,32 +8,34 @@ from datetime import UTC, datetime
 import pytest
 from stoplist.domain.changes import CHANGE_OPT_IN
 from stoplist.domain.deadline import Deadline
-from stoplist.domain.events import OPT_IN, Consent, OptOutRequest
+from stoplist.domain.events import Consent, OptInRequest
 from stoplist.domain.optin import OptInService
-from stoplist.domain.optout import Disposition
-from stoplist.domain.ports import OptOutRecord, StopEntry
-from stoplist.errors import ConsentSupersededError, InvalidConsentError, RetryableError
+from stoplist.domain.outcomes import Disposition
+from stoplist.domain.ports import ListedEntry, OptOutRecord, ProviderFields, StopEntry
+from stoplist.errors import ConsentSupersededError, InvalidConsentError, NumberBusyError
 
-from tests.unit.fakes import FakeHistory, FakeProvider, FakeTable
+from tests.unit.fakes import FakeHistory, FakeLocks, FakeProvider, FakeTable
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 NUMBER = "+33612345678"
 
 
-def request(consent_at: str = "2026-11-22T11:00:00Z", event_id: str = "in-1") -> OptOutRequest:
-    return OptOutRequest(
+def request(consent_at: str = "2026-11-22T11:00:00Z", event_id: str = "in-1") -> OptInRequest:
+    return OptInRequest(
         phone_number="06 12 34 56 78",
         event_id=event_id,
         source="crm",
-        action=OPT_IN,
         consent=Consent(source="web-form", at=consent_at, text="Oui, je veux recevoir vos SMS"),
     )
 
 
-def service(provider: FakeProvider, table: FakeTable, history: FakeHistory | None = None) -> OptInService:
+def service(
+    provider: FakeProvider, table: FakeTable, history: FakeHistory | None = None, locks: FakeLocks | None = None
+) -> OptInService:
     return OptInService(
         provider=provider,
         table=table,
+        locks=locks or FakeLocks(),
         history=history or FakeHistory(),
         default_region="FR",
         clock_skew_seconds=300,
@@ -41,155 +43,130 @@ def service(provider: FakeProvider, table: FakeTable, history: FakeHistory | Non
     )
 
 
-def opted_out(table: FakeTable, at: str = "2026-11-22T10:00:00+01:00", stop_id: int | None = 7) -> None:
-    table.record_opt_out(OptOutRecord(NUMBER, "out-1", "web", None, at, stop_id))
-    table.items[NUMBER]["providerStopId"] = stop_id
+def opt_in(svc: OptInService, req: OptInRequest | None = None, deadline: Deadline | None = None) -> Disposition:
+    return svc.opt_in(req or request(), NOW, deadline)
 
 
-def test_later_consent_deletes_the_entry_by_the_table_id_and_the_item() -> None:
-    provider = FakeProvider(entries=[StopEntry(7, NUMBER, None)])
-    table = FakeTable()
+def opted_out(table: FakeTable, at: str = "2026-11-22T09:00:00.000000Z", stop_id: int | None = 7) -> None:
+    table.record_opt_out(OptOutRecord(NUMBER, "out-1", at, at, "web", None, stop_id))
+
+
+def test_later_consent_deletes_the_entry_and_the_item_and_keeps_the_consent() -> None:
+    provider = FakeProvider(entries=[StopEntry(7, NUMBER, "2026-11-22 10:00:00")])
+    table, history = FakeTable(), FakeHistory()
     opted_out(table)
 
-    assert service(provider, table).opt_in(request()) is Disposition.OPTED_IN
+    assert opt_in(service(provider, table, history)) is Disposition.OPTED_IN
 
     assert provider.deleted == [7]
-    assert provider.lists == 0  # the table knew the id: the list is not fetched
     assert NUMBER not in table.items
+    assert history.latest_consent(NUMBER) == "2026-11-22T11:00:00.000000Z"
 
 
 def test_consent_not_later_than_the_opt_out_is_refused_and_nothing_changes() -> None:
     provider = FakeProvider(entries=[StopEntry(7, NUMBER, None)])
     table = FakeTable()
-    opted_out(table, at="2026-11-22T11:00:00Z")  # same instant as the consent: the opt-out wins a tie
+    opted_out(table, at="2026-11-22T11:00:00.000000Z")  # the same instant: a tie goes to the opt-out
 
-    with pytest.raises(ConsentSupersededError, match="not earlier than consentAt"):
-        service(provider, table).opt_in(request(consent_at="2026-11-22T12:00:00+01:00"))
-
+    with pytest.raises(ConsentSupersededError):
+        opt_in(service(provider, table))
     assert provider.deleted == []
-    assert provider.added == [NUMBER]  # made sure of (code 3 in life): an earlier attempt may have deleted it
     assert NUMBER in table.items
+
+
+def test_an_entry_the_provider_received_itself_counts_at_its_created_at_in_paris_time() -> None:
+    """11:30 in Paris is 10:30 UTC: a consent at 10:45 UTC is later, one at 10:15 UTC is not."""
+    table = FakeTable()
+    with pytest.raises(ConsentSupersededError):
+        opt_in(
+            service(FakeProvider(entries=[StopEntry(9, NUMBER, "2026-11-22 11:30:00")]), table),
+            request("2026-11-22T10:15:00Z"),
+        )
+    provider = FakeProvider(entries=[StopEntry(9, NUMBER, "2026-11-22 11:30:00")])
+    assert opt_in(service(provider, table), request("2026-11-22T10:45:00Z")) is Disposition.OPTED_IN
+    assert provider.deleted == [9]
+
+
+def test_an_entry_our_own_add_created_counts_as_the_opt_out_that_added_it() -> None:
+    """Its createdAt is when the add was called (a replayed May opt-out added in December): the opt-out's own time,
+    recorded in the table, is what the consent must beat."""
+    provider = FakeProvider(entries=[StopEntry(7, NUMBER, "2026-12-10 09:00:00")])
+    table = FakeTable()
+    opted_out(table, at="2026-05-01T00:00:00.000000Z", stop_id=7)
+    assert opt_in(service(provider, table), request("2026-11-22T11:00:00Z")) is Disposition.OPTED_IN
+
+
+def test_every_spelling_of_the_number_in_the_list_is_deleted() -> None:
+    overseas = "+262692123456"
+    provider = FakeProvider(
+        entries=[
+            StopEntry(3, "+33692123456", "2026-11-20 08:00:00"),
+            StopEntry(4, "262692123456", "2026-11-21 08:00:00"),
+            StopEntry(5, NUMBER, "2026-11-21 08:00:00"),
+        ]
+    )
+    table = FakeTable()
+    table.put_new([(overseas, _fields(3, 4))], "2026-11-22T08:00:00.000000Z")
+    table.record_opt_out(OptOutRecord(overseas, "o", "2026-11-22T09:00:00.000000Z", "2026-11-22T09:00:00.000000Z"))
+    req = OptInRequest("0692123456", "in-1", Consent("web-form", "2026-11-22T11:00:00Z"))
+    assert opt_in(service(provider, table), req) is Disposition.OPTED_IN
+    assert sorted(provider.deleted) == [3, 4]
+
+
+def test_a_consent_from_a_fast_clock_counts_from_its_receipt() -> None:
+    """consentAt 12:04 (4 minutes ahead of the clock, within the accepted skew) received at 12:00 counts at 12:00."""
+    table, history = FakeTable(), FakeHistory()
+    svc = service(FakeProvider(), table, history)
+    assert opt_in(svc, request("2026-11-22T12:04:00Z")) is Disposition.NOT_LISTED
+    assert history.latest_consent(NUMBER) == "2026-11-22T12:00:00.000000Z"
 
 
 @pytest.mark.parametrize("consent_at", ["2026-11-22T12:05:01Z", "2027-01-01T00:00:00+01:00"])
 def test_consent_in_the_future_beyond_the_skew_is_refused(consent_at: str) -> None:
-    table = FakeTable()
-    opted_out(table)
-    with pytest.raises(InvalidConsentError, match="in the future"):
-        service(FakeProvider(), table).opt_in(request(consent_at=consent_at))
-    assert NUMBER in table.items
+    with pytest.raises(InvalidConsentError):
+        opt_in(service(FakeProvider(), FakeTable()), request(consent_at))
 
 
-def test_consent_within_the_clock_skew_is_accepted() -> None:
-    table = FakeTable()
-    opted_out(table)
-    assert service(FakeProvider(), table).opt_in(request(consent_at="2026-11-22T12:04:00Z")) is Disposition.NOT_LISTED
+def test_not_in_the_table_nor_listed_the_consent_is_still_kept() -> None:
+    history = FakeHistory()
+    assert opt_in(service(FakeProvider(), FakeTable(), history)) is Disposition.NOT_LISTED
+    [entry] = history.entries.values()
+    assert (entry.change, entry.consent_source) == (CHANGE_OPT_IN, "web-form")
 
 
-def test_without_an_id_in_the_table_the_list_gives_it() -> None:
-    provider = FakeProvider(entries=[StopEntry(3, "+33700000000", None), StopEntry(9, "0612345678", None)])
-    table = FakeTable()
-    opted_out(table, stop_id=None)
-
-    assert service(provider, table).opt_in(request()) is Disposition.OPTED_IN
-    assert provider.lists == 1
-    assert provider.deleted == [9]
-
-
-def test_a_stale_id_code_4_falls_back_to_the_list() -> None:
-    provider = FakeProvider(entries=[StopEntry(12, NUMBER, None)])  # deleted and added again: a new id
-    table = FakeTable()
-    opted_out(table, stop_id=7)
-
-    assert service(provider, table).opt_in(request()) is Disposition.OPTED_IN
-    assert provider.deleted == [7, 12]
-
-
-def test_not_on_the_list_is_done_and_the_item_still_goes() -> None:
+def test_an_item_the_provider_no_longer_lists_is_restored_when_its_opt_out_wins() -> None:
     provider = FakeProvider()
     table = FakeTable()
-    opted_out(table, stop_id=7)
-
-    assert service(provider, table).opt_in(request()) is Disposition.NOT_LISTED
-    assert NUMBER not in table.items
-
-
-def test_not_in_the_table_the_provider_decides_and_the_history_keeps_the_consent() -> None:
-    provider = FakeProvider(entries=[StopEntry(4, NUMBER, None)])
-    history = FakeHistory()
-
-    assert service(provider, FakeTable(), history).opt_in(request()) is Disposition.OPTED_IN
-
-    assert provider.deleted == [4]
-    [entry] = history.entries.values()
-    assert (entry.change, entry.event_id, entry.consent_source) == (CHANGE_OPT_IN, "in-1", "web-form")
-    assert entry.consent_text == "Oui, je veux recevoir vos SMS"
-    assert entry.key == "2026-11-22T11:00:00.000000Z#in-1"
-
-
-def test_a_later_opt_out_crossing_the_opt_in_wins_and_the_entry_is_restored() -> None:
-    provider = FakeProvider(entries=[StopEntry(7, NUMBER, None)])
-    table = FakeTable()
-    opted_out(table)
-    # Between the mark and the delete, the person sends STOP again (after the consent).
-    table.on_marked = lambda number: table.record_opt_out(  # type: ignore[method-assign]
-        OptOutRecord(number, "out-2", "sms", None, "2026-11-22T11:30:00Z", None)
-    )
-
+    opted_out(table, at="2026-11-22T11:30:00.000000Z")
     with pytest.raises(ConsentSupersededError):
-        service(provider, table).opt_in(request())
-
-    assert NUMBER in table.items
-    assert table.items[NUMBER]["eventId"] == "out-2"
-    assert provider.added == [NUMBER]  # the deleted entry is put back
+        opt_in(service(provider, table))
+    assert provider.added == [NUMBER]
 
 
-def test_an_earlier_opt_out_crossing_the_opt_in_loses_and_the_opt_in_runs_again() -> None:
+def test_a_number_held_by_another_event_is_busy_and_nothing_is_called() -> None:
+    locks = FakeLocks(held={NUMBER: "2026-11-22T12:00:30.000000Z"})
     provider = FakeProvider(entries=[StopEntry(7, NUMBER, None)])
-    table = FakeTable()
-    opted_out(table)
-    crossings = iter([OptOutRecord(NUMBER, "out-old", "redrive", None, "2026-11-22T09:00:00Z", 8)])
-
-    def cross(number: str) -> None:
-        for record in crossings:  # once
-            table.record_opt_out(record)
-            provider.entries.append(StopEntry(8, number, None))  # the old opt-out's add put it back
-
-    table.on_marked = cross  # type: ignore[method-assign]
-
-    assert service(provider, table).opt_in(request()) is Disposition.OPTED_IN
-    assert NUMBER not in table.items
-    assert provider.entries == []
+    with pytest.raises(NumberBusyError) as raised:
+        opt_in(service(provider, FakeTable(), locks=locks))
+    assert raised.value.retry_after == pytest.approx(30)
+    assert provider.deadlines == []
 
 
-def test_a_number_that_keeps_changing_is_retried_later() -> None:
-    table = FakeTable()
-    opted_out(table)
-    table.mark_opt_in = lambda seen, mark, now=None: False  # type: ignore[method-assign]
-
-    with pytest.raises(RetryableError, match="kept changing"):
-        service(FakeProvider(), table).opt_in(request())
+def test_the_number_is_held_for_the_opt_in_and_given_back() -> None:
+    locks = FakeLocks()
+    opt_in(service(FakeProvider(), FakeTable(), locks=locks))
+    assert (locks.taken, locks.held) == ([NUMBER], {})
 
 
 def test_every_provider_call_of_an_opt_in_is_bounded_by_the_invocation_deadline() -> None:
-    # A stale id in the table: the delete by id (code 4), then the list, then the delete of the listed id.
-    provider = FakeProvider(entries=[StopEntry(8, NUMBER, None)])
+    provider = FakeProvider(entries=[StopEntry(7, NUMBER, None)])
     table = FakeTable()
-    opted_out(table, stop_id=7)
-    deadline = Deadline(at=1_000.0)
+    opted_out(table)
+    deadline = Deadline.after(20)
+    assert opt_in(service(provider, table), deadline=deadline) is Disposition.OPTED_IN
+    assert [call for call, _ in provider.deadlines] == ["list", "delete"]
+    assert all(given is deadline for _, given in provider.deadlines)
 
-    assert service(provider, table).opt_in(request(), deadline) is Disposition.OPTED_IN
 
-    assert provider.deadlines == [("delete", deadline), ("list", deadline), ("delete", deadline)]
-
-
-def test_the_provider_entry_restored_for_a_later_opt_out_is_bounded_too() -> None:
-    provider = FakeProvider()
-    table = FakeTable()
-    opted_out(table, at="2026-11-22T11:30:00Z")
-    deadline = Deadline(at=1_000.0)
-
-    with pytest.raises(ConsentSupersededError):
-        service(provider, table).opt_in(request(consent_at="2026-11-22T11:00:00Z"), deadline)
-
-    assert provider.deadlines == [("add", deadline)]
+def _fields(*ids: int) -> ProviderFields:
+    return ProviderFields.of(ListedEntry(stop_id, None) for stop_id in ids)

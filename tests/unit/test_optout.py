@@ -1,275 +1,105 @@
+"""The opt-out (stoplist.domain.optout) with fakes typed by the ports: when it counts, superseded by a consent
+already applied, optedOutAt that never moves backwards, the number held while it runs."""
+
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
-from stoplist.domain.changes import CHANGE_OPT_IN, HistoryEntry
-from stoplist.domain.events import OptOutRequest, RawEvent, read_sqs_message
-from stoplist.domain.optout import Disposition, OptOutService, process
-from stoplist.domain.ports import OptOutRecord
-from stoplist.domain.redelivery import RedeliverySchedule
-from stoplist.errors import (
-    AwsServiceError,
-    ConfigurationError,
-    ProviderAuthError,
-    ProviderThrottledError,
-    ProviderUnavailableError,
-    RetryableError,
-)
-from stoplist.observability import metrics
+from stoplist.domain.changes import CHANGE_OPT_IN, CHANGE_OPT_OUT_SUPERSEDED, HistoryEntry
+from stoplist.domain.events import OptOutRequest
+from stoplist.domain.optout import OptOutService
+from stoplist.domain.outcomes import Disposition
+from stoplist.errors import NumberBusyError, ProviderUnavailableError
 
-from tests.unit.fakes import FakeDeadLetters, FakeHistory, FakeProvider, FakeQueue, FakeTable
+from tests.unit.fakes import FakeHistory, FakeLocks, FakeProvider, FakeTable
 
-
-@contextmanager
-def metrics_counted() -> Iterator[dict[str, float]]:
-    """Filled, when the block ends, with the metrics counted inside it, summed by name as Powertools flushes them."""
-    metrics.clear_metrics()
-    counted: dict[str, float] = {}
-    try:
-        yield counted
-    finally:
-        counted.update({name: float(sum(entry["Value"])) for name, entry in metrics.metric_set.items()})
-        metrics.clear_metrics()
+RECEIVED = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+NUMBER = "+33612345678"
 
 
 def service(
     provider: FakeProvider | None = None,
     table: FakeTable | None = None,
-    max_receives: int | None = 5,
-    queue: FakeQueue | None = None,
-) -> tuple[OptOutService, FakeDeadLetters]:
-    """The service with fakes; with a ``queue``, failed records are postponed or requeued there."""
-    dead = FakeDeadLetters()
-    svc = OptOutService(
+    history: FakeHistory | None = None,
+    locks: FakeLocks | None = None,
+) -> OptOutService:
+    return OptOutService(
         provider=provider or FakeProvider(),
-        dead_letters=dead,
-        table=table,
+        table=table or FakeTable(),
+        locks=locks or FakeLocks(),
+        history=history or FakeHistory(),
         default_region="FR",
-        max_receive_count=max_receives,
-        queue=queue,
-        schedule=RedeliverySchedule(base_seconds=120, min_jitter=0.75) if queue is not None else None,
-        deadline_margin_seconds=3.0,
+        clock=lambda: RECEIVED,
     )
-    return svc, dead
 
 
-def handle(svc: OptOutService, body: str, receive_count: int = 1) -> Disposition:
-    return svc.handle(RawEvent(body, "msg-1", receive_count), read_sqs_message)
+def opt_out(svc: OptOutService, occurred_at: str | None = None, event_id: str = "out-1") -> Disposition:
+    return svc.opt_out(OptOutRequest("06 12 34 56 78", event_id, occurred_at=occurred_at), RECEIVED, None)
 
 
-def test_added_number_is_written_through() -> None:
+def consent_applied(history: FakeHistory, at: str) -> None:
+    history.append_all([HistoryEntry(NUMBER, at, "in-1", CHANGE_OPT_IN, "optin", at)])
+
+
+def test_an_opt_out_is_added_and_written_through_with_when_it_counts() -> None:
+    provider, table = FakeProvider(), FakeTable()
+    assert opt_out(service(provider, table), "2026-12-06T08:00:00+01:00") is Disposition.ADDED
+    assert provider.added == [NUMBER]
+    item = table.items[NUMBER]
+    assert (item["optedOutAt"], item["eventOptedOutAt"]) == ("2026-12-06T07:00:00.000000Z",) * 2
+    assert item["addedStopIds"] == {1}
+
+
+def test_a_replayed_old_opt_out_never_moves_opted_out_at_backwards() -> None:
+    """STOP on 10 January, then an opt-out of May before replayed: the table keeps January as the latest."""
     table = FakeTable()
-    svc, dead = service(table=table)
-    assert handle(svc, '{"phoneNumber": "06 12 34 56 78", "source": "crm"}') is Disposition.ADDED
-    assert table.items["+33612345678"]["source"] == "crm"
-    assert dead.sent == []
+    svc = service(FakeProvider(), table)
+    opt_out(svc, "2026-01-10T10:00:00Z", "january")
+    assert opt_out(svc, "2025-05-01T10:00:00Z", "may") is Disposition.ALREADY_LISTED
+    item = table.items[NUMBER]
+    assert item["optedOutAt"] == "2026-01-10T10:00:00.000000Z"
+    assert (item["eventId"], item["eventOptedOutAt"]) == ("may", "2025-05-01T10:00:00.000000Z")
 
 
-def test_already_listed_is_written_through_too() -> None:
-    table = FakeTable()
-    svc, _ = service(FakeProvider(already={"+33612345678"}), table)
-    assert handle(svc, '{"phoneNumber": "+33612345678"}') is Disposition.ALREADY_LISTED
-    assert "+33612345678" in table.items
+def test_an_opt_out_older_than_an_applied_consent_is_superseded_kept_and_not_sent() -> None:
+    provider, history = FakeProvider(), FakeHistory()
+    consent_applied(history, "2026-11-22T10:00:00.000000Z")
+    svc = service(provider, history=history)
 
-
-def test_invalid_number_never_reaches_the_provider() -> None:
-    provider = FakeProvider()
-    svc, dead = service(provider)
-    assert handle(svc, '{"phoneNumber": "3639", "eventId": "e-1"}') is Disposition.REJECTED
+    assert opt_out(svc, "2026-11-22T10:30:00+01:00") is Disposition.SUPERSEDED  # 09:30 UTC
     assert provider.added == []
-    [message] = dead.sent
-    assert message["body"] == '{"phoneNumber": "3639", "eventId": "e-1"}'
-    assert message["error_type"] == "invalid_phone_number"
-    assert message["event_id"] == "e-1"
+    [entry] = [entry for entry in history.entries.values() if entry.change == CHANGE_OPT_OUT_SUPERSEDED]
+    assert (entry.event_id, entry.at) == ("out-1", "2026-11-22T09:30:00.000000Z")
 
 
-def test_retryable_error_raises_before_the_last_receive() -> None:
-    provider = FakeProvider(errors={"+33612345678": ProviderUnavailableError("stop-sms/add: HTTP 503")})
-    svc, dead = service(provider)
-    with pytest.raises(ProviderUnavailableError):
-        handle(svc, '{"phoneNumber": "0612345678"}', receive_count=4)
-    assert dead.sent == []
+def test_a_tie_with_an_applied_consent_and_a_later_opt_out_block_the_number_again() -> None:
+    provider, history = FakeProvider(), FakeHistory()
+    consent_applied(history, "2026-11-22T10:00:00.000000Z")
+    svc = service(provider, history=history)
+    assert opt_out(svc, "2026-11-22T11:00:00+01:00", "tie") is Disposition.ADDED
+    assert opt_out(svc, None, "now") is Disposition.ALREADY_LISTED  # no occurredAt: as of its receipt
 
 
-def test_retryable_error_on_the_last_receive_is_dead_lettered_with_the_reason() -> None:
-    provider = FakeProvider(errors={"+33612345678": ProviderAuthError("stop-sms/add: code 10 (Invalid API key)")})
-    svc, dead = service(provider)
-    assert handle(svc, '{"phoneNumber": "0612345678"}', receive_count=5) is Disposition.DEAD_LETTERED
-    [message] = dead.sent
-    assert message["reason"] == "gave up after 5 receives, last error: stop-sms/add: code 10 (Invalid API key)"
-    assert message["receive_count"] == 5
-
-
-def test_without_receive_counts_retryable_errors_always_raise() -> None:
-    provider = FakeProvider(errors={"+33612345678": ProviderUnavailableError("x")})
-    svc, _ = service(provider, max_receives=None)
-    with pytest.raises(RetryableError):
-        handle(svc, '{"phoneNumber": "0612345678"}', receive_count=99)
-
-
-def test_table_failure_after_provider_success_retries_the_event() -> None:
-    class BrokenTable(FakeTable):
-        def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
-            raise AwsServiceError("cannot write the opt-out to the table: ProvisionedThroughputExceededException")
-
-    provider = FakeProvider()
-    svc, _ = service(provider, BrokenTable())
-    with pytest.raises(AwsServiceError):
-        handle(svc, '{"phoneNumber": "0612345678"}')
-    assert provider.added == ["+33612345678"]  # the retry will see code 3: idempotent
-
-
-@pytest.mark.parametrize("error", [ProviderAuthError("x"), ProviderUnavailableError("x"), AwsServiceError("x")])
-def test_process_counts_a_failure_in_its_error_metric(error: RetryableError) -> None:
-    svc, _ = service(FakeProvider(errors={"+33612345678": error}))
-    with metrics_counted() as counted, pytest.raises(RetryableError):
-        process(lambda: svc, RawEvent('{"phoneNumber": "0612345678"}', "m"), read_sqs_message)
-    assert counted == {error.metric: 1.0}  # test_errors.py pins each class's metric name
-
-
-@pytest.mark.parametrize(
-    ("provider", "disposition"),
-    [
-        (FakeProvider(), Disposition.ADDED),
-        (FakeProvider(already={"+33612345678"}), Disposition.ALREADY_LISTED),
-    ],
-)
-def test_process_counts_a_final_outcome_in_its_disposition(provider: FakeProvider, disposition: Disposition) -> None:
-    svc, _ = service(provider)
-    with metrics_counted() as counted:
-        assert process(lambda: svc, RawEvent('{"phoneNumber": "0612345678"}', "m"), read_sqs_message) is disposition
-    assert counted == {disposition.value: 1.0}
-
-
-def test_process_counts_a_service_that_cannot_be_built_as_a_configuration_error() -> None:
-    def missing_setting() -> OptOutService:
-        raise ConfigurationError("missing settings: dead_letter_queue_url")
-
-    with metrics_counted() as counted, pytest.raises(ConfigurationError):
-        process(missing_setting, RawEvent("{}", "m"), read_sqs_message)
-    assert counted == {"ConfigurationError": 1.0}
-
-
-def test_request_country_is_used() -> None:
-    provider = FakeProvider()
-    svc, _ = service(provider)
-    request = OptOutRequest(phone_number="01512 3456789", event_id="e", country="DE")
-
-    def parse(raw: RawEvent) -> OptOutRequest:
-        return request
-
-    assert svc.handle(RawEvent("{}", "m"), parse) is Disposition.ADDED
-    assert provider.added == ["+4915123456789"]
-
-
-def test_an_opt_out_older_than_a_recorded_re_opt_in_loses_before_the_provider() -> None:
+def test_an_opt_out_from_a_time_without_offset_is_read_in_the_numbers_zone() -> None:
     history = FakeHistory()
-    history.append_all(
-        [HistoryEntry("+33612345678", "2026-11-22T10:00:00.000000Z", "in-1", CHANGE_OPT_IN, "optin", "x")]
-    )
+    consent_applied(history, "2026-11-22T09:30:00.000000Z")
+    # 10:00 in Paris is 09:00 UTC: older than the consent.
+    assert opt_out(service(history=history), "2026-11-22T10:00:00") is Disposition.SUPERSEDED
+
+
+def test_a_number_held_by_another_event_is_busy_and_nothing_is_called() -> None:
     provider = FakeProvider()
-    dead = FakeDeadLetters()
-    svc = OptOutService(
-        provider=provider,
-        dead_letters=dead,
-        table=None,
-        default_region="FR",
-        max_receive_count=5,
-        queue=None,
-        schedule=None,
-        deadline_margin_seconds=3.0,
-        history=history,
-    )
-
-    old = '{"phoneNumber": "0612345678", "occurredAt": "2026-11-22T10:30:00+01:00"}'  # 09:30 UTC
-    assert handle(svc, old) is Disposition.REJECTED
-    assert provider.added == []
-    assert dead.sent[0]["error_type"] == "opt_out_superseded"
-
-    tie = '{"phoneNumber": "0612345678", "occurredAt": "2026-11-22T11:00:00+01:00"}'
-    assert handle(svc, tie) is Disposition.ADDED  # a tie goes to the opt-out
-    later = '{"phoneNumber": "0612345678", "occurredAt": "2026-11-22T10:00:01Z"}'
-    assert handle(svc, later) is Disposition.ADDED
-    assert handle(svc, '{"phoneNumber": "0612345678"}') is Disposition.ADDED  # no occurredAt: as of now
-    assert provider.added == ["+33612345678"] * 3
+    locks = FakeLocks(held={NUMBER: "2026-12-06T09:00:05.000000Z"})
+    with pytest.raises(NumberBusyError) as raised:
+        opt_out(service(provider, locks=locks))
+    assert raised.value.retry_after == pytest.approx(5)
+    assert provider.deadlines == []
 
 
-# --- coming back later: backoff, throttling, the bus's hand-over ----------------------------------------------
-def queue_service(
-    provider: FakeProvider, max_receives: int | None = 12
-) -> tuple[OptOutService, FakeDeadLetters, FakeQueue]:
-    queue = FakeQueue()
-    svc, dead = service(provider, max_receives=max_receives, queue=queue)
-    return svc, dead, queue
-
-
-def sqs_raw(receive_count: int, body: str = '{"phoneNumber": "0612345678"}') -> RawEvent:
-    return RawEvent(body, "msg-1", receive_count, receipt_handle="rh-1")
-
-
-def test_a_failed_record_is_postponed_by_its_backoff_and_raised() -> None:
-    down = ProviderUnavailableError("stop-sms/add: HTTP 503")
-    svc, dead, queue = queue_service(FakeProvider(errors={"+33612345678": down}))
-    raw = sqs_raw(receive_count=3)
+def test_the_number_is_given_back_when_the_provider_fails() -> None:
+    locks = FakeLocks()
+    provider = FakeProvider(errors={NUMBER: ProviderUnavailableError("stop-sms/add: HTTP 503")})
     with pytest.raises(ProviderUnavailableError):
-        svc.handle(raw, read_sqs_message)
-    [(handle, seconds)] = queue.postponed
-    assert handle == "rh-1"
-    assert 0.75 * 480 - 1 <= seconds <= 480  # the third wait: 120 s x 2^2, jittered
-    assert dead.sent == []
-    assert queue.requeued == []
-
-
-def test_a_throttled_record_is_requeued_without_spending_a_receive_even_on_its_last() -> None:
-    throttled = ProviderThrottledError("stop-sms/add: HTTP 429", retry_after=4.0)
-    svc, dead, queue = queue_service(FakeProvider(errors={"+33612345678": throttled}))
-    for receive in (1, 12):
-        raw = sqs_raw(receive_count=receive)
-        assert svc.handle(raw, read_sqs_message) is Disposition.THROTTLED
-    assert [message["original_message_id"] for message in queue.requeued] == ["msg-1", "msg-1"]
-    assert all(4 <= message["delay"] <= 6 for message in queue.requeued)
-    assert queue.postponed == []
-    assert dead.sent == []
-
-
-def test_a_throttled_record_that_cannot_be_requeued_falls_back_to_a_short_postponement() -> None:
-    throttled = ProviderThrottledError("no slot", retry_after=2.0, attempted=False)
-    svc, _, queue = queue_service(FakeProvider(errors={"+33612345678": throttled}))
-    queue.fail_with = AwsServiceError("cannot send to the opt-out queue: ThrottlingException")
-    raw = sqs_raw(receive_count=1)
-    with pytest.raises(ProviderThrottledError):
-        svc.handle(raw, read_sqs_message)
-    assert [seconds for _, seconds in queue.postponed] == [pytest.approx(2, abs=1)]
-
-
-def test_a_bus_event_is_handed_over_to_the_queue_on_a_transient_failure() -> None:
-    down = ProviderUnavailableError("stop-sms/add: ReadTimeout")
-    svc, dead, queue = queue_service(FakeProvider(errors={"+33612345678": down}), max_receives=None)
-    raw = RawEvent('{"id": "e-1", "detail-type": "SmsOptOutRequested", "detail": {"phoneNumber": "0612345678"}}', "e-1")
-    assert svc.handle(raw, read_sqs_message) is Disposition.HANDED_OVER
-    [message] = queue.requeued
-    assert message["body"] == raw.body  # the whole event: the queue handler unwraps it
-    assert message["original_message_id"] is None
-    assert 90 <= message["delay"] <= 120  # the first step of the backoff
-    assert dead.sent == []
-
-
-def test_a_bus_event_whose_hand_over_fails_raises_for_lambdas_retries() -> None:
-    svc, _, queue = queue_service(
-        FakeProvider(errors={"+33612345678": ProviderUnavailableError("HTTP 500")}), max_receives=None
-    )
-    queue.fail_with = AwsServiceError("cannot send to the opt-out queue: AccessDenied")
-    raw = RawEvent('{"phoneNumber": "0612345678"}', "e-1")
-    with pytest.raises(AwsServiceError):
-        svc.handle(raw, read_sqs_message)
-
-
-def test_a_record_skipped_by_an_open_circuit_does_not_come_back_before_the_next_probe() -> None:
-    skipped = ProviderUnavailableError("stop-sms/add: provider known unavailable", retry_after=599.2, circuit_open=True)
-    svc, _, queue = queue_service(FakeProvider(errors={"+33612345678": skipped}))
-    raw = sqs_raw(receive_count=1)
-    with pytest.raises(ProviderUnavailableError):
-        svc.handle(raw, read_sqs_message)
-    assert queue.postponed == [("rh-1", 600)]  # not the first backoff step (90-120 s)
+        opt_out(service(provider, locks=locks))
+    assert (locks.taken, locks.held) == ([NUMBER], {})

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import pytest
 from stoplist.domain.deadline import Deadline
-from stoplist.domain.ports import ProviderFields, StopEntry
+from stoplist.domain.ports import ListedEntry, ProviderFields, StopEntry
 from stoplist.domain.snapshot import SnapshotSync
 from stoplist.errors import ProviderUnavailableError
 
@@ -63,19 +64,22 @@ def test_guard_skips_updates_too() -> None:
     report = sync(FakeProvider(entries=entries(1, created="2030-01-01 00:00:00")), table).run()
     assert report.guard_tripped
     assert report.updated == 0
-    assert table.items["+33610000000"]["providerCreatedAt"] == "2024-01-01 00:00:00"
+    assert table.items["+33610000000"]["providerEntries"][0].created_at == "2024-01-01 00:00:00"
 
 
 def test_empty_table_accepts_any_list_and_empty_list_on_empty_table_is_fine() -> None:
     assert not sync(FakeProvider(entries=[]), FakeTable()).run().guard_tripped
 
 
-def test_duplicate_spellings_keep_the_first_entry() -> None:
-    provider = FakeProvider(entries=[StopEntry(1, "0612345678", "a"), StopEntry(2, "+33612345678", "b")])
+def test_duplicate_spellings_are_one_number_with_every_entry() -> None:
+    """Two spellings, and the international form without its "+" (as SMS Partner writes it too)."""
+    provider = FakeProvider(
+        entries=[StopEntry(2, "+33612345678", "b"), StopEntry(1, "0612345678", "a"), StopEntry(3, "33612345678", "c")]
+    )
     table = FakeTable()
     report = sync(provider, table).run()
-    assert report.size == 1
-    assert table.items["+33612345678"]["providerStopId"] == 1
+    assert (report.size, report.invalid_numbers) == (1, 0)
+    assert [entry.stop_id for entry in table.items["+33612345678"]["providerEntries"]] == [1, 2, 3]
 
 
 def test_odd_entries_are_normalised_or_counted() -> None:
@@ -97,7 +101,7 @@ def test_odd_entries_are_normalised_or_counted() -> None:
 
 def test_fetch_failure_writes_nothing() -> None:
     class Failing(FakeProvider):
-        def list_stops(self, deadline: Deadline | None = None) -> list[StopEntry]:
+        def list_stops(self, deadline: Deadline | None = None) -> Iterator[StopEntry]:
             raise ProviderUnavailableError("stop-sms/list: HTTP 500")
 
     table = FakeTable(items={"+33612345678": {"updatedAt": "x"}})
@@ -116,5 +120,8 @@ def test_status_is_written_on_success() -> None:
 
 
 def test_provider_fields_compare_by_value() -> None:
-    assert ProviderFields(1, "a") == ProviderFields(1, "a")
-    assert ProviderFields(1, "a") != ProviderFields(1, None)
+    assert ProviderFields.of([ListedEntry(2, "b"), ListedEntry(1, "a")]) == ProviderFields.of(
+        [ListedEntry(1, "a"), ListedEntry(2, "b")]
+    )
+    assert ProviderFields.of([ListedEntry(1, "a")]) != ProviderFields.of([ListedEntry(1, None)])
+    assert ProviderFields.of([ListedEntry(None, "x"), ListedEntry(4, "a")]).stop_id == 4

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from stoplist.adapters.table import ITEM_ATTRIBUTES, StopListTable
-from stoplist.domain.ports import OptOutRecord, ProviderFields
+from stoplist.domain.ports import ListedEntry, OptOutRecord, ProviderFields
 from stoplist.errors import AwsServiceError
 
 
@@ -33,10 +33,10 @@ def test_every_attribute_written_is_in_item_attributes_and_the_reverse() -> None
     table = StopListTable("t", client)  # type: ignore[arg-type]
 
     table.record_opt_out(
-        OptOutRecord("+33612345678", "e", source="crm", reason="r", opted_out_at="2024-01-01", stop_id=1), now="n"
+        OptOutRecord("+33612345678", "e", "2024-01-01", "2024-01-02", source="crm", reason="r", stop_id=1), now="n"
     )
-    table.merge_provider_fields("+33612345678", ProviderFields(1, "2015-07-20 10:19:45"), "n")
-    table.put_new([("+33612345679", ProviderFields(2, "2015-07-20 10:19:45"))], "n")
+    table.merge_provider_fields("+33612345678", ProviderFields((ListedEntry(1, "2015-07-20 10:19:45"),)), "n")
+    table.put_new([("+33612345679", ProviderFields((ListedEntry(2, "2015-07-20 10:19:45"),)))], "n")
 
     assert client.attributes == set(ITEM_ATTRIBUTES)
 
@@ -90,7 +90,7 @@ def concurrent_opt_outs(client: TransactionClient, first: str, others: list[str]
 
     def write(number: str) -> None:
         try:
-            table.record_opt_out(OptOutRecord(number, "evt-1", source="crm"), now="n")
+            table.record_opt_out(OptOutRecord(number, "evt-1", "t", "t", source="crm"), now="n")
         except AwsServiceError as exc:
             outcomes[number] = exc
         else:

@@ -139,7 +139,10 @@ class EventDispatcher:
         """Make the received message invisible for its backoff; without it, the queue's own timeout applies."""
         if raw.receipt_handle is None:
             return None
-        delay = self._schedule.backoff(raw.receive_count)
+        if exc.requeued:
+            delay = RedeliverySchedule.throttle_delay(exc.retry_after or 1.0)
+        else:
+            delay = self._schedule.backoff(raw.receive_count)
         if isinstance(exc, ProviderUnavailableError) and exc.circuit_open and exc.retry_after:
             delay = max(delay, math.ceil(exc.retry_after))  # not before the circuit lets a probe through
         try:
