@@ -35,12 +35,15 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 from devkit.loopback_http import LoopbackRequestHandler
+
+PARIS = ZoneInfo("Europe/Paris")
 
 FAULTS = ("http_500", "http_503", "http_429", "timeout", "reset", "malformed", "hang")
 MESSAGES = {
@@ -252,7 +255,8 @@ class SmsPartnerStandIn:
                 return self._error(3, params)
             stop_id = self._next_id
             self._next_id += 1
-            self._stops[number] = (stop_id, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"))
+            # SMS Partner is French: its createdAt is Paris wall-clock time, without offset.
+            self._stops[number] = (stop_id, datetime.now(PARIS).strftime("%Y-%m-%d %H:%M:%S"))
             self._list_cache = None
             self.counters["add_added"] += 1
         return 200, {"success": True, "code": 200, "stopId": stop_id}

@@ -4,6 +4,7 @@ left behind (dead letters, table items). Fixtures live in the conftest files; th
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,16 @@ PRODUCTION_TIMEOUTS = {"PROVIDER_READ_TIMEOUT_SECONDS": "10", "PROVIDER_CONNECT_
 
 
 def load_event(name: str) -> dict[str, Any]:
-    """A sample event of events/, as the handlers receive it."""
+    """A sample event of events/, as the handlers would receive it now: its receipt times (each SQS record's
+    ``SentTimestamp``, a bus event's ``time``) are the current time, since no opt-out or consent counts later than
+    its receipt (``stoplist.domain.ordering``) and the samples' own dates lie in the past."""
     document: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    now = datetime.now(UTC)
+    for record in document.get("Records", []):
+        if "SentTimestamp" in record.get("attributes", {}):
+            record["attributes"]["SentTimestamp"] = str(int(now.timestamp() * 1000))
+    if "detail-type" in document:
+        document["time"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     return document
 
 

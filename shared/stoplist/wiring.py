@@ -103,12 +103,14 @@ def build_dispatcher(
     session: requests.Session | None = None,
 ) -> EventDispatcher:
     """The opt-out functions' one object: the opt-out and opt-in services behind the dispatcher."""
-    settings.require("dead_letter_queue_url", "opt_out_queue_url", "table_name", "history_table_name")
+    settings.require(
+        "dead_letter_queue_url", "opt_out_queue_url", "table_name", "history_table_name", "lease_table_name"
+    )
     pool = settings.record_concurrency
     dynamodb = dynamodb or aws_client("dynamodb", pool)
     table = StopListTable(settings.table_name, dynamodb)
     history = HistoryTable(settings.history_table_name, dynamodb)
-    locks = NumberLeases(settings.table_name, dynamodb)
+    locks = NumberLeases(settings.lease_table_name, dynamodb)
     provider = build_provider(settings, secrets, session, pool_size=pool)
     sqs = sqs or aws_client("sqs", pool)
     return EventDispatcher(

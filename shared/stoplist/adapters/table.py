@@ -13,8 +13,8 @@ While a re-opt-in is under way the item also carries its evidence (``optInEventI
 ``optInConsentSource``, ``optInConsentAt``, ``optInConsentText``, ``optInOccurredAt``, ``optInRequestedAt``):
 the delete that ends the opt-in is conditional on ``optInEventId``, and the stream's REMOVE record then
 carries who opted the number in and on what consent. An opt-out written through meanwhile removes them.
-Keys that start with ``#`` are never E.164 numbers: ``#snapshot-status`` holds the last snapshot's status, and
-``#lease#<number>`` the number's lease (``stoplist.adapters.locks``); scans and the change publisher skip them.
+Keys that start with ``#`` are never E.164 numbers (``#snapshot-status`` holds the last snapshot's status): scans
+and the change publisher skip them.
 """
 
 from __future__ import annotations
@@ -355,7 +355,7 @@ def batch_write(
 
 
 def is_control_key(key: str) -> bool:
-    """An item of the table's own (status, leases), not a number: E.164 keys start with ``+``."""
+    """An item of the table's own (the snapshot's status), not a number: E.164 keys start with ``+``."""
     return key.startswith("#")
 
 

@@ -97,7 +97,7 @@ def change_of(record: StreamRecord) -> Change | None:
     image = record.old_image if record.event_name == "REMOVE" else record.new_image
     number = image.get("phoneNumber")
     if not isinstance(number, str) or number.startswith("#"):
-        return None  # the table's own items (status, leases) are not numbers
+        return None  # the table's own items (the snapshot's status) are not numbers
     if record.event_name == "INSERT":
         entry = _entered(number, image, record)
         return Change(record.sequence_number, entry, _announce(OPT_OUT_RECORDED, entry, record))
