@@ -28,6 +28,9 @@ from stoplist.errors import NumberBusyError
 LEASE_MARGIN_SECONDS = 60.0
 # Without an invocation deadline (the command line, tests), the longest a lease is held.
 DEFAULT_LEASE_SECONDS = 300.0
+# How soon an event that found its number held comes back: the holder is usually done within a second; one that
+# died leaves its lease until it ends, and the event keeps coming back this often until then.
+BUSY_RETRY_SECONDS = 5.0
 
 
 @contextlib.contextmanager
@@ -41,7 +44,7 @@ def number_held(
     owner = uuid.uuid4().hex
     held_until = locks.acquire(number, owner, utc_text(until), utc_text(now))
     if held_until is not None:
-        wait = max(1.0, (parse_time(held_until) - now).total_seconds())
+        wait = min(BUSY_RETRY_SECONDS, max(1.0, (parse_time(held_until) - now).total_seconds()))
         raise NumberBusyError("another event of this number is under way", retry_after=wait)
     try:
         yield
