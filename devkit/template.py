@@ -190,7 +190,7 @@ def create_resources(
         resources.queue_urls[spec.logical_id] = url
         resources.queue_arns[spec.logical_id] = arn
 
-    # The API key secret holds the key the way the README tells users to store it; the others hold what
+    # The API key secret holds the key the way the README's Deploy tells users to store it; the others hold what
     # GenerateSecretString would make (a bare string of PasswordLength letters and digits).
     for logical_id, secret_spec in _resources(template, "AWS::SecretsManager::Secret").items():
         generate = secret_spec["Properties"].get("GenerateSecretString", {})
@@ -334,7 +334,7 @@ def http_routes(template: dict[str, Any]) -> list[HttpRoute]:
 
 
 def _forward_announcements(resources: LocalResources, prefix: str) -> None:
-    """The README's example rule: the stack's announcements, forwarded to a (CRM's) queue."""
+    """The example rule of docs/integrating.md: the stack's announcements, forwarded to a (CRM's) queue."""
     events = boto3.client("events")
     sqs: Any = boto3.client("sqs")
     url = sqs.create_queue(QueueName=f"{prefix}-announcements")["QueueUrl"]

@@ -12,7 +12,7 @@ A link is ``{base_url}/u/{token}``. The token is 32 characters of base64url (an 
   it is also authenticated (associated data), so changing it is detected like any other change.
 - **Rotation**: the key lives in ``LinkSigningKeySecret``. The functions accept the secret's ``AWSCURRENT``
   and ``AWSPREVIOUS`` versions, so after ``put-secret-value`` links minted with the previous key keep working
-  until the next rotation (see the README).
+  until the next rotation (see docs/http-doors.md).
 - The 64-byte AES-SIV key is derived from the secret string with HKDF-SHA256 (the secret is a 48-character
   generated string, not raw key bytes). ``cryptography`` is imported on first use (cold start).
 

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from stoplist.domain.phone import _CANONICAL_MAINLAND, _parse, provider_e164, time_zones, to_e164
 from stoplist.errors import InvalidPhoneNumberError
 
-# One number of each overseas range of the French plan (README: "Overseas numbers"), typed as at home.
+# One number of each overseas range of the French plan (docs/integrating.md, "Numbers"), typed as at home.
 OVERSEAS = [
     ("0692123456", "+262692123456"),  # Réunion mobile
     ("0693123456", "+262693123456"),  # Réunion mobile

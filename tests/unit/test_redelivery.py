@@ -27,7 +27,8 @@ def test_waits_double_and_stay_under_the_sqs_visibility_limit() -> None:
 
 
 def test_the_template_default_waits_out_a_day_long_outage() -> None:
-    """The README's arithmetic: the least total wait before the last receive is at least 24 hours."""
+    """The arithmetic of docs/provider-limits.md, "Outages": the least total wait before the last receive is at
+    least 24 hours."""
     receives = int(load_template()["Parameters"]["MaxReceiveCount"]["Default"])
     assert receives == Settings.from_env({}).max_receive_count
     least = default_schedule().guaranteed_wait(receives)

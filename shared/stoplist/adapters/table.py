@@ -1,6 +1,6 @@
 """Access to the StopListTable (DynamoDB): one item per opted-out number, key ``phoneNumber`` in E.164.
 
-Item attributes (the README documents them for readers):
+Item attributes (docs/data-model.md documents them for readers):
 ``phoneNumber`` (S, key), ``providerStopId`` (N), ``providerCreatedAt`` (S, as the provider writes it),
 ``source``, ``eventId``, ``optOutReason`` (S, from the opt-out event), ``optedOutAt`` (S, ISO 8601 UTC),
 ``recordedBy`` (S: ``optout`` or ``snapshot``, who wrote the item first), ``firstSeenAt`` and

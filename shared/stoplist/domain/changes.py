@@ -174,7 +174,7 @@ def _left(number: str, image: Mapping[str, Any], record: StreamRecord) -> Histor
 
 
 def _announce(detail_type: str, entry: HistoryEntry, record: StreamRecord) -> Announcement:
-    """The contract of the announcements (README, "Change events"). ``changeId`` is the same on a re-send."""
+    """The announcements' contract (docs/integrating.md, "Change events"). ``changeId`` is the same on a re-send."""
     detail: dict[str, Any] = {
         "phoneNumber": entry.phone_number,
         "source": entry.source,

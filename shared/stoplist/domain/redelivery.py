@@ -4,7 +4,8 @@ A record that failed for a transient reason is made invisible for ``base * 2^(re
 just under SQS's 12-hour visibility limit, times a jitter factor drawn in ``[min_jitter, 1]`` (so a backlog
 spreads out, and the waits keep a floor that :meth:`RedeliverySchedule.guaranteed_wait` can count on). With
 the defaults (120 s, 0.75, MaxReceiveCount 12) the waits before dead-lettering add up to at least 30.7 hours
-(see the README for the arithmetic; ``tests/unit/test_redelivery.py`` checks it against the template).
+(the arithmetic: docs/provider-limits.md, "Outages"; ``tests/unit/test_redelivery.py`` checks it against the
+template).
 
 A throttled record (429, or no slot in this instance's share of the rate limit) is not a failure: it waits
 about as long as the pacer says, at most SQS's 15-minute message delay.
