@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from stoplist.adapters.table import BATCH_WRITE_LIMIT, OPT_IN_MARK_ATTRIBUTES
+from stoplist.adapters.table import BATCH_WRITE_LIMIT, OPT_IN_MARK_ATTRIBUTES, opt_in_mark_attributes
 from stoplist.domain.changes import CHANGE_OPT_IN, Announcement, HistoryEntry, StreamRecord
 from stoplist.domain.deadline import Deadline
 from stoplist.domain.ordering import utc_text
@@ -238,15 +238,7 @@ class SimTable:
         item = self.items.get(number)
         if item is None or item.get("updatedAt") != seen.updated_at:
             return False
-        fields = {
-            "optInEventId": mark.event_id,
-            "optInSource": mark.source,
-            "optInConsentSource": mark.consent_source,
-            "optInConsentAt": mark.consent_at,
-            "optInConsentText": mark.consent_text,
-            "optInOccurredAt": mark.occurred_at,
-            "optInRequestedAt": self._now(now),
-        }
+        fields = opt_in_mark_attributes(mark, self._now(now))
         self._put(number, {**item, **{name: value for name, value in fields.items() if value}})
         return True
 
