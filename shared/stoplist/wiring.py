@@ -35,7 +35,7 @@ from stoplist.domain.optin import OptInService
 from stoplist.domain.optout import OptOutService
 from stoplist.domain.redelivery import RedeliverySchedule
 from stoplist.domain.replies import ReplyWebhook, StopKeywords
-from stoplist.domain.snapshot import SnapshotSync
+from stoplist.domain.snapshot import SnapshotSync, thread_pool
 from stoplist.domain.unsubscribe import UnsubscribeLinks
 
 if TYPE_CHECKING:
@@ -173,6 +173,7 @@ def build_snapshot_sync(
         max_delete_percent=settings.snapshot_max_delete_percent,
         write_threads=threads,
         scan_segments=settings.snapshot_scan_segments,
+        pool=thread_pool,
     )
 
 

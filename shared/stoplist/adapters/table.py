@@ -129,16 +129,7 @@ class StopListTable:
         """Put the opt-in's evidence on the item, if nobody wrote it since ``seen`` was read (False if so)."""
         values: dict[str, Any] = {}
         sets = []
-        fields = {
-            "optInEventId": mark.event_id,
-            "optInSource": mark.source,
-            "optInConsentSource": mark.consent_source,
-            "optInConsentAt": mark.consent_at,
-            "optInConsentText": mark.consent_text,
-            "optInOccurredAt": mark.occurred_at,
-            "optInRequestedAt": now or utc_now(),
-        }
-        for attribute, value in fields.items():
+        for attribute, value in opt_in_mark_attributes(mark, now or utc_now()).items():
             if value:
                 values[f":{attribute}"] = {"S": value}
                 sets.append(f"{attribute} = :{attribute}")
@@ -352,6 +343,19 @@ def batch_write(
 
     for _answer in until_processed(send, {table_name: chunk}, "UnprocessedItems", "batch-write items", sleep=sleep):
         pass
+
+
+def opt_in_mark_attributes(mark: OptInMark, requested_at: str) -> dict[str, str | None]:
+    """The item attributes that carry a re-opt-in's evidence (``OPT_IN_MARK_ATTRIBUTES``), empty ones None."""
+    return {
+        "optInEventId": mark.event_id,
+        "optInSource": mark.source,
+        "optInConsentSource": mark.consent_source,
+        "optInConsentAt": mark.consent_at,
+        "optInConsentText": mark.consent_text,
+        "optInOccurredAt": mark.occurred_at,
+        "optInRequestedAt": requested_at,
+    }
 
 
 def is_control_key(key: str) -> bool:

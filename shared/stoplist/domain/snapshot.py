@@ -16,7 +16,7 @@ import gc
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import TypeVar
 
@@ -26,6 +26,11 @@ from stoplist.errors import ProviderAuthError, StopListError
 from stoplist.observability import MetricUnit, count, logger, metrics
 
 T = TypeVar("T")
+
+
+def thread_pool(workers: int) -> Executor:
+    """The snapshot's workers: threads, since its calls wait on the network (scan segments, batch writes)."""
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="snapshot")
 
 
 @dataclass
@@ -64,7 +69,10 @@ class SnapshotSync:
         write_threads: int,
         scan_segments: int,
         clock: Callable[[], str] = utc_now,
+        pool: Callable[[int], Executor] = thread_pool,
     ) -> None:
+        """``pool`` makes the executor of one run from its number of workers (the interleaving checker runs the
+        work inline, so that its scheduler decides every interleaving)."""
         self._provider = provider
         self._table = table
         self._default_region = default_region
@@ -72,6 +80,7 @@ class SnapshotSync:
         self._threads = max(1, write_threads)
         self._segments = max(1, scan_segments)
         self._clock = clock
+        self._pool = pool
 
     def run(self) -> SnapshotReport:
         with _cyclic_gc_paused():
@@ -83,7 +92,7 @@ class SnapshotSync:
         # Anything written at or after this instant may be newer than the list we are about to fetch.
         cutoff = self._clock()
         report.fetched_from = cutoff
-        with ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="snapshot") as pool:
+        with self._pool(self._threads) as pool:
             # The scan does not depend on the list: run it while the list is fetched and parsed.
             segments = [pool.submit(self._scan_segment, segment) for segment in range(self._segments)]
             try:
