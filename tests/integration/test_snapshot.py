@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -158,10 +158,9 @@ class _OptOutDuringFetch:
     def add_stop(self, e164: str, deadline: Deadline | None = None) -> AddResult:
         return self._inner.add_stop(e164, deadline)
 
-    def list_stops(self, deadline: Deadline | None = None) -> list[StopEntry]:
-        entries = self._inner.list_stops()
-        self._during_fetch()
-        return entries
+    def list_stops(self, deadline: Deadline | None = None) -> Iterator[StopEntry]:
+        yield from self._inner.list_stops()
+        self._during_fetch()  # the list is read to its end, not yet acted on
 
 
 def test_opt_out_written_during_the_snapshot_survives_it(resources: LocalResources, standin: SmsPartnerStandIn) -> None:
