@@ -151,10 +151,13 @@ def stop_entry(item: object) -> StopEntry:
     if not isinstance(item, dict):
         return StopEntry(stop_id=None, phone_number=None, created_at=None)
     stop_id = item.get("id")
+    phone_number = item.get("phoneNumber")
     created_at = item.get("createdAt")
+    if type(stop_id) is int and type(phone_number) is str and type(created_at) is str:
+        return StopEntry(stop_id, phone_number, created_at)  # the usual entry, a million times: no more checks
     return StopEntry(
         stop_id=stop_id if isinstance(stop_id, int) and not isinstance(stop_id, bool) else None,
-        phone_number=_number_text(item.get("phoneNumber")),
+        phone_number=_number_text(phone_number),
         created_at=created_at if isinstance(created_at, str) else None,
     )
 
