@@ -64,12 +64,13 @@ def cpu_seconds() -> float:
 
 def read_once(base_url: str, mode: str, target: str, results: Any) -> None:
     """One read in its own process: the function's imports, then the list read ``mode``'s way."""
-    import handlers.optout_sqs  # noqa: F401  (the opt-out function's imports: Powertools, boto3, the domain)
     from stoplist.adapters.list_body import stop_entry
     from stoplist.adapters.provider import RetryPolicy, SmsPartnerClient, new_session
     from stoplist.adapters.secrets import ApiKeySource
     from stoplist.domain.phone import provider_e164
     from stoplist.wiring import build_provider  # noqa: F401
+
+    import handlers.optout_sqs  # noqa: F401  (the opt-out function's imports: Powertools, boto3, the domain)
 
     imports_mb = peak_rss_mb()
     session = new_session(1, base_url)

@@ -157,9 +157,9 @@ class SmsPartnerClient:
         ``deadline`` like any call (an error document, an unreadable head, a 5xx). Once entries flow, a body
         found cut, not JSON, disagreeing with its ``nbData``, or read past ``deadline`` raises
         ``ProviderUnavailableError`` after the entries read so far: a caller acts on the list only once it is
-        exhausted. Memory does not grow with the list: at 1,000,000 entries, FIGURE_RSS MB peak RSS for the process
-        keeping one number's entries, and FIGURE_S s (bench/list_memory.py against the stand-in on loopback; the
-        whole-body read took 625 MB).
+        exhausted. Memory does not grow with the list: at 1,000,000 entries (77 MB of JSON) the process keeping
+        one number's entries peaks at 45 MB RSS, its imports' own figure, in 4.9 s (1.8 s of CPU); the whole
+        body read at once peaked at 537 MB (bench/list_memory.py, against the stand-in on loopback).
         """
 
         def send(key: str, timeout: tuple[float, float]) -> requests.Response:
