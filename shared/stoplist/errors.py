@@ -51,15 +51,10 @@ class InvalidConsentError(InvalidEventError):
 
 
 class ConsentSupersededError(PermanentError):
-    """The opt-in's consent is not later than the opt-out on record: the later one wins, the number stays out."""
+    """The opt-in's consent is not later than every opt-out known for the number (``stoplist.domain.ordering``): the
+    number stays opted out."""
 
     reason = "consent_superseded"
-
-
-class OptOutSupersededError(PermanentError):
-    """The opt-out happened before a re-opt-in that is already recorded: the later one (the opt-in) wins."""
-
-    reason = "opt_out_superseded"
 
 
 class ProviderRejectedError(PermanentError):

@@ -65,6 +65,8 @@ def response(
     answer._content = (
         json.dumps(body).encode() if isinstance(body, dict) else (body.encode() if isinstance(body, str) else body)
     )
+    # The content is there already: iter_content, as a streamed read uses it, gives it in slices.
+    answer._content_consumed = True  # type: ignore[attr-defined]
     answer.headers.update(headers or {})
     answer.encoding = "utf-8"
     return answer
@@ -87,8 +89,8 @@ class FakeSession:
     def post(self, url: str, *, json: Any, timeout: tuple[float, float]) -> requests.Response:
         return self._next(method="POST", url=url, json=json, timeout=timeout)
 
-    def get(self, url: str, *, params: Any, timeout: tuple[float, float]) -> requests.Response:
-        return self._next(method="GET", url=url, params=params, timeout=timeout)
+    def get(self, url: str, *, params: Any, timeout: tuple[float, float], stream: bool = False) -> requests.Response:
+        return self._next(method="GET", url=url, params=params, timeout=timeout, stream=stream)
 
 
 @dataclass

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import json
 import string
+import tracemalloc
+from collections.abc import Iterator
 
 import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stoplist.adapters.circuit import CircuitBreaker
 from stoplist.adapters.provider import (
+    LIST_DEADLINE_EVERY,
     MAX_RETRY_AFTER_SECONDS,
     MESSAGE_LIMIT,
     RetryPolicy,
@@ -14,6 +19,7 @@ from stoplist.adapters.provider import (
     new_session,
 )
 from stoplist.adapters.secrets import ApiKeySource
+from stoplist.domain.deadline import Deadline
 from stoplist.domain.ports import StopEntry
 from stoplist.errors import (
     InvalidPhoneNumberError,
@@ -210,26 +216,13 @@ def test_list_reads_entries() -> None:
         ],
     }
     session = FakeSession(response(200, body))
-    entries = client(session).list_stops()
+    entries = list(client(session).list_stops())
     assert [(e.stop_id, e.phone_number, e.created_at) for e in entries] == [
         (19, "+33612345678", "2015-07-20 10:19:45"),
         (20, "0698765432", None),
     ]
     assert session.sent[0]["params"] == {"apiKey": KEY, "_format": "json"}
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"success": True, "code": 200, "nbData": 3, "data": [{"id": 1, "phoneNumber": "+33612345678"}]},
-        {"success": True, "code": 200},
-    ],
-    ids=["nbdata-mismatch", "no-data"],
-)
-def test_untrustworthy_lists_are_errors(body: dict[str, object]) -> None:
-    session = FakeSession(response(200, body), response(200, body), response(200, body))
-    with pytest.raises(ProviderUnavailableError):
-        client(session).list_stops()
+    assert session.sent[0]["stream"] is True
 
 
 def test_delete_gets_with_key_id_and_format_in_the_query() -> None:
@@ -285,9 +278,13 @@ def test_odd_list_entries_are_kept_for_the_snapshot_to_judge() -> None:
         {"id": "7", "phoneNumber": " +33 6 12 34 56 80\n", "createdAt": 20240101},
         "+33612345681",
         None,
+        {"id": 10, "phoneNumber": 262692123456789012345678},
+        {"id": 11, "phoneNumber": float("inf")},
+        {"id": 12.0, "phoneNumber": -33612345678},
     ]
-    body = {"success": True, "code": 200, "nbData": len(data), "data": data}
-    assert client(FakeSession(response(200, body))).list_stops() == [
+    body = json.dumps({"success": True, "code": 200, "nbData": len(data), "data": data})
+    body = body.replace("Infinity", "1e400")  # valid JSON for a number no float holds
+    assert list(client(FakeSession(response(200, body))).list_stops()) == [
         StopEntry(1, "33612345678", "2024-01-01 00:00:00"),
         StopEntry(2, "612345679", None),
         StopEntry(3, None, None),
@@ -297,7 +294,176 @@ def test_odd_list_entries_are_kept_for_the_snapshot_to_judge() -> None:
         StopEntry(None, " +33 6 12 34 56 80\n", None),
         StopEntry(None, None, None),
         StopEntry(None, None, None),
+        StopEntry(10, "262692123456789012345678", None),
+        StopEntry(11, None, None),
+        StopEntry(None, "-33612345678", None),  # text for the snapshot to find invalid
     ]
+
+
+def list_body(count: int, **fields: object) -> bytes:
+    """A list answer with ``count`` regular entries; ``fields`` replace or add top-level fields."""
+    data = [
+        {"id": index, "phoneNumber": f"+336{index:08d}", "createdAt": "2024-01-01 00:00:00"} for index in range(count)
+    ]
+    document: dict[str, object] = {"success": True, "code": 200, "nbData": count, "data": data}
+    document.update(fields)
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def test_a_large_list_streams_in_memory_far_below_its_size() -> None:
+    """The whole body is in the fake response before measuring: what the read allocates is what counts (about
+    1 MB whatever the size; reading the same 7.6 MB body with ``json.loads`` allocates 41 MB)."""
+    count = 100_000
+    body = list_body(count)
+    session = FakeSession(response(200, body))
+    tracemalloc.start()
+    try:
+        kept = [entry for entry in client(session).list_stops() if entry.phone_number == "+33600099999"]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept == [StopEntry(99_999, "+33600099999", "2024-01-01 00:00:00")]
+    assert peak < len(body) / 4, (peak, len(body))
+
+
+@pytest.mark.parametrize("code", [1, 10])
+def test_a_list_error_document_rereads_the_secret_then_raises(code: int) -> None:
+    refused = response(200, {"success": False, "code": code, "message": f"Invalid API key {KEY}"})
+    session = FakeSession(refused, refused)
+    with pytest.raises(ProviderAuthError, match=f"code {code}") as caught:
+        client(session).list_stops()
+    assert KEY not in str(caught.value)
+    assert len(session.sent) == 2
+
+
+def test_a_list_error_code_with_an_empty_data_list_is_an_error() -> None:
+    session = FakeSession(response(400, {"success": False, "code": 42, "message": "m", "data": []}))
+    with pytest.raises(ProviderError, match="unexpected code 42"):
+        client(session).list_stops()
+
+
+def test_an_error_document_after_the_entries_raises_at_the_end() -> None:
+    body = json.dumps({"data": [{"id": 1, "phoneNumber": "+33612345678"}], "success": False, "code": 10})
+    entries = client(FakeSession(response(200, body))).list_stops()
+    assert next(entries) == StopEntry(1, "+33612345678", None)
+    with pytest.raises(ProviderAuthError, match="code 10"):
+        next(entries)
+
+
+def test_fields_after_the_data_are_read() -> None:
+    """The top-level fields written after ``data`` count as well: here an ``nbData`` that gives away a cut."""
+    body = json.dumps({"data": [{"id": 1, "phoneNumber": "+33612345678"}], "success": True, "nbData": 2})
+    entries = client(FakeSession(response(200, body))).list_stops()
+    assert next(entries) == StopEntry(1, "+33612345678", None)
+    with pytest.raises(ProviderUnavailableError, match="declared 2 entries but returned 1"):
+        next(entries)
+
+
+def test_an_nbdata_mismatch_raises_only_after_the_entries() -> None:
+    session = FakeSession(response(200, list_body(5000, nbData=5001)))
+    read: list[StopEntry] = []
+    with pytest.raises(ProviderUnavailableError, match="declared 5001 entries but returned 5000: truncated"):
+        read.extend(client(session).list_stops())
+    assert len(read) == 5000
+    assert len(session.sent) == 1  # entries were handed over: too late to retry
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"success": true, "code": 200}', b'{"success": true, "code": 200, "nbData": 1, "data": {"item": 1}}', b"[]"],
+    ids=["no-data", "data-not-a-list", "not-an-object"],
+)
+def test_a_list_without_a_data_list_is_retried_then_raised(body: bytes) -> None:
+    session = FakeSession(*(response(200, body) for _ in range(3)))
+    with pytest.raises(ProviderUnavailableError):
+        client(session).list_stops()
+    assert len(session.sent) == 3
+
+
+@pytest.mark.parametrize("head", [b"", b"<html>maintenance</html>", b'{"success": tr', b'{"success":true,"data":[{"id'])
+def test_a_list_unreadable_before_its_first_entry_is_retried(head: bytes) -> None:
+    session = FakeSession(response(200, head), response(200, list_body(2)))
+    assert [entry.stop_id for entry in client(session).list_stops()] == [0, 1]
+    assert len(session.sent) == 2
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_a_list_answered_with_an_http_error_is_retried(status: int) -> None:
+    session = FakeSession(response(status, "<html>busy</html>"), response(200, list_body(1)))
+    assert len(list(client(session).list_stops())) == 1
+    assert len(session.sent) == 2
+
+
+def test_a_body_cut_mid_way_raises_after_the_entries_read() -> None:
+    body = list_body(10_000)
+    session = FakeSession(response(200, body[: len(body) // 2]))
+    read: list[StopEntry] = []
+    with pytest.raises(ProviderUnavailableError) as caught:
+        read.extend(client(session).list_stops())
+    assert 4000 < len(read) < 6000
+    assert str(caught.value) == f"stop-sms/list: a body cut short or not JSON after {len(read)} entries"
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+    assert len(session.sent) == 1
+
+
+def cut_connection(body: bytes, after_chunks: int) -> requests.Response:
+    """An answer whose connection breaks after some chunks, requests' error quoting the URL and its key."""
+    answer = response(200, body)
+
+    def chunks(chunk_size: int | None = 1, decode_unicode: bool = False) -> Iterator[bytes]:
+        chunk_size = chunk_size or 1
+        for index in range(after_chunks):
+            yield body[index * chunk_size : (index + 1) * chunk_size]
+        raise requests.exceptions.ChunkedEncodingError(f"Connection broken: /v1/stop-sms/list?apiKey={KEY}")
+
+    answer.iter_content = chunks  # type: ignore[method-assign]
+    return answer
+
+
+def test_a_connection_broken_mid_way_raises_without_the_key_and_counts_for_the_circuit() -> None:
+    circuit = CircuitBreaker(threshold=1, cooldown_seconds=60, max_cooldown_seconds=60)
+    source = ApiKeySource("arn:secret", 300, FakeSecrets(KEY))
+    provider = SmsPartnerClient(
+        base_url="https://api.example/v1/",
+        api_key=source,
+        session=FakeSession(cut_connection(list_body(10_000), after_chunks=3)),
+        connect_timeout=3.05,
+        read_timeout=10.0,
+        retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02),
+        circuit=circuit,
+    )
+    read: list[StopEntry] = []
+    with pytest.raises(ProviderUnavailableError) as caught:
+        read.extend(provider.list_stops())
+    assert read
+    assert str(caught.value) == f"stop-sms/list: ChunkedEncodingError after {len(read)} entries"
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+    assert circuit.is_open
+    assert KEY not in circuit.last_error
+
+
+def test_the_deadline_passing_mid_way_stops_the_read() -> None:
+    now = [0.0]
+    deadline = Deadline(at=20.0, clock=lambda: now[0])
+    entries = client(FakeSession(response(200, list_body(3 * LIST_DEADLINE_EVERY)))).list_stops(deadline)
+    read = [next(entries) for _ in range(10)]
+    now[0] = 21.0
+    with pytest.raises(ProviderUnavailableError, match=f"deadline passed after {LIST_DEADLINE_EVERY} entries"):
+        read.extend(entries)
+    assert len(read) == LIST_DEADLINE_EVERY - 1
+
+
+def test_a_list_given_up_on_gives_its_connection_back() -> None:
+    answer = response(200, list_body(3))
+    closed: list[bool] = []
+    answer.close = lambda: closed.append(True)  # type: ignore[method-assign]
+    entries = client(FakeSession(answer)).list_stops()
+    next(entries)
+    assert not closed
+    entries.close()  # type: ignore[attr-defined]
+    assert closed == [True]
 
 
 API = "https://api.smspartner.fr/v1"

@@ -111,6 +111,23 @@ def test_fetch_failure_writes_nothing() -> None:
     assert table.status == {}
 
 
+def test_a_list_found_truncated_at_its_end_writes_nothing() -> None:
+    """The provider yields entries, then finds the list cut: nothing is added, changed or removed."""
+
+    class CutAtTheEnd(FakeProvider):
+        def list_stops(self, deadline: Deadline | None = None) -> Iterator[StopEntry]:
+            yield from self.entries
+            raise ProviderUnavailableError("stop-sms/list declared 9 entries but returned 3: truncated")
+
+    before = {"+33612345678": {"updatedAt": "x"}, "+33610000000": {"updatedAt": "x"}}
+    table = FakeTable(items={number: dict(item) for number, item in before.items()})
+    with pytest.raises(ProviderUnavailableError, match="truncated"):
+        sync(CutAtTheEnd(entries=entries(3)), table).run()
+    assert table.writes == 0
+    assert table.items == before
+    assert table.status == {}
+
+
 def test_status_is_written_on_success() -> None:
     table = FakeTable()
     sync(FakeProvider(entries=[*entries(3), StopEntry(9, "bad", None)]), table).run()

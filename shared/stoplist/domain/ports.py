@@ -152,10 +152,9 @@ class StopListProvider(Protocol):
 
     def add_stop(self, e164: str, deadline: Deadline | None = None) -> AddResult: ...
 
-    def list_stops(self, deadline: Deadline | None = None) -> Iterable[StopEntry]:
-        """The whole list, entry by entry as it is read (a million entries never sit in memory at once here); a
-        list found truncated or unreadable raises at the end, after the entries read so far."""
-        ...
+    def list_stops(self, deadline: Deadline | None = None) -> Iterator[StopEntry]:
+        """The whole list, its entries as read, in memory that does not grow with it. A list found truncated or
+        unreadable raises at the end, after the entries read so far: act on them only once it is exhausted."""
 
 
 class RetryQueue(Protocol):
