@@ -95,7 +95,7 @@ class SmsPartnerStandIn:
         # are filled in (the real one's messages are not documented to do so; the client must not care).
         self.message_template = "{message}"
         self.faults = FaultPlan()
-        self._queued_faults: list[str] = []
+        self._queued_faults: list[tuple[str, str | None]] = []  # (fault, endpoint or None for any)
         self._queued_codes: dict[str, list[int]] = {"add": [], "delete": []}
         self._list_override: ListOverride | None = None
         # Test control: runs before each delete is answered (to cross an opt-out with a re-opt-in).
@@ -161,13 +161,14 @@ class SmsPartnerStandIn:
             self._hung.set()
             self._hung = threading.Event()
 
-    def queue_faults(self, *faults: str) -> None:
-        """The next requests get these faults, one each, in order."""
+    def queue_faults(self, *faults: str, endpoint: str | None = None) -> None:
+        """The next requests (of ``endpoint`` only: add, list or delete, when given) get these faults, one each,
+        in order."""
         unknown = set(faults) - set(FAULTS)
         if unknown:
             raise ValueError(f"unknown faults: {sorted(unknown)}")
         with self._lock:
-            self._queued_faults.extend(faults)
+            self._queued_faults.extend((fault, endpoint) for fault in faults)
 
     def queue_codes(self, *codes: int, endpoint: str = "add") -> None:
         """The next calls of ``endpoint`` (add or delete) answer these error codes, one each (e.g. 2, 9, 4)."""
@@ -227,8 +228,10 @@ class SmsPartnerStandIn:
 
     def draw_fault(self, endpoint: str) -> str | None:
         with self._lock:
-            if self._queued_faults:
-                return self._queued_faults.pop(0)
+            for index, (fault, only) in enumerate(self._queued_faults):
+                if only in (None, endpoint):
+                    del self._queued_faults[index]
+                    return fault
             if endpoint not in self.faults.endpoints:
                 return None
             roll = self._random.random()

@@ -164,7 +164,7 @@ def test_check_says_opted_out_since_when_and_by_whom(
     assert (by_web["e164"], by_web["opted_out"], by_web["since"], by_web["source"]) == (
         "+33612345678",
         True,
-        "2024-03-01T10:00:00Z",
+        "2024-03-01T10:00:00.000000Z",
         "web",
     )
     assert (by_provider["since"], by_provider["recorded_by"]) == ("2015-07-20 10:19:45", "snapshot")
@@ -300,7 +300,7 @@ def test_import_sends_valid_lines_paced_and_reports_invalid_ones(
     drain(resources, sqs_function)
     verdicts = as_json(stoplist(resources, "--json", "check", "06 20 00 00 00", "06 20 00 00 01", "06 20 00 00 60"))
     assert [v["opted_out"] for v in verdicts] == [True, True, False]
-    assert (verdicts[0]["source"], verdicts[0]["since"]) == ("web", "2023-05-01T00:00:00Z")  # left as it was
+    assert (verdicts[0]["source"], verdicts[0]["since"]) == ("web", "2023-05-01T00:00:00.000000Z")  # left as it was
     assert (verdicts[1]["source"], verdicts[1]["since"]) == ("crm", "2024-02-01")
 
     again = stoplist(resources, "--json", "import", "--state-dir", str(tmp_path), str(path))

@@ -78,7 +78,7 @@ def test_sample_event_adds_valid_numbers_and_dead_letters_the_invalid_one(
     assert set(items) == set(standin.stop_list())
     assert items["+33612345678"]["source"] == "web-unsubscribe"
     assert items["+33612345678"]["eventId"] == "unsub-2026-11-22-0001"
-    assert items["+33612345678"]["optedOutAt"] == "2026-11-22T09:15:00Z"
+    assert items["+33612345678"]["optedOutAt"] == "2026-11-22T09:15:00.000000Z"  # when it counts, in UTC
     assert items["+33698765432"]["eventId"] == "0d4f3e1c-5a7b-4c2d-9e8f-1a2b3c4d5e6f"  # from the EventBridge envelope
     [rejected] = dead_letters(resources.queue_urls["OptOutDeadLetterQueue"])
     assert json.loads(rejected["body"])["phoneNumber"] == "3639"  # the original body, unchanged

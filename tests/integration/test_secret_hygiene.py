@@ -90,7 +90,7 @@ def test_optout_under_each_fault_and_code(
     assert API_KEY not in dead  # the DLQ message body is the original event (its number unmasked, by design)
     assert_clean(application_logs, error, everything_logged.getvalue(), out.err)
     if kind == "fault" and value == "http_429":
-        assert "opt-out throttled, requeued" in application_logs
+        assert "event requeued" in application_logs
     elif kind == "fault":
         assert f"gave up after {resources.parameters['MaxReceiveCount']} receives" in dead
         assert "provider call failed, retrying" in application_logs  # the capture works
@@ -183,7 +183,7 @@ def test_opt_in_under_each_fault_and_code_of_the_delete(
     """GET /stop-sms/delete carries the key in its query string, like the list."""
     sqs_function.invoke(sqs_event(optout("06 12 34 56 78", occurredAt="2026-01-01T00:00:00Z")))
     if kind == "fault":
-        standin.queue_faults(str(value), str(value), str(value))
+        standin.queue_faults(str(value), str(value), str(value), endpoint="delete")
     else:
         standin.queue_codes(int(value), int(value), int(value), endpoint="delete")
     opt_in = optout(

@@ -60,7 +60,6 @@ class SimProvider:
         self._next_id = 1000
         self.lost_answers: list[ProviderEntry] = []  # entries created by an add whose answer never reached the caller
         self.received_itself: list[ProviderEntry] = []  # STOPs sent to the provider directly
-        self.added_by_opt_in: list[str] = []  # numbers an opt-in put back on the list (table and list disagreed)
 
     def created_now(self) -> str:
         return self._s.now().astimezone(_PARIS).strftime("%Y-%m-%d %H:%M:%S")
@@ -92,8 +91,6 @@ class SimProvider:
 
     def add_stop(self, e164: str, deadline: Deadline | None = None) -> AddResult:
         self._s.point(f"provider.add {e164}")
-        if "opt-in" in self._s.actor:
-            self.added_by_opt_in.append(e164)
         fault = self._fault()
         if fault == "before":
             self._fail(fault, "add")
@@ -156,9 +153,6 @@ class SimTable:
         self.stream: list[StreamRecord] = []
         self.status: dict[str, str | int | float] = {}
         self.moved_backwards: list[str] = []  # numbers whose optedOutAt an opt-out moved backwards
-        # Numbers whose opt-out, written through after the snapshot's scan, its put_new replaced (BatchWriteItem
-        # cannot be conditional): the item's optedOutAt and addedStopIds are gone.
-        self.replaced_opt_outs: list[str] = []
 
     def _now(self, now: str | None = None) -> str:
         return now or utc_text(self._s.now())
@@ -242,6 +236,12 @@ class SimTable:
         self._put(number, {**item, **{name: value for name, value in fields.items() if value}})
         return True
 
+    def note_added(self, number: str, stop_id: int) -> None:
+        self._s.point(f"table.note_added {number} {stop_id}")
+        item = self.items.get(number)
+        if item is not None:
+            self._put(number, {**item, "addedStopIds": tuple(sorted({*item.get("addedStopIds", ()), stop_id}))})
+
     def delete_opted_in(self, number: str, event_id: str) -> bool:
         self._s.point(f"table.delete_opted_in {number} {event_id}")
         item = self.items.get(number)
@@ -258,28 +258,19 @@ class SimTable:
         yield from contents
 
     def put_new(self, entries: Iterable[tuple[str, ProviderFields]], now: str) -> int:
+        """Upserts, as the adapter's transaction of UpdateItems: an item written since the scan keeps its fields."""
         written = 0
         for number, fields in entries:
             self._s.point(f"table.put_new {number}")
-            item: dict[str, Any] = {
-                "phoneNumber": number,
-                "recordedBy": "snapshot",
-                "firstSeenAt": now,
-                "updatedAt": now,
-                "providerEntries": fields.entries,
-            }
-            if fields.stop_id is not None:
-                item["providerStopId"] = fields.stop_id
-            if fields.created_at is not None:
-                item["providerCreatedAt"] = fields.created_at
-            if "optedOutAt" in self.items.get(number, {}):
-                self.replaced_opt_outs.append(number)
-            self._put(number, item)
+            self._merge(number, fields, now)
             written += 1
         return written
 
     def merge_provider_fields(self, number: str, fields: ProviderFields, now: str) -> None:
         self._s.point(f"table.merge {number}")
+        self._merge(number, fields, now)
+
+    def _merge(self, number: str, fields: ProviderFields, now: str) -> None:
         new = dict(self.items.get(number) or {"phoneNumber": number})
         new.update(updatedAt=now, providerEntries=fields.entries)
         for attribute, value in (("providerStopId", fields.stop_id), ("providerCreatedAt", fields.created_at)):

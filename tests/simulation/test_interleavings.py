@@ -26,18 +26,12 @@ def _seeds() -> range:
 
 
 def test_no_schedule_breaks_the_rule() -> None:
-    known: dict[str, list[int]] = {}
     for seed in _seeds():
         result = run_schedule(seed)
         if REPLAY is not None:
             print(result.report())
-        unexplained = [(kind, message) for kind, message in result.failures if not result.known_finding(message)]
-        if unexplained:
+        if result.failures:
             pytest.fail(result.report(), pytrace=False)
-        for _, message in result.failures:
-            known.setdefault(str(result.known_finding(message)), []).append(seed)
-    if known:
-        pytest.xfail("; ".join(f"{finding}: seeds {sorted(set(seeds))}" for finding, seeds in known.items()))
 
 
 def test_a_schedule_replays_exactly() -> None:
@@ -56,7 +50,7 @@ def _first_failing(variant: Variant, expected: Callable[[Result], bool]) -> Resu
 
 
 def _lost_stops(result: Result) -> list[str]:
-    return [message for kind, message in result.failures if kind == "lost-stop" and not result.known_finding(message)]
+    return [message for kind, message in result.failures if kind == "lost-stop"]
 
 
 def test_finds_the_replayed_opt_out_that_moved_opted_out_at_backwards() -> None:

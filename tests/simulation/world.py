@@ -102,14 +102,6 @@ class Result:
     locks: SimLocks
     provider: SimProvider
 
-    def known_finding(self, message: str) -> str | None:
-        """The finding of the checker a failure on this number comes from, if it is one already reported."""
-        if any(number in message for number in self.table.replaced_opt_outs):
-            return "snapshot put_new replaced an opt-out written through after its scan"
-        if any(number in message for number in self.provider.added_by_opt_in):
-            return "a rejected opt-in put the number back while a winning opt-in was under way"
-        return None
-
     def report(self) -> str:
         lines = [f"seed {self.seed}: {len(self.failures)} failure(s), replay with SIM_SEED={self.seed}"]
         lines += [f"  [{kind}] {message}" for kind, message in self.failures]

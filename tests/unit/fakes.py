@@ -229,6 +229,10 @@ class FakeTable:
         self.on_marked(seen.phone_number)
         return True
 
+    def note_added(self, number: str, stop_id: int) -> None:
+        if number in self.items:
+            self.items[number].setdefault("addedStopIds", set()).add(stop_id)
+
     def delete_opted_in(self, number: str, event_id: str) -> bool:
         item = self.items.get(number)
         if item is None or item.get("optInEventId") != event_id:

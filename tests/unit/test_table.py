@@ -156,5 +156,5 @@ def test_a_failed_transaction_fails_each_of_its_writes_with_the_code_only() -> N
     for number in OTHERS:
         error = outcomes[number]
         assert isinstance(error, AwsServiceError)
-        assert str(error) == "cannot write opt-outs to the table: ThrottlingException"
+        assert str(error) == "cannot write to the table: ThrottlingException"
     assert len(client.calls) == 2  # no retry one by one: the service refused the request, not an item

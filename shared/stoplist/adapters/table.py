@@ -70,7 +70,7 @@ ITEM_ATTRIBUTES = (
 class StopListTable:
     """Implements ``OptOutStore`` and ``SnapshotStore`` (``stoplist.domain.ports``)."""
 
-    batch_write_limit: ClassVar[int] = BATCH_WRITE_LIMIT
+    batch_write_limit: ClassVar[int] = TRANSACT_WRITE_LIMIT
 
     def __init__(self, table_name: str, client: DynamoDBClient, sleep: Callable[[float], None] = time.sleep) -> None:
         self.name = table_name
@@ -78,7 +78,7 @@ class StopListTable:
         self._sleep = sleep
         # Concurrent records' write-throughs leave together (stoplist.adapters.group_write).
         self._write_through = GroupWriter(
-            self._write_opt_outs, key=lambda update: update["Key"]["phoneNumber"]["S"], limit=TRANSACT_WRITE_LIMIT
+            self._write_updates, key=lambda update: update["Key"]["phoneNumber"]["S"], limit=TRANSACT_WRITE_LIMIT
         )
 
     # --- write-through from the opt-out handlers ----------------------------------------------------------
@@ -149,6 +149,18 @@ class StopListTable:
             ),
         )
 
+    def note_added(self, number: str, stop_id: int) -> None:
+        self._conditional(
+            "note the provider's entry",
+            lambda: self._client.update_item(
+                TableName=self.name,
+                Key={"phoneNumber": {"S": number}},
+                UpdateExpression="ADD addedStopIds :id",
+                ConditionExpression="attribute_exists(phoneNumber)",
+                ExpressionAttributeValues={":id": {"NS": [str(stop_id)]}},
+            ),
+        )
+
     def delete_opted_in(self, number: str, event_id: str) -> bool:
         """Delete the item if it still carries this opt-in's mark (False: an opt-out was recorded meanwhile)."""
         return self._conditional(
@@ -194,58 +206,40 @@ class StopListTable:
             kwargs["ExclusiveStartKey"] = last
 
     def put_new(self, entries: Iterable[tuple[str, ProviderFields]], now: str) -> int:
-        """Batch-put numbers the table did not have (at most 25 a request); returns the items written.
+        """Write numbers the table did not have at the scan (100 a transaction); returns the items written.
 
-        BatchWriteItem cannot be conditional: a number written through by a handler between the snapshot's
-        scan and this put loses its audit fields (source, eventId) to the provider's; it stays opted out.
-        One conditional write per new number would close that window at 25 times the requests.
-        """
-        requests_ = [{"PutRequest": {"Item": _snapshot_item(number, fields, now)}} for number, fields in entries]
-        for start in range(0, len(requests_), BATCH_WRITE_LIMIT):
-            self._batch_write(requests_[start : start + BATCH_WRITE_LIMIT])
-        return len(requests_)
+        Upserts, never puts: an opt-out written through between the snapshot's scan and this write keeps its
+        ``optedOutAt`` and ``addedStopIds``. A BatchWriteItem put would replace the item whole, and a re-opt-in
+        could then win against a STOP it never saw (found by the interleaving checker, docs/ordering-checker.md).
+        The price: two write units an item instead of one, on additions only (the provider's own STOPs)."""
+        updates = [_provider_update(number, fields, now) for number, fields in entries]
+        for start in range(0, len(updates), TRANSACT_WRITE_LIMIT):
+            failed = next(
+                (error for error in self._write_updates(updates[start : start + TRANSACT_WRITE_LIMIT]) if error), None
+            )
+            if failed is not None:
+                raise failed
+        return len(updates)
 
     def merge_provider_fields(self, number: str, fields: ProviderFields, now: str) -> None:
-        """Update the provider's id and date on an item, keeping its audit fields."""
-        assignments: dict[str, str | int | None] = {
-            "updatedAt": now,
-            "providerStopId": fields.stop_id,
-            "providerCreatedAt": fields.created_at,
-        }
-        request = _update_request(
-            number,
-            assignments,
-            set_if_missing={"recordedBy": "snapshot", "firstSeenAt": now},
-            remove_missing={"providerStopId", "providerCreatedAt"},
-        )
-        request["ExpressionAttributeNames"]["#entries"] = "providerEntries"
-        request["ExpressionAttributeValues"][":entries"] = _entries_value(fields)
-        request["UpdateExpression"] = request["UpdateExpression"].replace("SET ", "SET #entries = :entries, ", 1)
+        """Update the provider's entries on an item, keeping its audit fields."""
         with aws_errors("update an item"):
-            self._client.update_item(TableName=self.name, **request)
+            self._client.update_item(TableName=self.name, **_provider_update(number, fields, now))
 
-    def _write_opt_outs(self, updates: Sequence[dict[str, Any]]) -> list[Exception | None]:
-        """The write-through's requests (``GroupWriter``): a write alone is one UpdateItem; writes that waited
-        together are one TransactWriteItems, two write units an item instead of one (with on-demand capacity,
-        1.25 dollars more per million opt-outs) for one request instead of ten. A transaction is cancelled
+    def _write_updates(self, updates: Sequence[dict[str, Any]]) -> list[Exception | None]:
+        """UpdateItems written together: the write-through's (``GroupWriter``) and the snapshot's additions. A
+        write alone is one UpdateItem; writes that waited together are one TransactWriteItems, two write units
+        an item instead of one (with on-demand capacity, 1.25 dollars more per million opt-outs) for one request
+        instead of ten. A transaction is cancelled
         whole when one of its items is being written by someone else (a snapshot, another instance): each
         item is then written alone, so that only the one in conflict can fail."""
         if len(updates) > 1:
             items: list[TransactWriteItemTypeDef] = [
-                {
-                    "Update": {
-                        "TableName": self.name,
-                        "Key": update["Key"],
-                        "UpdateExpression": update["UpdateExpression"],
-                        "ExpressionAttributeNames": update["ExpressionAttributeNames"],
-                        "ExpressionAttributeValues": update["ExpressionAttributeValues"],
-                        "ConditionExpression": update["ConditionExpression"],
-                    }
-                }
+                {"Update": {"TableName": self.name, **update}}  # type: ignore[typeddict-item]
                 for update in updates
             ]
             try:
-                with aws_errors("write opt-outs to the table", expected=frozenset({_TRANSACTION_CANCELED})):
+                with aws_errors("write to the table", expected=frozenset({_TRANSACTION_CANCELED})):
                     self._client.transact_write_items(TransactItems=items)
             except ClientError as exc:
                 reasons = [reason.get("Code") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
@@ -257,7 +251,7 @@ class StopListTable:
         errors: list[Exception | None] = []
         for update in updates:
             try:
-                with aws_errors("write the opt-out to the table"):
+                with aws_errors("write to the table"):
                     self._client.update_item(TableName=self.name, **update)
             except AwsServiceError as exc:
                 errors.append(exc)
@@ -284,9 +278,6 @@ class StopListTable:
             item[name] = {"S": value} if isinstance(value, str) else {"N": str(value)}
         with aws_errors("write the snapshot status"):
             self._client.put_item(TableName=self.name, Item=item)
-
-    def _batch_write(self, chunk: list[dict[str, Any]]) -> None:
-        batch_write(self._client, self.name, chunk, self._sleep)
 
 
 def _update_request(
@@ -392,16 +383,20 @@ def _provider_fields(item: dict[str, Any]) -> ProviderFields:
     return ProviderFields.of(entries)
 
 
-def _snapshot_item(number: str, fields: ProviderFields, now: str) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "phoneNumber": {"S": number},
-        "recordedBy": {"S": "snapshot"},
-        "firstSeenAt": {"S": now},
-        "updatedAt": {"S": now},
-        "providerEntries": _entries_value(fields),
+def _provider_update(number: str, fields: ProviderFields, now: str) -> dict[str, Any]:
+    """The snapshot's upsert of a number's provider entries (an UpdateItem without its table)."""
+    assignments: dict[str, str | int | None] = {
+        "updatedAt": now,
+        "providerStopId": fields.stop_id,
+        "providerCreatedAt": fields.created_at,
     }
-    if fields.stop_id is not None:
-        item["providerStopId"] = {"N": str(fields.stop_id)}
-    if fields.created_at is not None:
-        item["providerCreatedAt"] = {"S": fields.created_at}
-    return item
+    request = _update_request(
+        number,
+        assignments,
+        set_if_missing={"recordedBy": "snapshot", "firstSeenAt": now},
+        remove_missing={"providerStopId", "providerCreatedAt"},
+    )
+    request["ExpressionAttributeNames"]["#entries"] = "providerEntries"
+    request["ExpressionAttributeValues"][":entries"] = _entries_value(fields)
+    request["UpdateExpression"] = request["UpdateExpression"].replace("SET ", "SET #entries = :entries, ", 1)
+    return request

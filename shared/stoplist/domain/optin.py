@@ -71,9 +71,12 @@ class OptInService:
                 listed = list(self._entries_of(number, deadline))
                 if not consent_wins(counts_from, _opt_outs_known(item, listed)):
                     if item is not None and not listed:
-                        # Table and list disagree (an entry deleted from the provider's console): the table's opt-out
-                        # stands, so the provider gets it back.
-                        self._provider.add_stop(number, deadline)
+                        # Table and list disagree (an entry deleted from the provider's console, or by an opt-in
+                        # whose answer was lost): the table's opt-out stands, so the provider gets it back, as the
+                        # table's own entry (a consent later than that opt-out still wins against it).
+                        restored = self._provider.add_stop(number, deadline)
+                        if restored.stop_id is not None:
+                            self._table.note_added(number, restored.stop_id)
                     raise ConsentSupersededError(
                         f"an opt-out of this number is not earlier than consentAt ({consent.at})"
                     )
