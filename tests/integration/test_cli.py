@@ -301,7 +301,10 @@ def test_import_sends_valid_lines_paced_and_reports_invalid_ones(
     verdicts = as_json(stoplist(resources, "--json", "check", "06 20 00 00 00", "06 20 00 00 01", "06 20 00 00 60"))
     assert [v["opted_out"] for v in verdicts] == [True, True, False]
     assert (verdicts[0]["source"], verdicts[0]["since"]) == ("web", "2023-05-01T00:00:00.000000Z")  # left as it was
-    assert (verdicts[1]["source"], verdicts[1]["since"]) == ("crm", "2024-02-01")
+    assert (verdicts[1]["source"], verdicts[1]["since"]) == (
+        "crm",
+        "2024-01-31T23:00:00.000000Z",
+    )  # the file's 2024-02-01: midnight in Paris
 
     again = stoplist(resources, "--json", "import", "--state-dir", str(tmp_path), str(path))
     assert as_json(again)["sent"] == 0

@@ -235,7 +235,7 @@ def test_a_batch_goes_out_in_one_wave(resources: LocalResources, standin: SmsPar
     """The provider's round trip (1 s here) dominates: each record's own DynamoDB calls (its number's lease, the
     latest consent, the item, the write-through: a few ms each on AWS, tens on a loaded DynamoDB Local) add far
     less than a second wave would."""
-    function = local_function(resources, "OptOutSqsFunction", "handlers.optout_sqs")
+    function = local_function(resources, "OptOutSqsFunction", "handlers.optout_sqs", **PRODUCTION_TIMEOUTS)
     standin.faults.latency_seconds = 1.0
     batch = int(resources.parameters["BatchSize"])
     function.invoke(fake_sqs_event(optout("0611111111")))  # the container's clients and connections, warm
