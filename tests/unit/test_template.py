@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from devkit.template import load_template
+from devkit.template import load_template, render
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
@@ -173,11 +173,48 @@ def test_staleness_alarm_spans_three_intervals() -> None:
     assert sorted(allowed, key=int) == sorted(seconds, key=int)
 
 
-def test_snapshot_cannot_overlap_itself_and_has_time_and_memory() -> None:
+def test_snapshot_has_time_and_memory() -> None:
     properties = FUNCTIONS["SnapshotFunction"]["Properties"]
-    assert properties["ReservedConcurrentExecutions"] == 1
     assert properties["Timeout"] == 900
     assert properties["MemorySize"] >= 1769
+
+
+def reservations(rendered: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: spec["Properties"]["ReservedConcurrentExecutions"]
+        for name, spec in rendered["Resources"].items()
+        if "ReservedConcurrentExecutions" in spec.get("Properties", {})
+    }
+
+
+def test_default_parameters_reserve_no_concurrency_anywhere() -> None:
+    """A new account's quota (10) leaves nothing to reserve: AWS refuses any reservation, the stack rolls back."""
+    assert reservations(render(TEMPLATE)) == {}
+    assert "ReservedConcurrentExecutions" not in json.dumps(GLOBAL_FUNCTION)
+
+
+def test_reservations_are_there_when_asked_for() -> None:
+    rendered = render(TEMPLATE, {"EventBridgeReservedConcurrency": "5", "SnapshotReservedConcurrency": "1"})
+    assert reservations(rendered) == {"OptOutEventBridgeFunction": "5", "SnapshotFunction": "1"}
+    assert TEMPLATE["Parameters"]["SnapshotReservedConcurrency"]["MaxValue"] == 1  # one snapshot at a time
+
+
+def test_the_settings_pace_the_bus_function_as_the_template_reserves_it() -> None:
+    from stoplist.config import Settings
+
+    default = TEMPLATE["Parameters"]["EventBridgeReservedConcurrency"]["Default"]
+    assert default == Settings().eventbridge_reserved_concurrency == 0
+
+
+def test_the_snapshot_may_take_and_give_back_its_lease() -> None:
+    [statement] = [
+        statement
+        for policy in FUNCTIONS["SnapshotFunction"]["Properties"]["Policies"]
+        for statement in (policy.get("Statement", []) if isinstance(policy, dict) else [])
+        if statement.get("Sid") == "SyncTable"
+    ]
+    assert {"dynamodb:PutItem", "dynamodb:DeleteItem"} <= set(statement["Action"])
+    assert statement["Resource"] == {"Fn::GetAtt": ["StopListTable", "Arn"]}
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
