@@ -21,6 +21,11 @@ import yaml
 from devkit.services import REPO_ROOT
 
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+# Parameters of every local stack unless overridden: re-opt-ins on the bus are taken from the source of the
+# sample events/eventbridge_optin.json (a CRM), as an operator who names theirs in OptInEventSources would.
+LOCAL_PARAMETERS = {
+    "OptInEventSources": json.loads((REPO_ROOT / "events" / "eventbridge_optin.json").read_text())["source"],
+}
 _INTRINSICS = ("Ref", "Condition")
 _FN_TAGS = ("GetAtt", "Sub", "If", "Not", "Equals", "FindInMap", "Join", "Select", "Split", "GetAZs", "ImportValue")
 
@@ -233,9 +238,11 @@ def create_resources(
     api_key: str = "local-key",
     prefix: str = "local",
 ) -> LocalResources:
-    """Create everything the handlers touch; clients come from the environment (moto / DynamoDB Local)."""
+    """Create everything the handlers touch; clients come from the environment (moto / DynamoDB Local).
+
+    Parameters: the template's defaults, then ``LOCAL_PARAMETERS``, then ``parameter_overrides``."""
     template = template or load_template()
-    parameters = template_parameters(template, parameter_overrides)
+    parameters = template_parameters(template, {**LOCAL_PARAMETERS, **(parameter_overrides or {})})
     resources = LocalResources(parameters=parameters, template=template)
     physical: dict[str, dict[str, str]] = {}
     sqs: Any = boto3.client("sqs")

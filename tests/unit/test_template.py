@@ -69,12 +69,35 @@ def test_sqs_event_source_reports_partial_failures_and_is_bounded() -> None:
 def test_eventbridge_rule_has_retries_and_dead_letters() -> None:
     properties = FUNCTIONS["OptOutEventBridgeFunction"]["Properties"]
     rule = properties["Events"]["OptOutRequested"]["Properties"]
-    assert rule["Pattern"] == {"detail-type": ["SmsOptOutRequested", "SmsOptInRequested"]}
     assert rule["EventBusName"] == {"Ref": "EventBusName"}
     assert rule["RetryPolicy"]["MaximumRetryAttempts"] > 0
     assert rule["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["OptOutEventsDeadLetterQueue", "Arn"]}
     on_failure = properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
     assert on_failure["Destination"] == {"Fn::GetAtt": ["OptOutEventsDeadLetterQueue", "Arn"]}
+
+
+def bus_pattern(overrides: dict[str, str] | None = None) -> Any:
+    function = render(TEMPLATE, overrides)["Resources"]["OptOutEventBridgeFunction"]
+    return function["Properties"]["Events"]["OptOutRequested"]["Properties"]["Pattern"]
+
+
+def test_by_default_the_bus_takes_opt_outs_from_anyone_and_re_opt_ins_from_no_one() -> None:
+    parameter = TEMPLATE["Parameters"]["OptInEventSources"]
+    assert (parameter["Type"], parameter["Default"]) == ("CommaDelimitedList", "")
+    assert bus_pattern() == {"detail-type": ["SmsOptOutRequested"]}  # no empty list in the pattern either
+
+
+def test_re_opt_ins_come_only_from_the_named_sources() -> None:
+    from stoplist.domain.events import DETAIL_TYPES
+
+    pattern = bus_pattern({"OptInEventSources": "com.example.crm, com.example.shop"})
+    assert pattern == {
+        "$or": [
+            {"detail-type": ["SmsOptOutRequested"]},
+            {"detail-type": ["SmsOptInRequested"], "source": ["com.example.crm", "com.example.shop"]},
+        ]
+    }
+    assert {kind for branch in pattern["$or"] for kind in branch["detail-type"]} == set(DETAIL_TYPES)
 
 
 def test_api_url_parameter_reaches_every_function() -> None:
