@@ -27,7 +27,21 @@ LOCAL_PARAMETERS = {
     "OptInEventSources": json.loads((REPO_ROOT / "events" / "eventbridge_optin.json").read_text())["source"],
 }
 _INTRINSICS = ("Ref", "Condition")
-_FN_TAGS = ("GetAtt", "Sub", "If", "Not", "Equals", "FindInMap", "Join", "Select", "Split", "GetAZs", "ImportValue")
+_FN_TAGS = (
+    "GetAtt",
+    "Sub",
+    "If",
+    "Not",
+    "And",
+    "Or",
+    "Equals",
+    "FindInMap",
+    "Join",
+    "Select",
+    "Split",
+    "GetAZs",
+    "ImportValue",
+)
 
 
 class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]

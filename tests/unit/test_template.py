@@ -364,3 +364,51 @@ def test_outputs_for_the_http_doors() -> None:
     ):
         assert name in outputs
     assert "token=" in json.dumps(outputs["RepliesWebhookUrl"]["Value"])
+
+
+# --- fan-outs into the queue ----------------------------------------------------------------------------------
+TOPIC = "arn:aws:sns:eu-west-3:123456789012:crm-opt-outs"
+RULE = "arn:aws:events:eu-west-3:123456789012:rule/crm-bus/opt-outs"
+
+
+def queue_policy(overrides: dict[str, str] | None = None) -> list[dict[str, Any]] | None:
+    policy = render(TEMPLATE, overrides)["Resources"].get("OptOutQueuePolicy")
+    if policy is None:
+        return None
+    assert policy["Properties"]["Queues"] == [{"Ref": "OptOutQueue"}]
+    statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_by_default_nothing_outside_the_account_may_send_to_the_queue() -> None:
+    for name in ("OptOutTopicArns", "OptOutRuleArns"):
+        assert (TEMPLATE["Parameters"][name]["Type"], TEMPLATE["Parameters"][name]["Default"]) == (
+            "CommaDelimitedList",
+            "",
+        )
+    assert queue_policy() is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "allowed"),
+    [
+        ({"OptOutTopicArns": TOPIC}, {"sns.amazonaws.com": [TOPIC]}),
+        ({"OptOutRuleArns": f"{RULE},{RULE}-2"}, {"events.amazonaws.com": [RULE, f"{RULE}-2"]}),
+        (
+            {"OptOutTopicArns": TOPIC, "OptOutRuleArns": RULE},
+            {"sns.amazonaws.com": [TOPIC], "events.amazonaws.com": [RULE]},
+        ),
+    ],
+    ids=["topic", "two-rules", "both"],
+)
+def test_the_named_topics_and_rules_and_only_they_may_send(
+    overrides: dict[str, str], allowed: dict[str, list[str]]
+) -> None:
+    statements = queue_policy(overrides)
+    assert statements is not None
+    granted = {}
+    for statement in statements:
+        assert (statement["Effect"], statement["Action"]) == ("Allow", "sqs:SendMessage")
+        assert statement["Resource"] == {"Fn::GetAtt": ["OptOutQueue", "Arn"]}
+        granted[statement["Principal"]["Service"]] = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert granted == allowed
