@@ -343,23 +343,30 @@ def _create_alarms(
     physical: dict[str, dict[str, str]],
     prefix: str,
 ) -> None:
-    """The template's metric alarms on moto's CloudWatch (no action: nothing evaluates them locally)."""
+    """The template's metric alarms on moto's CloudWatch (no action: nothing evaluates them locally); an alarm
+    on one metric or on metric math (``Metrics``)."""
     cloudwatch = boto3.client("cloudwatch")
     for logical_id, spec in _resources(template, "AWS::CloudWatch::Alarm").items():
         properties = resolve({key: value for key, value in spec["Properties"].items() if key != "AlarmActions"})
         name = f"{prefix}-{logical_id}"
+        if "Metrics" in properties:
+            metric: dict[str, Any] = {"Metrics": properties["Metrics"]}
+        else:
+            metric = {
+                "Namespace": properties["Namespace"],
+                "MetricName": properties["MetricName"],
+                "Dimensions": properties.get("Dimensions", []),
+                "Statistic": properties["Statistic"],
+                "Period": int(properties["Period"]),
+            }
         cloudwatch.put_metric_alarm(
             AlarmName=name,
             AlarmDescription=properties.get("AlarmDescription", ""),
-            Namespace=properties["Namespace"],
-            MetricName=properties["MetricName"],
-            Dimensions=properties.get("Dimensions", []),
-            Statistic=properties["Statistic"],
-            Period=int(properties["Period"]),
             EvaluationPeriods=int(properties["EvaluationPeriods"]),
             Threshold=float(properties["Threshold"]),
             ComparisonOperator=properties["ComparisonOperator"],
             TreatMissingData=properties.get("TreatMissingData", "missing"),
+            **metric,
         )
         physical[logical_id] = {"Ref": name, "Arn": f"arn:aws:cloudwatch:local:000000000000:alarm:{name}"}
         resources.alarm_names.append(name)

@@ -6,7 +6,7 @@ import pytest
 from stoplist.domain.deadline import Deadline
 from stoplist.domain.ports import ProviderFields, StopEntry
 from stoplist.domain.snapshot import LEASE_MARGIN_SECONDS, ScheduledSnapshot, SnapshotSync, run_and_count
-from stoplist.errors import AwsServiceError, ProviderUnavailableError
+from stoplist.errors import AwsServiceError, ConfigurationError, ProviderUnavailableError
 
 from tests.helpers import metrics_counted
 from tests.unit.fakes import FakeLease, FakeProvider, FakeTable
@@ -172,3 +172,14 @@ def test_a_lease_that_cannot_be_given_back_leaves_the_run_succeeded() -> None:
     assert report is not None
     assert report.added == 2
     assert counted["SnapshotSucceeded"] == 1  # the lease expires on its own
+
+
+def test_an_unusable_api_key_counts_as_a_configuration_error_for_its_alarm() -> None:
+    class EmptyKey(FakeProvider):
+        def list_stops(self, deadline: Deadline | None = None) -> list[StopEntry]:
+            raise ConfigurationError("the API key secret is empty")
+
+    with metrics_counted() as counted, pytest.raises(ConfigurationError):
+        run_and_count(lambda: scheduled(EmptyKey(), FakeTable(), FakeLease()), seconds_left=900)
+
+    assert counted == {"SnapshotFailed": 1, "ConfigurationError": 1}

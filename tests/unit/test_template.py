@@ -180,10 +180,56 @@ def test_each_function_sends_only_to_its_own_dead_letter_queue() -> None:
         ("ChangeEventsDeadLetterQueueAlarm", "ApproximateNumberOfMessagesVisible"),
         ("SnapshotStaleAlarm", "SnapshotSucceeded"),
         ("ProviderAuthErrorAlarm", "ProviderAuthError"),
+        ("ConfigurationErrorAlarm", "ConfigurationError"),
+        ("ChangePublisherIteratorAgeAlarm", "IteratorAge"),
     ],
 )
 def test_alarms(alarm: str, metric: str) -> None:
     assert RESOURCES[alarm]["Properties"]["MetricName"] == metric
+
+
+def test_a_single_configuration_error_alarms() -> None:
+    """An empty API key after the deploy: the snapshot meets it within one interval (it counts the metric too)."""
+    properties = RESOURCES["ConfigurationErrorAlarm"]["Properties"]
+    assert properties["Namespace"] == {"Ref": "MetricsNamespace"}
+    assert (properties["Statistic"], properties["Threshold"]) == ("Sum", 1)
+    assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_the_queue_age_alarm_compares_minutes_with_its_parameter() -> None:
+    properties = RESOURCES["OptOutQueueAgeAlarm"]["Properties"]
+    seconds, minutes = properties["Metrics"]
+    stat = seconds["MetricStat"]
+    assert stat["Metric"]["MetricName"] == "ApproximateAgeOfOldestMessage"
+    assert stat["Metric"]["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["OptOutQueue", "QueueName"]}}
+    ]
+    assert (stat["Stat"], seconds["ReturnData"]) == ("Maximum", False)
+    assert minutes == {
+        "Id": "ageMinutes",
+        "Expression": f"{seconds['Id']} / 60",
+        "Label": minutes["Label"],
+        "ReturnData": True,
+    }
+    assert properties["Threshold"] == {"Ref": "OptOutQueueAgeAlarmMinutes"}
+    parameter = TEMPLATE["Parameters"]["OptOutQueueAgeAlarmMinutes"]
+    retention_minutes = RESOURCES["OptOutQueue"]["Properties"]["MessageRetentionPeriod"] // 60
+    assert parameter["MinValue"] < parameter["Default"] < parameter["MaxValue"] == retention_minutes
+
+
+def test_the_iterator_age_alarm_watches_the_stream_function_well_before_the_stream_forgets() -> None:
+    properties = RESOURCES["ChangePublisherIteratorAgeAlarm"]["Properties"]
+    assert properties["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "ChangePublisherFunction"}}]
+    assert properties["Statistic"] == "Maximum"
+    source = FUNCTIONS["ChangePublisherFunction"]["Properties"]["Events"]["TableChanges"]["Properties"]
+    assert properties["Threshold"] < source["MaximumRecordAgeInSeconds"] * 1000 / 4  # milliseconds
+
+
+@pytest.mark.parametrize("alarm", sorted(of_type("AWS::CloudWatch::Alarm")))
+def test_every_alarm_notifies_the_optional_topic(alarm: str) -> None:
+    assert RESOURCES[alarm]["Properties"]["AlarmActions"] == {
+        "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+    }
 
 
 def test_staleness_alarm_spans_three_intervals() -> None:

@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from stoplist.domain.phone import provider_e164
 from stoplist.domain.ports import Lease, ProviderFields, SnapshotStore, StopListProvider, utc_now
-from stoplist.errors import AwsServiceError, ProviderAuthError, StopListError
+from stoplist.errors import AwsServiceError, ConfigurationError, ProviderAuthError, StopListError
 from stoplist.observability import MetricUnit, count, logger, metrics
 
 T = TypeVar("T")
@@ -204,8 +204,9 @@ def run_and_count(snapshot: Callable[[], ScheduledSnapshot], seconds_left: float
             _release(job.lease)
     except StopListError as exc:
         count("SnapshotFailed")
-        if isinstance(exc, ProviderAuthError):
-            # ProviderAuthErrorAlarm watches every refusal of the key, whichever function meets it.
+        if isinstance(exc, ProviderAuthError | ConfigurationError):
+            # Their alarms watch every refused key and every broken setting or secret, whichever function meets
+            # it: a key left empty after the deploy alarms within one snapshot interval, before any opt-out.
             count(exc.metric)
         logger.error("snapshot failed, status not updated", error_type=exc.reason, error=str(exc))
         raise
