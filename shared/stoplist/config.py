@@ -48,7 +48,8 @@ class Settings:
     provider_requests_per_minute: float = _setting(1800.0, "PROVIDER_REQUESTS_PER_MINUTE")
     provider_caller: str = _setting("queue", "PROVIDER_CALLER")  # queue | bus | snapshot: whose share
     maximum_concurrency: int = _setting(5, "MAXIMUM_CONCURRENCY")
-    eventbridge_reserved_concurrency: int = _setting(5, "EVENTBRIDGE_RESERVED_CONCURRENCY")
+    # The template's EventBridgeReservedConcurrency: 0 (none reserved) by default, as a new account allows.
+    eventbridge_reserved_concurrency: int = _setting(0, "EVENTBRIDGE_RESERVED_CONCURRENCY")
     # Failed records come back after 120 s, 240 s, ... (capped under 12 h), times a jitter in [0.75, 1].
     retry_backoff_base_seconds: float = _setting(120.0, "RETRY_BACKOFF_BASE_SECONDS")
     retry_backoff_min_jitter: float = _setting(0.75, "RETRY_BACKOFF_MIN_JITTER")

@@ -22,6 +22,7 @@ from stoplist.adapters.bus import EventBus
 from stoplist.adapters.circuit import CircuitBreaker
 from stoplist.adapters.dead_letters import DeadLetterQueue
 from stoplist.adapters.history import HistoryTable
+from stoplist.adapters.lease import TableLease
 from stoplist.adapters.opt_out_queue import OptOutQueue
 from stoplist.adapters.pacing import Pacer
 from stoplist.adapters.provider import RetryPolicy, SmsPartnerClient, new_session
@@ -33,7 +34,7 @@ from stoplist.domain.optin import OptInService
 from stoplist.domain.optout import OptOutService
 from stoplist.domain.redelivery import RedeliverySchedule
 from stoplist.domain.replies import ReplyWebhook, StopKeywords
-from stoplist.domain.snapshot import SnapshotSync
+from stoplist.domain.snapshot import ScheduledSnapshot, SnapshotSync
 from stoplist.domain.unsubscribe import UnsubscribeLinks
 
 if TYPE_CHECKING:
@@ -166,6 +167,15 @@ def build_snapshot_sync(
         max_delete_percent=settings.snapshot_max_delete_percent,
         write_threads=threads,
         scan_segments=settings.snapshot_scan_segments,
+    )
+
+
+def build_scheduled_snapshot(settings: Settings, dynamodb: DynamoDBClient | None = None) -> ScheduledSnapshot:
+    """The scheduled snapshot: the sync and its lease, on the same table and client."""
+    settings.require("table_name")
+    dynamodb = dynamodb or aws_client("dynamodb", settings.snapshot_write_threads + 2)
+    return ScheduledSnapshot(
+        sync=build_snapshot_sync(settings, dynamodb=dynamodb), lease=TableLease(settings.table_name, dynamodb)
     )
 
 

@@ -24,6 +24,7 @@ from stoplist.domain.ports import (
     DeleteResult,
     HistoryReader,
     HistoryWriter,
+    Lease,
     OptInMark,
     OptInProvider,
     OptInStore,
@@ -266,6 +267,31 @@ class FakePublisher:
         self.events.append(dict(event))
 
 
+@dataclass
+class FakeLease:
+    """The lease as a flag: ``held_elsewhere`` stands for another snapshot holding it. Records what was asked."""
+
+    held_elsewhere: bool = False
+    held: bool = False
+    asked_seconds: list[float] = field(default_factory=list)
+    releases: int = 0
+    release_error: Exception | None = None
+
+    def acquire(self, seconds: float) -> bool:
+        self.asked_seconds.append(seconds)
+        if self.held_elsewhere or self.held:
+            return False
+        self.held = True
+        return True
+
+    def release(self) -> None:
+        if self.release_error is not None:
+            raise self.release_error
+        if self.held:
+            self.releases += 1
+            self.held = False
+
+
 class FakeSigningKeys:
     """Stands in for the link key secret: fixed versions, counts re-reads."""
 
@@ -291,6 +317,7 @@ _checked: tuple[
     SecretReader,
     OptOutPublisher,
     SigningKeys,
+    Lease,
 ] = (
     FakeProvider(),
     FakeDeadLetters(),
@@ -301,6 +328,7 @@ _checked: tuple[
     FakeSecrets(""),
     FakePublisher(),
     FakeSigningKeys(),
+    FakeLease(),
 )
 
 

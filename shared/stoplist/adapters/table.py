@@ -9,7 +9,8 @@ While a re-opt-in is under way the item also carries its evidence (``optInEventI
 ``optInConsentSource``, ``optInConsentAt``, ``optInConsentText``, ``optInOccurredAt``, ``optInRequestedAt``):
 the delete that ends the opt-in is conditional on ``optInEventId``, and the stream's REMOVE record then
 carries who opted the number in and on what consent. An opt-out written through meanwhile removes them.
-One extra item, key ``#snapshot-status``, holds the last snapshot's status; it is never an E.164 number.
+Items whose key starts with ``#`` are the table's own (``stoplist.domain.keys``): ``#snapshot-status`` holds the
+last snapshot's status, ``#snapshot-lease`` is held by the running snapshot; neither is ever an E.164 number.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from stoplist.adapters.group_write import GroupWriter
 from stoplist.adapters.unprocessed import until_processed
+from stoplist.domain.keys import STATUS_KEY, is_control_key
 from stoplist.domain.ports import OptInMark, OptOutRecord, ProviderFields, StoredOptOut, utc_now
 from stoplist.errors import AwsServiceError, aws_error_code, aws_errors
 from stoplist.observability import logger
@@ -30,7 +32,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-STATUS_KEY = "#snapshot-status"
 BATCH_WRITE_LIMIT = 25
 TRANSACT_WRITE_LIMIT = 100  # actions in one TransactWriteItems
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -161,15 +162,7 @@ class StopListTable:
         )
 
     def _conditional(self, action: str, write: Callable[[], object]) -> bool:
-        """Run a conditional write; False when its condition did not hold."""
-        try:
-            with aws_errors(action, expected=frozenset({_CONDITION_FAILED})):
-                write()
-        except ClientError as exc:
-            if aws_error_code(exc) == _CONDITION_FAILED:
-                return False
-            raise
-        return True
+        return conditional_write(action, write)
 
     # --- snapshot ------------------------------------------------------------------------------------------
     def scan_segment(self, segment: int, total_segments: int) -> Iterator[tuple[str, ProviderFields]]:
@@ -185,7 +178,7 @@ class StopListTable:
                 page = self._client.scan(**kwargs)
             for item in page.get("Items", []):
                 key = item["phoneNumber"]["S"]
-                if key == STATUS_KEY:
+                if is_control_key(key):
                     continue
                 stop = item.get("providerStopId", {}).get("N")
                 created = item.get("providerCreatedAt", {}).get("S")
@@ -297,6 +290,18 @@ class StopListTable:
 
     def _batch_write(self, chunk: list[dict[str, Any]]) -> None:
         batch_write(self._client, self.name, chunk, self._sleep)
+
+
+def conditional_write(action: str, write: Callable[[], object]) -> bool:
+    """Run a conditional DynamoDB write; False when its condition did not hold, other failures translated."""
+    try:
+        with aws_errors(action, expected=frozenset({_CONDITION_FAILED})):
+            write()
+    except ClientError as exc:
+        if aws_error_code(exc) == _CONDITION_FAILED:
+            return False
+        raise
+    return True
 
 
 def _update_request(

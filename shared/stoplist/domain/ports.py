@@ -151,6 +151,17 @@ class SnapshotStore(Protocol):
     def write_status(self, status: dict[str, str | int | float]) -> None: ...
 
 
+class Lease(Protocol):
+    """A job's right to run alone, held until released or until it expires (``stoplist.adapters.lease``): a
+    holder that dies (a timeout, a crash) leaves it to expire rather than block the job for good."""
+
+    def acquire(self, seconds: float) -> bool:
+        """Take the lease for ``seconds`` if nobody holds it (or their hold has expired); False if held."""
+
+    def release(self) -> None:
+        """Give back a lease this object holds (nothing if it holds none, or if its hold expired meanwhile)."""
+
+
 class OptOutPublisher(Protocol):
     """Where the HTTP doors send an opt-out event, the contract's object (``adapters.opt_out_queue.OptOutQueue``)."""
 
