@@ -74,6 +74,9 @@ class Settings:
     # HTTP doors (reply webhook, unsubscribe links): they publish to the queue (opt_out_queue_url above), never
     # call the provider.
     webhook_token_secret_id: str = _setting("", "WEBHOOK_TOKEN_SECRET_ID")
+    # After a rotation of the webhook token, its previous version is accepted this long (from the new version's
+    # CreatedDate): the time to change the URL in SMS Partner's console.
+    webhook_token_grace_hours: float = _setting(72.0, "WEBHOOK_TOKEN_GRACE_HOURS")
     link_key_secret_id: str = _setting("", "LINK_KEY_SECRET_ID")
     stop_keywords: str = _setting(DEFAULT_STOP_KEYWORDS, "STOP_KEYWORDS")
     history_table_name: str = _setting("", "HISTORY_TABLE")

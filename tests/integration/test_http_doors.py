@@ -15,10 +15,12 @@ import pytest
 import requests
 from stoplist.links import make_unsubscribe_url
 
+from devkit.emf import tally_metrics
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources, http_routes
 from tests.helpers import load_event, local_function
 from tests.integration.http_doors import Doors, start_doors
+from tests.integration.test_cli import as_json, stoplist
 
 pytestmark = pytest.mark.integration
 
@@ -200,3 +202,64 @@ def test_stop_keywords_parameter_reaches_the_webhook(
         assert doors.webhook(data={**form, "text": "Fin."}).json() == {"status": "opt_out"}
         assert doors.webhook(data={**form, "text": "STOP"}).json() == {"status": "ignored"}
         assert doors.queued() == 1
+
+
+def test_a_stop_the_queue_refuses_is_kept_for_replay_and_replay_opts_out(
+    doors: Doors, standin: SmsPartnerStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    no_queue = {"OPT_OUT_QUEUE_URL": "http://127.0.0.1:9/123456789012/no-such-queue"}
+    webhook = local_function(doors.resources, "RepliesWebhookFunction", "handlers.replies_webhook", **no_queue)
+    event = copy.deepcopy(load_event("http_replies_webhook.json"))
+    event["queryStringParameters"]["token"] = doors.webhook_token
+
+    answer = webhook.invoke(event)
+
+    assert (answer["statusCode"], json.loads(answer["body"])) == (200, {"status": "publish_failed"})
+    assert tally_metrics(capsys.readouterr().out)["ReplyPublishFailed"] == 1
+    listed = as_json(stoplist(doors.resources, "--json", "dlq", "list", "--queue", "queue"))
+    [group] = listed["groups"]
+    assert (group["error_type"], group["count"]) == ("aws_service", 1)
+    assert group["reasons"][0].startswith("reply webhook could not send it to OptOutQueue: ")
+    replayed = stoplist(doors.resources, "--json", "dlq", "replay")  # the queue is reachable again
+    assert len(as_json(replayed)["replayed"]) == 1
+    doors.drain()
+    assert "+33612345678" in standin.stop_list()  # the sample reply's sender
+
+
+def test_a_stop_neither_queue_takes_is_503(doors: Doors, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = {
+        "OPT_OUT_QUEUE_URL": "http://127.0.0.1:9/123456789012/no-such-queue",
+        "DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:9/123456789012/no-such-dead-letter-queue",
+    }
+    webhook = local_function(doors.resources, "RepliesWebhookFunction", "handlers.replies_webhook", **broken)
+    event = copy.deepcopy(load_event("http_replies_webhook.json"))
+    event["queryStringParameters"]["token"] = doors.webhook_token
+
+    answer = webhook.invoke(event)
+
+    assert (answer["statusCode"], json.loads(answer["body"])) == (503, {"error": "temporarily unavailable"})
+    assert tally_metrics(capsys.readouterr().out)["ReplyPublishFailed"] == 1
+
+
+@pytest.mark.parametrize(("grace_hours", "old_status"), [("72", 200), ("0", 403)])
+def test_the_previous_webhook_token_works_for_the_grace_after_a_rotation(
+    doors: Doors, grace_hours: str, old_status: int
+) -> None:
+    webhook = local_function(
+        doors.resources, "RepliesWebhookFunction", "handlers.replies_webhook", WEBHOOK_TOKEN_GRACE_HOURS=grace_hours
+    )
+    event = copy.deepcopy(load_event("http_replies_webhook.json"))
+
+    def status(token: str) -> int:
+        event["queryStringParameters"]["token"] = token
+        return int(webhook.invoke(event)["statusCode"])
+
+    assert status(doors.webhook_token) == 200
+    new_token = "rotated-webhook-token-" + "w" * 26
+    secrets: Any = boto3.client("secretsmanager")
+    secrets.put_secret_value(SecretId=doors.resources.secret_arns["WebhookTokenSecret"], SecretString=new_token)
+    webhook.new_container()  # past the secret's cache (SecretMaxAgeSeconds)
+
+    assert status(new_token) == 200
+    assert status(doors.webhook_token) == old_status
+    assert status("never-a-token") == 403

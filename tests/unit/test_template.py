@@ -144,8 +144,12 @@ def test_each_function_sends_only_to_its_own_dead_letter_queue() -> None:
     assert queues("OptOutSqsFunction") == [{"Fn::GetAtt": ["OptOutDeadLetterQueue", "QueueName"]}]
     assert queues("OptOutEventBridgeFunction") == [{"Fn::GetAtt": ["OptOutEventsDeadLetterQueue", "QueueName"]}]
     assert queues("SnapshotFunction") == []
-    for http_function in ("RepliesWebhookFunction", "UnsubscribePageFunction"):
-        assert queues(http_function) == [{"Fn::GetAtt": ["OptOutQueue", "QueueName"]}]
+    assert queues("UnsubscribePageFunction") == [{"Fn::GetAtt": ["OptOutQueue", "QueueName"]}]
+    # The webhook keeps a STOP that OptOutQueue refused in the queue's dead-letter queue, for replay.
+    assert queues("RepliesWebhookFunction") == [
+        {"Fn::GetAtt": ["OptOutQueue", "QueueName"]},
+        {"Fn::GetAtt": ["OptOutDeadLetterQueue", "QueueName"]},
+    ]
     assert queues("ChangePublisherFunction") == [{"Fn::GetAtt": ["ChangeEventsDeadLetterQueue", "QueueName"]}]
 
 
@@ -157,6 +161,7 @@ def test_each_function_sends_only_to_its_own_dead_letter_queue() -> None:
         ("ChangeEventsDeadLetterQueueAlarm", "ApproximateNumberOfMessagesVisible"),
         ("SnapshotStaleAlarm", "SnapshotSucceeded"),
         ("ProviderAuthErrorAlarm", "ProviderAuthError"),
+        ("ReplyPublishFailedAlarm", "ReplyPublishFailed"),
     ],
 )
 def test_alarms(alarm: str, metric: str) -> None:

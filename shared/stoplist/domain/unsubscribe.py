@@ -9,14 +9,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from stoplist.domain.events import optout_event
-from stoplist.domain.ports import OptOutPublisher, SigningKeys
+from stoplist.domain.ports import SECRET_REREAD_SECONDS, OptOutPublisher, SigningKeys
 from stoplist.errors import RequestRefusedError
 from stoplist.links import open_token, token_fingerprint
 from stoplist.observability import count, logger, mask_phone
 
 SOURCE = "unsubscribe-link"
-# A token made by a key newer than the cached ones (just rotated) re-reads the secret, at most this often.
-KEY_REREAD_SECONDS = 30.0
 
 
 class LinkOutcome(enum.Enum):
@@ -68,7 +66,7 @@ class UnsubscribeLinks:
 
     def _open(self, token: str | None) -> str | None:
         number = open_token(token, self._keys.versions())
-        if number is None and self._keys.reread_if_older_than(KEY_REREAD_SECONDS):
+        if number is None and self._keys.reread_if_older_than(SECRET_REREAD_SECONDS):
             number = open_token(token, self._keys.versions())
         return number
 
