@@ -78,6 +78,8 @@ class Settings:
     # CreatedDate): the time to change the URL in SMS Partner's console.
     webhook_token_grace_hours: float = _setting(72.0, "WEBHOOK_TOKEN_GRACE_HOURS")
     link_key_secret_id: str = _setting("", "LINK_KEY_SECRET_ID")
+    # An unsubscribe link works this long after the day it was issued, across key rotations (LinkLifetimeDays).
+    link_lifetime_days: float = _setting(365.0, "LINK_LIFETIME_DAYS")
     stop_keywords: str = _setting(DEFAULT_STOP_KEYWORDS, "STOP_KEYWORDS")
     history_table_name: str = _setting("", "HISTORY_TABLE")
     event_bus_name: str = _setting("", "EVENT_BUS_NAME")

@@ -200,4 +200,5 @@ def build_unsubscribe_links(
             max_age_seconds=settings.secret_max_age_seconds,
             client=secrets or aws_client("secretsmanager"),
         ),
+        lifetime=timedelta(days=settings.link_lifetime_days),
     )

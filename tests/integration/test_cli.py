@@ -208,7 +208,9 @@ def test_link_mints_links_the_page_can_open(resources: LocalResources) -> None:
     [minted, refused] = as_json(result)
     assert minted["url"].startswith(f"{base}/u/")
     token = minted["url"].rsplit("/", 1)[1]
-    assert open_token(token, [resources.secret_values["LinkSigningKeySecret"]]) == "+33612345678"
+    opened = open_token(token, [resources.secret_values["LinkSigningKeySecret"]])
+    assert opened is not None
+    assert opened.number == "+33612345678"
     assert (refused["url"], bool(refused["error"])) == ("", True)
     assert secret not in result.stdout + result.stderr
     assert resources.secret_values["LinkSigningKeySecret"] not in result.stdout + result.stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import requests
@@ -271,13 +271,17 @@ class FakePublisher:
 
 
 class FakeSigningKeys:
-    """Stands in for the link key secret: fixed versions, counts re-reads."""
+    """Stands in for the link key secret: fixed versions (newest first, created a day apart by default before
+    ``created``), counts re-reads."""
 
-    def __init__(self, *versions: str) -> None:
-        self.values = list(versions)
+    def __init__(self, *versions: str | SecretVersion, created: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> None:
+        self.values = [
+            version if isinstance(version, SecretVersion) else SecretVersion(version, created - timedelta(days=index))
+            for index, version in enumerate(versions)
+        ]
         self.rereads = 0
 
-    def versions(self) -> list[str]:
+    def history(self) -> list[SecretVersion]:
         return list(self.values)
 
     def reread_if_older_than(self, seconds: float) -> bool:

@@ -32,11 +32,12 @@ def test_current_then_previous_after_rotation(client: Any) -> None:
     client.create_secret(Name="link-key", SecretString="first-key")
     clock = Clock()
     secret = BareSecret(secret_id="link-key", max_age_seconds=300, client=client, clock=clock)
-    assert secret.versions() == ["first-key"]
+    assert (secret.current(), secret.previous_version()) == ("first-key", None)
     client.put_secret_value(SecretId="link-key", SecretString="second-key")
-    assert secret.versions() == ["first-key"]  # cached
+    assert secret.current() == "first-key"  # cached
     clock.now = 301
-    assert secret.versions() == ["second-key", "first-key"]
+    previous = secret.previous_version()
+    assert (secret.current(), previous.value if previous else None) == ("second-key", "first-key")
 
 
 def test_reread_only_what_is_older_than_asked(client: Any) -> None:

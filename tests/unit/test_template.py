@@ -287,7 +287,12 @@ def test_http_functions_read_only_their_secret_and_never_the_api_key(function: s
         if "AWSSecretsManagerGetSecretValuePolicy" in p
     ]
     assert readable == [{"Ref": secret}]
-    assert not any("Statement" in policy for policy in policies)  # no DynamoDB, nothing else
+    statements = [statement for policy in policies for statement in policy.get("Statement", [])]
+    # No DynamoDB, nothing else: only the link key's versions may be listed (its key ring), by the page.
+    expected = (
+        [] if function == "RepliesWebhookFunction" else [("secretsmanager:ListSecretVersionIds", {"Ref": secret})]
+    )
+    assert [(statement["Action"], statement["Resource"]) for statement in statements] == expected
 
 
 def test_stop_keywords_default_is_the_settings_default() -> None:

@@ -122,11 +122,6 @@ class BareSecret:
     def previous_version(self) -> SecretVersion | None:
         return self._cached("AWSPREVIOUS", lambda: self._read(VersionStage="AWSPREVIOUS"))  # type: ignore[no-any-return]
 
-    def versions(self) -> list[str]:
-        """Current first, then the previous version if there is one."""
-        previous = self.previous_version()
-        return [self.current(), *([previous.value] if previous else [])]
-
     def history(self) -> list[SecretVersion]:
         """Every version the secret keeps, newest first (labelled or not: Secrets Manager removes unlabelled
         versions only beyond 100 of them, and none younger than 24 hours)."""

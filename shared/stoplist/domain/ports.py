@@ -170,9 +170,9 @@ class SecretVersion:
 
 
 class SigningKeys(Protocol):
-    """The unsubscribe links' keys, current first, then the previous one (``stoplist.adapters.secrets``)."""
+    """The unsubscribe links' keys: every version of their secret, newest first (``stoplist.adapters.secrets``)."""
 
-    def versions(self) -> list[str]: ...
+    def history(self) -> list[SecretVersion]: ...
 
     def reread_if_older_than(self, seconds: float) -> bool: ...
 
