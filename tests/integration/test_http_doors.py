@@ -217,15 +217,22 @@ def test_stop_keywords_parameter_reaches_the_webhook(
         assert doors.queued() == 1
 
 
+NO_QUEUE = "http://127.0.0.1:9/123456789012/no-such-queue"
+
+
+def sample_stop_reply(doors: Doors, **environment: str) -> dict[str, Any]:
+    """The sample STOP reply (events/), with the right token, to a webhook with this environment."""
+    webhook = local_function(doors.resources, "RepliesWebhookFunction", "handlers.replies_webhook", **environment)
+    event = copy.deepcopy(load_event("http_replies_webhook.json"))
+    event["queryStringParameters"]["token"] = doors.webhook_token
+    answer: dict[str, Any] = webhook.invoke(event)
+    return answer
+
+
 def test_a_stop_the_queue_refuses_is_kept_for_replay_and_replay_opts_out(
     doors: Doors, standin: SmsPartnerStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    no_queue = {"OPT_OUT_QUEUE_URL": "http://127.0.0.1:9/123456789012/no-such-queue"}
-    webhook = local_function(doors.resources, "RepliesWebhookFunction", "handlers.replies_webhook", **no_queue)
-    event = copy.deepcopy(load_event("http_replies_webhook.json"))
-    event["queryStringParameters"]["token"] = doors.webhook_token
-
-    answer = webhook.invoke(event)
+    answer = sample_stop_reply(doors, OPT_OUT_QUEUE_URL=NO_QUEUE)
 
     assert (answer["statusCode"], json.loads(answer["body"])) == (200, {"status": "publish_failed"})
     assert tally_metrics(capsys.readouterr().out)["ReplyPublishFailed"] == 1
@@ -240,15 +247,7 @@ def test_a_stop_the_queue_refuses_is_kept_for_replay_and_replay_opts_out(
 
 
 def test_a_stop_neither_queue_takes_is_503(doors: Doors, capsys: pytest.CaptureFixture[str]) -> None:
-    broken = {
-        "OPT_OUT_QUEUE_URL": "http://127.0.0.1:9/123456789012/no-such-queue",
-        "DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:9/123456789012/no-such-dead-letter-queue",
-    }
-    webhook = local_function(doors.resources, "RepliesWebhookFunction", "handlers.replies_webhook", **broken)
-    event = copy.deepcopy(load_event("http_replies_webhook.json"))
-    event["queryStringParameters"]["token"] = doors.webhook_token
-
-    answer = webhook.invoke(event)
+    answer = sample_stop_reply(doors, OPT_OUT_QUEUE_URL=NO_QUEUE, DEAD_LETTER_QUEUE_URL=NO_QUEUE + "-either")
 
     assert (answer["statusCode"], json.loads(answer["body"])) == (503, {"error": "temporarily unavailable"})
     assert tally_metrics(capsys.readouterr().out)["ReplyPublishFailed"] == 1
