@@ -75,7 +75,12 @@ class Settings:
     # HTTP doors (reply webhook, unsubscribe links): they publish to the queue (opt_out_queue_url above), never
     # call the provider.
     webhook_token_secret_id: str = _setting("", "WEBHOOK_TOKEN_SECRET_ID")
+    # After a rotation of the webhook token, its previous version is accepted this long (from the new version's
+    # CreatedDate): the time to change the URL in SMS Partner's console.
+    webhook_token_grace_hours: float = _setting(72.0, "WEBHOOK_TOKEN_GRACE_HOURS")
     link_key_secret_id: str = _setting("", "LINK_KEY_SECRET_ID")
+    # An unsubscribe link works this long after the day it was issued, across key rotations (LinkLifetimeDays).
+    link_lifetime_days: float = _setting(365.0, "LINK_LIFETIME_DAYS")
     stop_keywords: str = _setting(DEFAULT_STOP_KEYWORDS, "STOP_KEYWORDS")
     history_table_name: str = _setting("", "HISTORY_TABLE")
     event_bus_name: str = _setting("", "EVENT_BUS_NAME")

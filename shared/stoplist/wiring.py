@@ -11,6 +11,7 @@ the same code talks to AWS, to moto server or to DynamoDB Local without a specia
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -182,16 +183,18 @@ def build_scheduled_snapshot(settings: Settings, dynamodb: DynamoDBClient | None
 def build_reply_webhook(
     settings: Settings, sqs: SQSClient | None = None, secrets: SecretsManagerClient | None = None
 ) -> ReplyWebhook:
-    settings.require("opt_out_queue_url", "webhook_token_secret_id")
-    token = BareSecret(
-        secret_id=settings.webhook_token_secret_id,
-        max_age_seconds=settings.secret_max_age_seconds,
-        client=secrets or aws_client("secretsmanager"),
-    )
+    settings.require("opt_out_queue_url", "dead_letter_queue_url", "webhook_token_secret_id")
+    sqs = sqs or aws_client("sqs")
     return ReplyWebhook(
-        publisher=OptOutQueue(queue_url=settings.opt_out_queue_url, client=sqs or aws_client("sqs")),
+        publisher=OptOutQueue(queue_url=settings.opt_out_queue_url, client=sqs),
+        dead_letters=DeadLetterQueue(settings.dead_letter_queue_url, sqs),
         keywords=StopKeywords(settings.stop_keywords),
-        expected_token=token.current,
+        token=BareSecret(
+            secret_id=settings.webhook_token_secret_id,
+            max_age_seconds=settings.secret_max_age_seconds,
+            client=secrets or aws_client("secretsmanager"),
+        ),
+        token_grace=timedelta(hours=settings.webhook_token_grace_hours),
         default_region=settings.default_phone_region,
     )
 
@@ -207,4 +210,5 @@ def build_unsubscribe_links(
             max_age_seconds=settings.secret_max_age_seconds,
             client=secrets or aws_client("secretsmanager"),
         ),
+        lifetime=timedelta(days=settings.link_lifetime_days),
     )

@@ -167,8 +167,12 @@ def test_each_function_sends_only_to_its_own_dead_letter_queue() -> None:
     assert queues("OptOutSqsFunction") == [{"Fn::GetAtt": ["OptOutDeadLetterQueue", "QueueName"]}]
     assert queues("OptOutEventBridgeFunction") == [{"Fn::GetAtt": ["OptOutEventsDeadLetterQueue", "QueueName"]}]
     assert queues("SnapshotFunction") == []
-    for http_function in ("RepliesWebhookFunction", "UnsubscribePageFunction"):
-        assert queues(http_function) == [{"Fn::GetAtt": ["OptOutQueue", "QueueName"]}]
+    assert queues("UnsubscribePageFunction") == [{"Fn::GetAtt": ["OptOutQueue", "QueueName"]}]
+    # The webhook keeps a STOP that OptOutQueue refused in the queue's dead-letter queue, for replay.
+    assert queues("RepliesWebhookFunction") == [
+        {"Fn::GetAtt": ["OptOutQueue", "QueueName"]},
+        {"Fn::GetAtt": ["OptOutDeadLetterQueue", "QueueName"]},
+    ]
     assert queues("ChangePublisherFunction") == [{"Fn::GetAtt": ["ChangeEventsDeadLetterQueue", "QueueName"]}]
 
 
@@ -182,6 +186,7 @@ def test_each_function_sends_only_to_its_own_dead_letter_queue() -> None:
         ("ProviderAuthErrorAlarm", "ProviderAuthError"),
         ("ConfigurationErrorAlarm", "ConfigurationError"),
         ("ChangePublisherIteratorAgeAlarm", "IteratorAge"),
+        ("ReplyPublishFailedAlarm", "ReplyPublishFailed"),
     ],
 )
 def test_alarms(alarm: str, metric: str) -> None:
@@ -388,7 +393,12 @@ def test_http_functions_read_only_their_secret_and_never_the_api_key(function: s
         if "AWSSecretsManagerGetSecretValuePolicy" in p
     ]
     assert readable == [{"Ref": secret}]
-    assert not any("Statement" in policy for policy in policies)  # no DynamoDB, nothing else
+    statements = [statement for policy in policies for statement in policy.get("Statement", [])]
+    # No DynamoDB, nothing else: only the link key's versions may be listed (its key ring), by the page.
+    expected = (
+        [] if function == "RepliesWebhookFunction" else [("secretsmanager:ListSecretVersionIds", {"Ref": secret})]
+    )
+    assert [(statement["Action"], statement["Resource"]) for statement in statements] == expected
 
 
 def test_stop_keywords_default_is_the_settings_default() -> None:

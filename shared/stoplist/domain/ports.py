@@ -168,10 +168,32 @@ class OptOutPublisher(Protocol):
     def publish(self, event: Mapping[str, str]) -> None: ...
 
 
-class SigningKeys(Protocol):
-    """The unsubscribe links' keys, current first, then the previous one (``stoplist.adapters.secrets``)."""
+# A token or a link made with a secret newer than the cached one (just rotated) re-reads it, at most this often.
+SECRET_REREAD_SECONDS = 30.0
 
-    def versions(self) -> list[str]: ...
+
+@dataclass(frozen=True)
+class SecretVersion:
+    """One version of a generated secret and when it was created (Secrets Manager's ``CreatedDate``)."""
+
+    value: str
+    created_at: datetime
+
+
+class SigningKeys(Protocol):
+    """The unsubscribe links' keys: every version of their secret, newest first (``stoplist.adapters.secrets``)."""
+
+    def history(self) -> list[SecretVersion]: ...
+
+    def reread_if_older_than(self, seconds: float) -> bool: ...
+
+
+class WebhookToken(Protocol):
+    """The reply webhook's token: its current version and the one before (``stoplist.adapters.secrets``)."""
+
+    def current_version(self) -> SecretVersion: ...
+
+    def previous_version(self) -> SecretVersion | None: ...
 
     def reread_if_older_than(self, seconds: float) -> bool: ...
 
