@@ -14,6 +14,7 @@ from stoplist.domain.ports import DeadLetterSink, OptOutPublisher, SecretVersion
 from stoplist.domain.replies import ReplyOutcome, ReplyWebhook, StopKeywords, normalise_text, parse_reply
 from stoplist.errors import AwsServiceError, ConfigurationError, InvalidReplyError, RequestRefusedError
 
+from tests.helpers import metrics_counted
 from tests.unit.fakes import (
     FailingDeadLetters,
     FailingPublisher,
@@ -21,7 +22,6 @@ from tests.unit.fakes import (
     FakePublisher,
     FakeWebhookToken,
 )
-from tests.unit.test_optout import metrics_counted
 
 KEYWORDS = StopKeywords(DEFAULT_STOP_KEYWORDS)
 LONG = {
