@@ -30,6 +30,10 @@ from stoplist_cli.campaign_file import CampaignFile, CampaignFileError, Campaign
 from stoplist_cli.context import Session, json_option, pass_session
 
 _BAR_STEP = 1000  # rows between progress-bar updates: tqdm per row would cost more than the row
+# The main thread reads rows without pause while the request threads wait on DynamoDB; at Python's default
+# 5 ms, each answer waits up to that long for the GIL before its thread can send the next request. Measured
+# without a network (a stand-in for BatchGetItem, 200,000 rows): 27 us a row at 5 ms, 20 us at 1 ms.
+_SWITCH_INTERVAL_SECONDS = 0.001
 
 
 def parse_moment(text: str) -> datetime:
@@ -123,6 +127,7 @@ def scrub(
     session.stack.require("table_name")
     lookup = StopListLookup(session.stack.table_name, session.client("dynamodb"), default_region=country.upper())
 
+    sys.setswitchinterval(_SWITCH_INTERVAL_SECONDS)
     started = time.monotonic()
     bar = tqdm(unit=" rows", disable=True if out.json_mode else None, mininterval=0.5)
     if not bar.disable:

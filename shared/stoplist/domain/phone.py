@@ -67,7 +67,7 @@ def to_e164(raw: str, country: str | None, default_region: str) -> str:
         raise InvalidPhoneNumberError("phone number is empty")
     if len(text) > MAX_INPUT_LENGTH:
         raise InvalidPhoneNumberError(f"phone number is longer than {MAX_INPUT_LENGTH} characters")
-    if any(not char.isprintable() for char in text):
+    if not text.isprintable():
         raise InvalidPhoneNumberError("phone number contains control characters")
     region = (country or default_region).upper()
     if not _REGION.fullmatch(region):
