@@ -222,6 +222,9 @@ def create_resources(
             **extra,
         )
         dynamodb.get_waiter("table_exists").wait(TableName=name)
+        time_to_live = properties.get("TimeToLiveSpecification")
+        if time_to_live:
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=time_to_live)
         stream_arn = created["TableDescription"].get("LatestStreamArn", "")
         physical[logical_id] = {
             "Ref": name,

@@ -304,3 +304,13 @@ def test_outputs_for_the_http_doors() -> None:
     ):
         assert name in outputs
     assert "token=" in json.dumps(outputs["RepliesWebhookUrl"]["Value"])
+
+
+def test_history_entries_expire_after_the_retention_and_opt_outs_never_do() -> None:
+    parameter = TEMPLATE["Parameters"]["HistoryRetentionDays"]
+    assert parameter["Default"] == 1095
+    assert parameter["MinValue"] == 0
+    assert GLOBAL_FUNCTION["Environment"]["Variables"]["HISTORY_RETENTION_DAYS"] == {"Ref": "HistoryRetentionDays"}
+    history = RESOURCES["StopListHistoryTable"]["Properties"]
+    assert history["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert "TimeToLiveSpecification" not in RESOURCES["StopListTable"]["Properties"]

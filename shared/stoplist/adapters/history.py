@@ -2,18 +2,22 @@
 
 Key: ``phoneNumber`` (S, E.164) and ``changeKey`` (S, ``<when, UTC fixed width>#<eventId>``), so a Query
 on the number returns its story in time order. Items are only ever put with a key derived from the change
-itself, never updated or deleted: a retried batch puts the same items again, and none is added.
+itself, never updated or deleted: a retried batch puts the same items again, and none is added. Each item
+carries ``expiresAt`` (epoch seconds), after which DynamoDB's time to live deletes it (``HistoryRetentionDays``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, fields
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from stoplist.adapters.table import BATCH_WRITE_LIMIT, batch_write
 from stoplist.domain.changes import CHANGE_OPT_IN, HistoryEntry
+from stoplist.domain.events import to_instant
 from stoplist.errors import aws_errors
 
 if TYPE_CHECKING:
@@ -39,12 +43,33 @@ _ATTRIBUTES = {
 assert set(_ATTRIBUTES) == {f.name for f in fields(HistoryEntry)}
 
 
-def history_item(entry: HistoryEntry) -> dict[str, Any]:
+# The item attribute DynamoDB's time to live reads (template.yaml, StopListHistoryTable): epoch seconds.
+EXPIRES_AT = "expiresAt"
+_DAY_SECONDS = 86400
+
+
+def expires_at(entry: HistoryEntry, retention_days: int) -> int | None:
+    """When the entry may go: ``retention_days`` after it was recorded, or after it took effect if that is
+    later (an opt-in whose consent lies a little ahead); None keeps it forever (``retention_days`` 0)."""
+    if retention_days <= 0:
+        return None
+    moments = []
+    for text in (entry.recorded_at, entry.at):
+        with contextlib.suppress(ValueError):  # a time we never wrote: the other one, or now
+            moments.append(to_instant(text))
+    start = max(moments, default=datetime.now(UTC))
+    return int(start.timestamp()) + retention_days * _DAY_SECONDS
+
+
+def history_item(entry: HistoryEntry, retention_days: int = 0) -> dict[str, Any]:
     item: dict[str, Any] = {"changeKey": {"S": entry.key}}
     for name, value in asdict(entry).items():
         if value is None or value == "":
             continue
         item[_ATTRIBUTES[name]] = {"N": str(value)} if isinstance(value, int) else {"S": value}
+    expiry = expires_at(entry, retention_days)
+    if expiry is not None:
+        item[EXPIRES_AT] = {"N": str(expiry)}
     return item
 
 
@@ -59,14 +84,24 @@ def history_entry(item: dict[str, Any]) -> HistoryEntry:
 
 
 class HistoryTable:
-    def __init__(self, table_name: str, client: DynamoDBClient, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient,
+        sleep: Callable[[float], None] = time.sleep,
+        *,
+        retention_days: int = 0,
+    ) -> None:
+        """``retention_days``: how long the entries this instance writes are kept (``stoplist.wiring`` passes
+        the setting; a reader, which writes nothing, leaves it at 0)."""
         self.name = table_name
         self._client = client
         self._sleep = sleep
+        self._retention_days = retention_days
 
     def append_all(self, entries: Sequence[HistoryEntry]) -> None:
         """Batch-put (25 a request). A BatchWriteItem cannot be conditional; the key makes it idempotent."""
-        unique = {(entry.phone_number, entry.key): history_item(entry) for entry in entries}
+        unique = {(entry.phone_number, entry.key): history_item(entry, self._retention_days) for entry in entries}
         requests_ = [{"PutRequest": {"Item": item}} for item in unique.values()]
         for start in range(0, len(requests_), BATCH_WRITE_LIMIT):
             batch_write(self._client, self.name, requests_[start : start + BATCH_WRITE_LIMIT], self._sleep)
