@@ -1,9 +1,9 @@
 """Creates the local resources from template.yaml itself, so the local pipeline cannot drift from the template.
 
 Reads the template's parameters (defaults, or overrides), queues (with their redrive policy), the
-EventBridge rule's bus and pattern, the table's key schema and the secret, and creates them on moto
-server and DynamoDB Local. It also resolves each function's environment (Globals plus the function's own),
-so handlers run locally with the same variables they get in AWS.
+EventBridge rule's bus and pattern, the tables' key schemas, indexes and time to live, and the secrets, and
+creates them on moto server and DynamoDB Local. It also resolves each function's environment (Globals plus the
+function's own), so handlers run locally with the same variables they get in AWS.
 """
 
 from __future__ import annotations
@@ -214,6 +214,8 @@ def create_resources(
         extra: dict[str, Any] = {}
         if "StreamSpecification" in properties:
             extra["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
+        if "GlobalSecondaryIndexes" in properties:
+            extra["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
         created = dynamodb.create_table(
             TableName=name,
             KeySchema=properties["KeySchema"],

@@ -49,3 +49,9 @@ def test_the_writers_get_the_retention_setting() -> None:
     history = build_history(settings, None)  # type: ignore[arg-type]
     assert history._retention_days == 7
     assert Settings().history_retention_days == 1095
+
+
+def test_an_entry_is_filed_under_the_utc_day_it_took_effect() -> None:
+    assert history_item(ENTRY)["day"] == {"S": "2026-01-10"}
+    odd = HistoryEntry(**{**ENTRY.__dict__, "at": "10/01/2026"})  # never written by us: no day, no index entry
+    assert "day" not in history_item(odd)

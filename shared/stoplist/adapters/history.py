@@ -9,6 +9,7 @@ carries ``expiresAt`` (epoch seconds), after which DynamoDB's time to live delet
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, fields
@@ -45,6 +46,10 @@ assert set(_ATTRIBUTES) == {f.name for f in fields(HistoryEntry)}
 
 # The item attribute DynamoDB's time to live reads (template.yaml, StopListHistoryTable): epoch seconds.
 EXPIRES_AT = "expiresAt"
+# The index by day (template.yaml, StopListHistoryTable ``byDay``): ``day`` is the UTC date of ``at``.
+DAY_INDEX = "byDay"
+DAY = "day"
+_FIXED_WIDTH_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T")
 _DAY_SECONDS = 86400
 
 
@@ -67,6 +72,8 @@ def history_item(entry: HistoryEntry, retention_days: int = 0) -> dict[str, Any]
         if value is None or value == "":
             continue
         item[_ATTRIBUTES[name]] = {"N": str(value)} if isinstance(value, int) else {"S": value}
+    if _FIXED_WIDTH_UTC.match(entry.at):
+        item[DAY] = {"S": entry.at[:10]}
     expiry = expires_at(entry, retention_days)
     if expiry is not None:
         item[EXPIRES_AT] = {"N": str(expiry)}
@@ -108,13 +115,12 @@ class HistoryTable:
 
     def entries(self, number: str, after: str | None = None) -> Iterator[HistoryEntry]:
         """The number's story, oldest first (``after``: only what took effect after that UTC time)."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.name,
-            "KeyConditionExpression": "phoneNumber = :number"
-            + (" AND changeKey > :after" if after is not None else ""),
-            "ExpressionAttributeValues": {":number": {"S": number}}
-            | ({":after": {"S": after}} if after is not None else {}),
-        }
+        condition = "phoneNumber = :number" + (" AND changeKey > :after" if after is not None else "")
+        values = {":number": {"S": number}} | ({":after": {"S": after}} if after is not None else {})
+        yield from self._query(KeyConditionExpression=condition, ExpressionAttributeValues=values)
+
+    def _query(self, **kwargs: Any) -> Iterator[HistoryEntry]:
+        kwargs["TableName"] = self.name
         while True:
             with aws_errors("read the history"):
                 page = self._client.query(**kwargs)
@@ -123,6 +129,16 @@ class HistoryTable:
             if not last:
                 return
             kwargs["ExclusiveStartKey"] = last
+
+    def entries_on(self, day: str) -> Iterator[HistoryEntry]:
+        """Every entry that took effect on ``day`` (``YYYY-MM-DD``, UTC), in time order: a Query of the index
+        by day, which holds what the report counts (no reason, no consent text, no provider id)."""
+        yield from self._query(
+            IndexName=DAY_INDEX,
+            KeyConditionExpression="#day = :day",
+            ExpressionAttributeNames={"#day": DAY},
+            ExpressionAttributeValues={":day": {"S": day}},
+        )
 
     def opt_in_after(self, number: str, moment: str) -> str | None:
         """The consent time of the latest re-opt-in that took effect after ``moment`` (UTC, fixed width)."""
