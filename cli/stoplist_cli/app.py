@@ -13,7 +13,7 @@ from typing import Any
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
-from stoplist_cli import check, dlq, export, history, import_command, link, status
+from stoplist_cli import check, dlq, export, forget, history, import_command, link, status
 from stoplist_cli.context import Session
 from stoplist_cli.output import Exit, Output
 from stoplist_cli.stack import (
@@ -114,5 +114,6 @@ for _command in (
     import_command.import_file,
     export.export,
     link.link,
+    forget.forget,
 ):
     main.add_command(_command)

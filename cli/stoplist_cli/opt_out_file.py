@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from stoplist.domain.events import parse_optout
+from stoplist.domain.events import IMPORT_SOURCE, parse_optout
 from stoplist.domain.phone import to_e164
 from stoplist.errors import PermanentError
 
-DEFAULT_SOURCE = "import"
+DEFAULT_SOURCE = IMPORT_SOURCE
 COLUMNS = {
     # Also what `stoplist link --csv` looks for (links_csv.py): one list of the headers a phone column goes by.
     "phone": {

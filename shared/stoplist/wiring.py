@@ -29,6 +29,7 @@ from stoplist.adapters.secrets import ApiKeySource, BareSecret
 from stoplist.adapters.table import StopListTable
 from stoplist.config import Settings
 from stoplist.domain.changes import ChangePublisher
+from stoplist.domain.erasure import ErasureService
 from stoplist.domain.optin import OptInService
 from stoplist.domain.optout import OptOutService
 from stoplist.domain.redelivery import RedeliverySchedule
@@ -112,8 +113,9 @@ def build_optout_service(
     table = StopListTable(settings.table_name, dynamodb) if settings.table_name else None
     history = build_history(settings, dynamodb) if settings.history_table_name else None
     provider = build_provider(settings, secrets, session, pool_size=pool)
-    opt_in = None
+    opt_in = erase = None
     if table is not None and history is not None:
+        erase = ErasureService(table=table, history=history, default_region=settings.default_phone_region).erase
         opt_in = OptInService(
             provider=provider,
             table=table,
@@ -135,6 +137,7 @@ def build_optout_service(
         deadline_margin_seconds=settings.deadline_margin_seconds,
         opt_in=opt_in,
         history=history,
+        erase=erase,
     )
 
 

@@ -2,7 +2,8 @@
 
 Key: ``phoneNumber`` (S, E.164) and ``changeKey`` (S, ``<when, UTC fixed width>#<eventId>``), so a Query
 on the number returns its story in time order. Items are only ever put with a key derived from the change
-itself, never updated or deleted: a retried batch puts the same items again, and none is added. Each item
+itself, never deleted, and updated only by an erasure, which removes a person's details from them
+(``stoplist.domain.erasure``): a retried batch puts the same items again, and none is added. Each item
 carries ``expiresAt`` (epoch seconds), after which DynamoDB's time to live deletes it (``HistoryRetentionDays``).
 """
 
@@ -11,12 +12,12 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stoplist.adapters.table import BATCH_WRITE_LIMIT, batch_write
+from stoplist.adapters.table import BATCH_WRITE_LIMIT, batch_write, conditional_write
 from stoplist.domain.changes import CHANGE_OPT_IN, HistoryEntry
 from stoplist.domain.events import to_instant
 from stoplist.errors import aws_errors
@@ -112,6 +113,23 @@ class HistoryTable:
         requests_ = [{"PutRequest": {"Item": item}} for item in unique.values()]
         for start in range(0, len(requests_), BATCH_WRITE_LIMIT):
             batch_write(self._client, self.name, requests_[start : start + BATCH_WRITE_LIMIT], self._sleep)
+
+    def remove_details(self, entry: HistoryEntry, fields: Collection[str]) -> None:
+        """Remove these fields from the stored entry (the erasure), keeping the rest and its expiry; an entry
+        gone meanwhile (expired) is not written again."""
+        names = {f"#f{index}": _ATTRIBUTES[name] for index, name in enumerate(fields)}
+        if not names:
+            return
+        conditional_write(
+            "erase a history entry's details",
+            lambda: self._client.update_item(
+                TableName=self.name,
+                Key={"phoneNumber": {"S": entry.phone_number}, "changeKey": {"S": entry.key}},
+                UpdateExpression="REMOVE " + ", ".join(names),
+                ConditionExpression="attribute_exists(changeKey)",
+                ExpressionAttributeNames=names,
+            ),
+        )
 
     def entries(self, number: str, after: str | None = None) -> Iterator[HistoryEntry]:
         """The number's story, oldest first (``after``: only what took effect after that UTC time)."""

@@ -137,7 +137,7 @@ class StopListTable:
         else:
             condition = "updatedAt = :seen"
             values[":seen"] = {"S": seen.updated_at}
-        return self._conditional(
+        return conditional_write(
             "mark the opt-in",
             lambda: self._client.update_item(
                 TableName=self.name,
@@ -150,7 +150,7 @@ class StopListTable:
 
     def delete_opted_in(self, number: str, event_id: str) -> bool:
         """Delete the item if it still carries this opt-in's mark (False: an opt-out was recorded meanwhile)."""
-        return self._conditional(
+        return conditional_write(
             "delete the opted-in number",
             lambda: self._client.delete_item(
                 TableName=self.name,
@@ -160,16 +160,38 @@ class StopListTable:
             ),
         )
 
-    def _conditional(self, action: str, write: Callable[[], object]) -> bool:
-        """Run a conditional write; False when its condition did not hold."""
-        try:
-            with aws_errors(action, expected=frozenset({_CONDITION_FAILED})):
-                write()
-        except ClientError as exc:
-            if aws_error_code(exc) == _CONDITION_FAILED:
-                return False
-            raise
-        return True
+    # --- erasure -------------------------------------------------------------------------------------------
+    def forget_details(self, number: str, kept_sources: Collection[str]) -> bool:
+        """Remove the free text of the number's item (``optOutReason``, ``optInConsentText``), and its
+        ``source`` and ``optInSource`` unless they are one of ``kept_sources``; False when there is no item.
+        The item stays: the number is still opted out. Conditional on the item, so none is created."""
+        found = conditional_write(
+            "erase the item's details",
+            lambda: self._client.update_item(
+                TableName=self.name,
+                Key={"phoneNumber": {"S": number}},
+                UpdateExpression="REMOVE optOutReason, optInConsentText",
+                ConditionExpression="attribute_exists(phoneNumber)",
+            ),
+        )
+        if found:
+            for attribute in ("source", "optInSource"):
+                self._remove_unless(number, attribute, kept_sources)
+        return found
+
+    def _remove_unless(self, number: str, attribute: str, kept: Collection[str]) -> None:
+        values = {f":k{index}": {"S": value} for index, value in enumerate(sorted(kept))}
+        conditional_write(
+            "erase the item's source",
+            lambda: self._client.update_item(
+                TableName=self.name,
+                Key={"phoneNumber": {"S": number}},
+                UpdateExpression="REMOVE #a",
+                ConditionExpression=f"attribute_exists(#a) AND NOT #a IN ({', '.join(values)})",
+                ExpressionAttributeNames={"#a": attribute},
+                ExpressionAttributeValues=values,
+            ),
+        )
 
     # --- snapshot ------------------------------------------------------------------------------------------
     def scan_segment(self, segment: int, total_segments: int) -> Iterator[tuple[str, ProviderFields]]:
@@ -277,7 +299,7 @@ class StopListTable:
 
     def delete_unless_written_since(self, number: str, cutoff: str) -> bool:
         """Delete ``number`` unless it was written at or after ``cutoff`` (a write-through that raced us)."""
-        return self._conditional(
+        return conditional_write(
             "delete an item",
             lambda: self._client.delete_item(
                 TableName=self.name,
@@ -297,6 +319,18 @@ class StopListTable:
 
     def _batch_write(self, chunk: list[dict[str, Any]]) -> None:
         batch_write(self._client, self.name, chunk, self._sleep)
+
+
+def conditional_write(action: str, write: Callable[[], object]) -> bool:
+    """Run a conditional write; False when its condition did not hold."""
+    try:
+        with aws_errors(action, expected=frozenset({_CONDITION_FAILED})):
+            write()
+    except ClientError as exc:
+        if aws_error_code(exc) == _CONDITION_FAILED:
+            return False
+        raise
+    return True
 
 
 def _update_request(

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stoplist.domain.deadline import Deadline, HasRemainingTime
-from stoplist.domain.events import OPT_IN, OptOutRequest, RawEvent, to_instant, utc_text
+from stoplist.domain.events import ERASE, OPT_IN, OptOutRequest, RawEvent, to_instant, utc_text
 from stoplist.domain.phone import to_e164
 from stoplist.domain.ports import (
     DeadLetter,
@@ -67,6 +67,7 @@ class Disposition(enum.Enum):
     THROTTLED = "ProviderThrottled"
     OPTED_IN = "OptInRemoved"  # the provider's entry was deleted
     NOT_LISTED = "OptInNotListed"  # the number was on no list: nothing to undo
+    ERASED = "SubjectErased"  # details erased, the objection kept (domain/erasure.py)
 
 
 Parser = Callable[[RawEvent], OptOutRequest]
@@ -86,6 +87,7 @@ class OptOutService:
         deadline_margin_seconds: float,
         opt_in: Callable[[OptOutRequest, Deadline | None], Disposition] | None = None,
         history: HistoryReader | None = None,
+        erase: Callable[[OptOutRequest, Deadline | None], Disposition] | None = None,
     ) -> None:
         """``max_receive_count`` is None where deliveries are not counted (EventBridge): no last receive."""
         self._provider = provider
@@ -98,6 +100,7 @@ class OptOutService:
         self._deadline_margin = deadline_margin_seconds
         self._opt_in = opt_in
         self._history = history
+        self._erase = erase
 
     def handle(self, raw: RawEvent, parse: Parser, context: HasRemainingTime | None = None) -> Disposition:
         """Take one event to its end; ``parse`` reads the contract's object out of ``raw``. With the invocation's
@@ -111,6 +114,10 @@ class OptOutService:
                 if self._opt_in is None:
                     raise ConfigurationError("this function is not set up for opt-ins")
                 return self._opt_in(request, deadline)
+            if request.action == ERASE:
+                if self._erase is None:
+                    raise ConfigurationError("this function is not set up for erasures")
+                return self._erase(request, deadline)
             return self._opt_out(request, deadline)
         except PermanentError as exc:
             logger.warning("opt-out rejected", event_id=event_id, error_type=exc.reason, error=str(exc))
