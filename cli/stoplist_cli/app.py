@@ -13,7 +13,7 @@ from typing import Any
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
-from stoplist_cli import check, dlq, export, forget, history, import_command, link, status
+from stoplist_cli import check, dlq, export, forget, history, import_command, link, status, subject
 from stoplist_cli.context import Session
 from stoplist_cli.output import Exit, Output
 from stoplist_cli.stack import (
@@ -115,5 +115,6 @@ for _command in (
     export.export,
     link.link,
     forget.forget,
+    subject.subject,
 ):
     main.add_command(_command)

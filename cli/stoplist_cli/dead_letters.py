@@ -79,16 +79,24 @@ def replay_body(body: str) -> str:
     return body
 
 
-def masked_phone(body: str) -> str:
-    """The number an event is about, masked (``+336****5678``); ``-`` when the body holds none."""
+def number_in(body: str) -> str | None:
+    """The E.164 number an event is about; None when the body holds no valid one."""
     try:
         request = parse_sqs_body(body, "dead-letter")
+        return to_e164(request.phone_number, request.country, DEFAULT_PHONE_REGION)
+    except (InvalidEventError, InvalidPhoneNumberError):
+        return None
+
+
+def masked_phone(body: str) -> str:
+    """The number an event is about, masked (``+336****5678``); ``-`` when the body holds none."""
+    number = number_in(body)
+    if number is not None:
+        return mask_phone(number)
+    try:
+        return mask_phone(parse_sqs_body(body, "dead-letter").phone_number.strip())
     except InvalidEventError:
         return "-"
-    try:
-        return mask_phone(to_e164(request.phone_number, request.country, DEFAULT_PHONE_REGION))
-    except InvalidPhoneNumberError:
-        return mask_phone(request.phone_number.strip())
 
 
 def describe(message: dict[str, Any], queue: str) -> DeadLetter:
