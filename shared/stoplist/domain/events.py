@@ -113,6 +113,19 @@ def parse_sqs_body(body: str, message_id: str) -> OptOutRequest:
     return parse_optout(payload, envelope_id or message_id, _detail_type_action(detail_type))
 
 
+def phone_in_body(body: str) -> tuple[str, str | None] | None:
+    """The ``phoneNumber`` and ``country`` an SQS body is about, even when the event is refused for another
+    reason (a missing consent, an unknown action): what a dead letter is about. None without a number."""
+    try:
+        payload, _, _ = _unwrap(_load_json(body, "message body"))
+    except InvalidEventError:
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("phoneNumber"), str):
+        return None
+    country = payload.get("country")
+    return payload["phoneNumber"], country if isinstance(country, str) else None
+
+
 def parse_eventbridge_event(event: dict[str, Any]) -> OptOutRequest:
     """Read an EventBridge event whose ``detail`` is the contract's object."""
     detail = event.get("detail")
