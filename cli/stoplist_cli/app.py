@@ -13,7 +13,7 @@ from typing import Any
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
-from stoplist_cli import check, dlq, export, forget, history, import_command, link, status, subject
+from stoplist_cli import check, dlq, export, forget, history, import_command, link, report, status, subject
 from stoplist_cli.context import Session
 from stoplist_cli.output import Exit, Output
 from stoplist_cli.stack import (
@@ -116,5 +116,6 @@ for _command in (
     link.link,
     forget.forget,
     subject.subject,
+    report.report,
 ):
     main.add_command(_command)

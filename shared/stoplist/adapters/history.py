@@ -41,6 +41,11 @@ _ATTRIBUTES = {
     "consent_at": "consentAt",
     "consent_text": "consentText",
     "provider_created_at": "providerCreatedAt",
+    "channel": "channel",
+    "received_at": "receivedAt",
+    "receive_count": "receiveCount",
+    "honoured_at": "honouredAt",
+    "honour_seconds": "honourSeconds",
 }
 assert set(_ATTRIBUTES) == {f.name for f in fields(HistoryEntry)}
 
@@ -72,7 +77,7 @@ def history_item(entry: HistoryEntry, retention_days: int = 0) -> dict[str, Any]
     for name, value in asdict(entry).items():
         if value is None or value == "":
             continue
-        item[_ATTRIBUTES[name]] = {"N": str(value)} if isinstance(value, int) else {"S": value}
+        item[_ATTRIBUTES[name]] = {"N": str(value)} if isinstance(value, int | float) else {"S": value}
     if _FIXED_WIDTH_UTC.match(entry.at):
         item[DAY] = {"S": entry.at[:10]}
     expiry = expires_at(entry, retention_days)
@@ -87,8 +92,12 @@ def history_entry(item: dict[str, Any]) -> HistoryEntry:
         value = item.get(attribute)
         if value is None:
             continue
-        values[name] = int(value["N"]) if "N" in value else value["S"]
+        values[name] = _number(value["N"]) if "N" in value else value["S"]
     return HistoryEntry(**values)
+
+
+def _number(text: str) -> int | float:
+    return float(text) if "." in text or "e" in text.lower() else int(text)
 
 
 class HistoryTable:

@@ -60,6 +60,13 @@ class HistoryEntry:
     consent_at: str | None = None
     consent_text: str | None = None
     provider_created_at: str | None = None
+    # How the opt-out arrived (``queue`` or ``bus``; None for the HTTP doors' and older entries, which came
+    # through the queue too) and how long it took to be honoured (docs/privacy.md, "Time to honour").
+    channel: str | None = None
+    received_at: str | None = None
+    receive_count: int | None = None
+    honoured_at: str | None = None
+    honour_seconds: float | None = None
 
     @property
     def key(self) -> str:
