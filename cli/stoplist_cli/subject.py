@@ -1,10 +1,9 @@
 """``stoplist subject NUMBER``: everything the stack holds about one number (GDPR art. 15, subject access).
 
-The stop-list table's item, every history entry (oldest first), what the provider's list said at the last
-snapshot, and the dead letters that mention the number (read without consuming them). The command does not call
-SMS Partner: the snapshot compares the whole list with the table every SnapshotIntervalMinutes, so the item's
-``providerStopId`` and ``providerCreatedAt`` are the provider's own answer as of the snapshot (``stoplist
-status`` says when that was).
+The stop-list table's item, every history entry (oldest first), what the provider said of the number, and the
+dead letters that mention it (read without consuming them). The command does not call SMS Partner (it holds no
+API key): the item's ``providerStopId`` and ``providerCreatedAt`` are the provider's own answer, to the add or
+at the last snapshot, which compares the whole list with the table every SnapshotIntervalMinutes.
 """
 
 from __future__ import annotations
@@ -26,9 +25,9 @@ from stoplist_cli.dlq import DEAD_LETTER_QUEUES
 from stoplist_cli.output import Exit
 
 NOT_CHECKED = (
-    "not asked live: the snapshot compares the provider's whole list with the table every SnapshotIntervalMinutes; "
-    "providerStopId/providerCreatedAt on the item are the provider's answer as of the last snapshot "
-    "(`stoplist status` shows when it ran)"
+    "not asked live: providerStopId/providerCreatedAt on the item are the provider's own answer (to the add, or "
+    "the last snapshot, which compares its whole list with the table every SnapshotIntervalMinutes; "
+    "`stoplist status` shows when it ran)"
 )
 
 
@@ -36,7 +35,7 @@ def provider_view(item: dict[str, str] | None) -> dict[str, Any]:
     """What the stack knows of the provider's list for the number, and how it knows it."""
     return {
         "checked_live": False,
-        "listed_at_last_snapshot": bool(item and (item.get("providerStopId") or item.get("providerCreatedAt"))),
+        "listed": bool(item and (item.get("providerStopId") or item.get("providerCreatedAt"))),
         "provider_stop_id": (item or {}).get("providerStopId"),
         "provider_created_at": (item or {}).get("providerCreatedAt"),
         "how": NOT_CHECKED,
@@ -98,8 +97,8 @@ def subject(session: Session, number: str, country: str) -> None:
         details = ", ".join(f"{k}={v}" for k, v in entry.items() if v not in (None, "") and k != "phone_number")
         out.echo(f"  {details}")
     provider = document["provider"]
-    listed = "listed" if provider["listed_at_last_snapshot"] else "not listed"
-    out.echo(f"\nprovider: {listed} at the last snapshot ({provider['how']})")
+    listed = f"listed, stop id {provider['provider_stop_id']}" if provider["listed"] else "not listed"
+    out.echo(f"\nprovider: {listed} ({provider['how']})")
     out.echo(f"\ndead letters mentioning it: {len(document['dead_letters'])}")
     for letter in document["dead_letters"]:
         out.echo(f"  {letter['queue']}: {letter['error_type']}: {letter['reason']}")

@@ -464,10 +464,10 @@ def test_subject_shows_the_item_the_history_the_provider_and_the_dead_letters_of
     assert document["table_item"]["eventId"] == "crm-8"
     assert [entry["event_id"] for entry in document["history"]] == ["crm-8"]
     assert document["provider"]["checked_live"] is False
-    assert document["provider"]["listed_at_last_snapshot"] is True
+    assert document["provider"]["listed"] is True
     [letter] = document["dead_letters"]  # the other number's is not shown
     assert letter["error_type"] == "invalid_consent"
     assert letter["phone"] == "+336****5678"
     text = stoplist(resources, "subject", "0612345678").stdout
     assert "OPTED OUT" in text
-    assert "provider: listed at the last snapshot" in text
+    assert "provider: listed, stop id" in text
