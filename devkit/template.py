@@ -268,18 +268,24 @@ def _create_alarms(
     for logical_id, spec in _resources(template, "AWS::CloudWatch::Alarm").items():
         properties = resolve({key: value for key, value in spec["Properties"].items() if key != "AlarmActions"})
         name = f"{prefix}-{logical_id}"
+        if "Metrics" in properties:  # metric math
+            metric: dict[str, Any] = {"Metrics": properties["Metrics"]}
+        else:
+            metric = {
+                "Namespace": properties["Namespace"],
+                "MetricName": properties["MetricName"],
+                "Dimensions": properties.get("Dimensions", []),
+                "Statistic": properties["Statistic"],
+                "Period": int(properties["Period"]),
+            }
         cloudwatch.put_metric_alarm(
             AlarmName=name,
             AlarmDescription=properties.get("AlarmDescription", ""),
-            Namespace=properties["Namespace"],
-            MetricName=properties["MetricName"],
-            Dimensions=properties.get("Dimensions", []),
-            Statistic=properties["Statistic"],
-            Period=int(properties["Period"]),
             EvaluationPeriods=int(properties["EvaluationPeriods"]),
             Threshold=float(properties["Threshold"]),
             ComparisonOperator=properties["ComparisonOperator"],
             TreatMissingData=properties.get("TreatMissingData", "missing"),
+            **metric,
         )
         physical[logical_id] = {"Ref": name, "Arn": f"arn:aws:cloudwatch:local:000000000000:alarm:{name}"}
         resources.alarm_names.append(name)

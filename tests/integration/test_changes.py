@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -210,3 +210,21 @@ def test_history_entries_carry_their_expiry_and_the_stop_list_never_expires(
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiresAt")
     stop_list_ttl = client.describe_time_to_live(TableName=resources.table_name)["TimeToLiveDescription"]
     assert stop_list_ttl["TimeToLiveStatus"] == "DISABLED"
+
+
+def test_the_time_to_honour_reaches_the_history_through_the_stream(
+    sqs_function: LocalFunction, resources: LocalResources
+) -> None:
+    feed = ChangeFeed(resources)
+    happened = datetime.now(UTC) - timedelta(seconds=90)
+    sqs_function.invoke(queued({"phoneNumber": "0612345678", "eventId": "late-1", "occurredAt": happened.isoformat()}))
+    feed.deliver()
+    [entry] = feed.history("+33612345678")
+    assert entry.honour_seconds is not None
+    assert 90 <= entry.honour_seconds < 120
+    assert entry.honoured_at is not None
+    assert entry.honoured_at > entry.at
+    alarms = boto3.client("cloudwatch").describe_alarms(AlarmNamePrefix=resources.alarm_names[0].split("-")[0])
+    assert {"HonourLateAlarm", "HonourDailyP99Alarm"} <= {
+        a["AlarmName"].split("-", 1)[1] for a in alarms["MetricAlarms"]
+    }

@@ -4,7 +4,8 @@ Item attributes (the README documents them for readers):
 ``phoneNumber`` (S, key), ``providerStopId`` (N), ``providerCreatedAt`` (S, as the provider writes it),
 ``source``, ``eventId``, ``optOutReason`` (S, from the opt-out event), ``optedOutAt`` (S, ISO 8601 UTC),
 ``recordedBy`` (S: ``optout`` or ``snapshot``, who wrote the item first), ``firstSeenAt`` and
-``updatedAt`` (S, ISO 8601 UTC, fixed width so that they sort as text).
+``updatedAt`` (S, ISO 8601 UTC, fixed width so that they sort as text); ``honouredAt`` (S) and
+``honourSeconds`` (N) of the last opt-out written through (``stoplist.domain.honour``).
 While a re-opt-in is under way the item also carries its evidence (``optInEventId``, ``optInSource``,
 ``optInConsentSource``, ``optInConsentAt``, ``optInConsentText``, ``optInOccurredAt``, ``optInRequestedAt``):
 the delete that ends the opt-in is conditional on ``optInEventId``, and the stream's REMOVE record then
@@ -56,6 +57,8 @@ ITEM_ATTRIBUTES = (
     "recordedBy",
     "firstSeenAt",
     "updatedAt",
+    "honouredAt",
+    "honourSeconds",
     *OPT_IN_MARK_ATTRIBUTES,
 )
 
@@ -78,13 +81,15 @@ class StopListTable:
     def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
         """Upsert the number with its audit fields; provider fields already there are kept."""
         now = now or utc_now()
-        assignments: dict[str, str | int | None] = {
+        assignments: dict[str, str | int | float | None] = {
             "updatedAt": now,
             "eventId": record.event_id,
             "optedOutAt": record.opted_out_at or now,
             "source": record.source,
             "optOutReason": record.reason,
             "providerStopId": record.stop_id,
+            "honouredAt": record.honoured_at,
+            "honourSeconds": record.honour_seconds,
             # An opt-out cancels a re-opt-in under way: its conditional delete will not match any more.
             **dict.fromkeys(OPT_IN_MARK_ATTRIBUTES),
         }
@@ -93,7 +98,7 @@ class StopListTable:
                 record.phone_number,
                 assignments,
                 set_if_missing={"recordedBy": "optout", "firstSeenAt": now},
-                remove_missing=OPT_IN_MARK_ATTRIBUTES,
+                remove_missing=(*OPT_IN_MARK_ATTRIBUTES, "honouredAt", "honourSeconds"),
             )
         )
 
@@ -231,7 +236,7 @@ class StopListTable:
 
     def merge_provider_fields(self, number: str, fields: ProviderFields, now: str) -> None:
         """Update the provider's id and date on an item, keeping its audit fields."""
-        assignments: dict[str, str | int | None] = {
+        assignments: dict[str, str | int | float | None] = {
             "updatedAt": now,
             "providerStopId": fields.stop_id,
             "providerCreatedAt": fields.created_at,
@@ -247,7 +252,7 @@ class StopListTable:
     def _update(
         self,
         number: str,
-        assignments: dict[str, str | int | None],
+        assignments: dict[str, str | int | float | None],
         set_if_missing: dict[str, str],
         action: str,
         remove_missing: Collection[str] = (),
@@ -335,7 +340,7 @@ def conditional_write(action: str, write: Callable[[], object]) -> bool:
 
 def _update_request(
     number: str,
-    assignments: dict[str, str | int | None],
+    assignments: dict[str, str | int | float | None],
     set_if_missing: dict[str, str],
     remove_missing: Collection[str] = (),
 ) -> dict[str, Any]:
@@ -354,7 +359,7 @@ def _update_request(
             else:
                 del names[f"#a{index}"]
             continue
-        values[f":v{index}"] = {"N": str(value)} if isinstance(value, int) else {"S": value}
+        values[f":v{index}"] = {"N": str(value)} if isinstance(value, int | float) else {"S": value}
         sets.append(f"#a{index} = :v{index}")
     for index, (attribute, value) in enumerate(set_if_missing.items()):
         names[f"#m{index}"] = attribute

@@ -31,6 +31,7 @@ from typing import Any
 
 from stoplist.domain.deadline import Deadline, HasRemainingTime
 from stoplist.domain.events import ERASE, OPT_IN, OptOutRequest, RawEvent, to_instant, utc_text
+from stoplist.domain.honour import honour
 from stoplist.domain.phone import to_e164
 from stoplist.domain.ports import (
     DeadLetter,
@@ -40,6 +41,7 @@ from stoplist.domain.ports import (
     OptOutStore,
     RetryQueue,
     StopListProvider,
+    utc_now,
 )
 from stoplist.domain.redelivery import SQS_MAX_DELAY_SECONDS, RedeliverySchedule
 from stoplist.errors import (
@@ -190,6 +192,7 @@ class OptOutService:
         number = to_e164(request.phone_number, request.country, self._default_region)
         self._check_not_superseded(number, request)
         result = self._provider.add_stop(number, deadline)
+        honoured = honour(request.occurred_at, utc_now())
         if self._table is not None:
             self._table.record_opt_out(
                 OptOutRecord(
@@ -199,6 +202,8 @@ class OptOutService:
                     reason=request.reason,
                     opted_out_at=request.occurred_at,
                     stop_id=result.stop_id,
+                    honoured_at=honoured.honoured_at,
+                    honour_seconds=honoured.seconds,
                 )
             )
         return log_done(request, number, Disposition.ALREADY_LISTED if result.already_listed else Disposition.ADDED)

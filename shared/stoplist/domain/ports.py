@@ -69,6 +69,8 @@ class OptOutRecord:
     reason: str | None = None
     opted_out_at: str | None = None
     stop_id: int | None = None
+    honoured_at: str | None = None  # the provider's confirmation (stoplist.domain.honour)
+    honour_seconds: float | None = None
 
 
 @dataclass(frozen=True)
