@@ -1,9 +1,9 @@
 """Creates the local resources from template.yaml itself, so the local pipeline cannot drift from the template.
 
 Reads the template's parameters (defaults, or overrides), queues (with their redrive policy), the
-EventBridge rule's bus and pattern, the table's key schema and the secret, and creates them on moto
-server and DynamoDB Local. It also resolves each function's environment (Globals plus the function's own),
-so handlers run locally with the same variables they get in AWS.
+EventBridge rule's bus and pattern, the tables' key schemas, indexes and time to live, and the secrets, and
+creates them on moto server and DynamoDB Local. It also resolves each function's environment (Globals plus the
+function's own), so handlers run locally with the same variables they get in AWS.
 """
 
 from __future__ import annotations
@@ -299,6 +299,8 @@ def create_resources(
         extra: dict[str, Any] = {}
         if "StreamSpecification" in properties:
             extra["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
+        if "GlobalSecondaryIndexes" in properties:
+            extra["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
         created = dynamodb.create_table(
             TableName=name,
             KeySchema=properties["KeySchema"],
@@ -307,6 +309,9 @@ def create_resources(
             **extra,
         )
         dynamodb.get_waiter("table_exists").wait(TableName=name)
+        time_to_live = properties.get("TimeToLiveSpecification")
+        if time_to_live:
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=time_to_live)
         stream_arn = created["TableDescription"].get("LatestStreamArn", "")
         physical[logical_id] = {
             "Ref": name,
@@ -349,7 +354,7 @@ def _create_alarms(
     for logical_id, spec in _resources(template, "AWS::CloudWatch::Alarm").items():
         properties = resolve({key: value for key, value in spec["Properties"].items() if key != "AlarmActions"})
         name = f"{prefix}-{logical_id}"
-        if "Metrics" in properties:
+        if "Metrics" in properties:  # metric math
             metric: dict[str, Any] = {"Metrics": properties["Metrics"]}
         else:
             metric = {

@@ -14,7 +14,19 @@ import click
 from botocore.exceptions import BotoCoreError, ClientError
 from stoplist.errors import AwsServiceError
 
-from stoplist_cli import check, dlq, export, history, import_command, link, scrub_command, status
+from stoplist_cli import (
+    check,
+    dlq,
+    export,
+    forget,
+    history,
+    import_command,
+    link,
+    report,
+    scrub_command,
+    status,
+    subject,
+)
 from stoplist_cli.context import Session
 from stoplist_cli.output import Exit, Output
 from stoplist_cli.stack import (
@@ -120,5 +132,8 @@ for _command in (
     export.export,
     link.link,
     scrub_command.scrub,
+    forget.forget,
+    subject.subject,
+    report.report,
 ):
     main.add_command(_command)

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from stoplist.domain.events import parse_optout
+from stoplist.domain.events import IMPORT_SOURCE, parse_optout
 from stoplist.domain.phone import to_e164
 from stoplist.errors import PermanentError
 
 from stoplist_cli.phone_columns import PHONE_ALIASES, column_key, has_header, sniff_dialect
 
-DEFAULT_SOURCE = "import"
+DEFAULT_SOURCE = IMPORT_SOURCE
 COLUMNS: dict[str, frozenset[str] | set[str]] = {
     "phone": PHONE_ALIASES,  # the rules every command shares (phone_columns.py)
     "source": {"source", "origin", "channel", "canal"},

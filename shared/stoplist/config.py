@@ -83,6 +83,9 @@ class Settings:
     link_lifetime_days: float = _setting(365.0, "LINK_LIFETIME_DAYS")
     stop_keywords: str = _setting(DEFAULT_STOP_KEYWORDS, "STOP_KEYWORDS")
     history_table_name: str = _setting("", "HISTORY_TABLE")
+    # Days a history entry is kept after it is recorded (DynamoDB TTL, ``expiresAt``); 0 keeps it forever.
+    # Three years: the CNIL's usual horizon for the record of an objection (docs/privacy.md).
+    history_retention_days: int = _setting(1095, "HISTORY_RETENTION_DAYS")
     event_bus_name: str = _setting("", "EVENT_BUS_NAME")
     # How far in the future a consentAt may lie (clocks of the systems that collect consent drift).
     consent_clock_skew_seconds: int = _setting(300, "CONSENT_CLOCK_SKEW_SECONDS")

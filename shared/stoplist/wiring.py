@@ -31,6 +31,7 @@ from stoplist.adapters.secrets import ApiKeySource, BareSecret
 from stoplist.adapters.table import StopListTable
 from stoplist.config import Settings
 from stoplist.domain.changes import ChangePublisher
+from stoplist.domain.erasure import ErasureService
 from stoplist.domain.optin import OptInService
 from stoplist.domain.optout import OptOutService
 from stoplist.domain.redelivery import RedeliverySchedule
@@ -94,6 +95,11 @@ def build_provider(
     )
 
 
+def build_history(settings: Settings, dynamodb: DynamoDBClient) -> HistoryTable:
+    """The history table as the writers use it: every entry they write expires after the retention."""
+    return HistoryTable(settings.history_table_name, dynamodb, retention_days=settings.history_retention_days)
+
+
 def build_optout_service(
     settings: Settings,
     sqs: SQSClient | None = None,
@@ -107,10 +113,11 @@ def build_optout_service(
     pool = settings.record_concurrency
     dynamodb = dynamodb or aws_client("dynamodb", pool)
     table = StopListTable(settings.table_name, dynamodb) if settings.table_name else None
-    history = HistoryTable(settings.history_table_name, dynamodb) if settings.history_table_name else None
+    history = build_history(settings, dynamodb) if settings.history_table_name else None
     provider = build_provider(settings, secrets, session, pool_size=pool)
-    opt_in = None
+    opt_in = erase = None
     if table is not None and history is not None:
+        erase = ErasureService(table=table, history=history, default_region=settings.default_phone_region).erase
         opt_in = OptInService(
             provider=provider,
             table=table,
@@ -132,6 +139,7 @@ def build_optout_service(
         deadline_margin_seconds=settings.deadline_margin_seconds,
         opt_in=opt_in,
         history=history,
+        erase=erase,
     )
 
 
@@ -142,7 +150,7 @@ def build_change_publisher(
 ) -> ChangePublisher:
     settings.require("history_table_name", "event_bus_name")
     return ChangePublisher(
-        history=HistoryTable(settings.history_table_name, dynamodb or aws_client("dynamodb")),
+        history=build_history(settings, dynamodb or aws_client("dynamodb")),
         bus=EventBus(
             settings.event_bus_name,
             events or aws_client("events"),

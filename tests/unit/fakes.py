@@ -7,8 +7,8 @@ Each is checked by mypy against the protocol it stands for (``stoplist.domain.po
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -23,6 +23,8 @@ from stoplist.domain.ports import (
     DeadLetter,
     DeadLetterSink,
     DeleteResult,
+    ErasureHistory,
+    ErasureStore,
     HistoryReader,
     HistoryWriter,
     Lease,
@@ -228,21 +230,42 @@ class FakeTable:
     def on_marked(self, number: str) -> None:
         """A hook for tests: what happens between the opt-in's mark and its delete (a crossing opt-out)."""
 
+    # --- erasure -----------------------------------------------------------------------------------------------
+    def forget_details(self, number: str, kept_sources: Collection[str]) -> bool:
+        item = self.items.get(number)
+        if item is None:
+            return False
+        self.writes += 1
+        item.pop("optOutReason", None)
+        item.pop("optInConsentText", None)
+        if item.get("source") not in kept_sources:
+            item.pop("source", None)
+        return True
+
 
 @dataclass
 class FakeHistory:
-    entries: dict[tuple[str, str], HistoryEntry] = field(default_factory=dict)
+    by_key: dict[tuple[str, str], HistoryEntry] = field(default_factory=dict)
     calls: int = 0
 
     def append_all(self, entries: Sequence[HistoryEntry]) -> None:
         self.calls += 1
         for entry in entries:
-            self.entries[(entry.phone_number, entry.key)] = entry
+            self.by_key[(entry.phone_number, entry.key)] = entry
+
+    def entries(self, number: str, after: str | None = None) -> Iterator[HistoryEntry]:
+        found = [entry for (phone, _), entry in self.by_key.items() if phone == number]
+        yield from sorted((entry for entry in found if after is None or entry.key > after), key=lambda e: e.key)
+
+    def remove_details(self, entry: HistoryEntry, fields: Collection[str]) -> None:
+        key = (entry.phone_number, entry.key)
+        cleared: dict[str, Any] = dict.fromkeys(fields)
+        self.by_key[key] = replace(self.by_key[key], **cleared)
 
     def opt_in_after(self, number: str, moment: str) -> str | None:
         later = sorted(
             entry.at
-            for (phone, _), entry in self.entries.items()
+            for (phone, _), entry in self.by_key.items()
             if phone == number and entry.at > moment and entry.change == CHANGE_OPT_IN
         )
         return later[-1] if later else None
@@ -385,3 +408,6 @@ _checked_opt_in: tuple[OptInProvider, OptInStore, HistoryWriter, HistoryReader, 
     FakeHistory(),
     FakeBus(),
 )
+
+
+_checked_erasure: tuple[ErasureStore, ErasureHistory] = (FakeTable(), FakeHistory())

@@ -152,7 +152,7 @@ def test_publisher_writes_history_then_announces_and_reports_nothing_failed() ->
         record("REMOVE", old={**OPTED_OUT, **OPT_IN_MARK}, seq="3"),
     ]
     assert ChangePublisher(history=history, bus=bus).process(records) == []
-    assert len(history.entries) == 2
+    assert len(history.by_key) == 2
     assert history.calls == 1  # one batch write for the whole stream batch
     assert [a.detail_type for a in bus.published] == [OPT_OUT_RECORDED, OPT_IN_RECORDED]
 
@@ -166,9 +166,9 @@ def test_publisher_reports_the_first_record_not_announced() -> None:
         record("INSERT", new={**SNAPSHOT_ITEM, "phoneNumber": "+33700000002"}, seq="13"),
     ]
     assert ChangePublisher(history=history, bus=bus).process(records) == ["12"]
-    assert len(history.entries) == 4  # all kept before announcing: a retry rewrites the same keys
+    assert len(history.by_key) == 4  # all kept before announcing: a retry rewrites the same keys
     ChangePublisher(history=history, bus=FakeBus()).process(records[2:])
-    assert len(history.entries) == 4
+    assert len(history.by_key) == 4
 
 
 def test_stream_record_reads_lambda_s_shape() -> None:

@@ -121,7 +121,7 @@ def test_not_in_the_table_the_provider_decides_and_the_history_keeps_the_consent
     assert service(provider, FakeTable(), history).opt_in(request()) is Disposition.OPTED_IN
 
     assert provider.deleted == [4]
-    [entry] = history.entries.values()
+    [entry] = history.by_key.values()
     assert (entry.change, entry.event_id, entry.consent_source) == (CHANGE_OPT_IN, "in-1", "web-form")
     assert entry.consent_text == "Oui, je veux recevoir vos SMS"
     assert entry.key == "2026-11-22T11:00:00.000000Z#in-1"

@@ -468,3 +468,29 @@ def test_the_named_topics_and_rules_and_only_they_may_send(
         assert statement["Resource"] == {"Fn::GetAtt": ["OptOutQueue", "Arn"]}
         granted[statement["Principal"]["Service"]] = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
     assert granted == allowed
+
+
+def test_history_entries_expire_after_the_retention_and_opt_outs_never_do() -> None:
+    parameter = TEMPLATE["Parameters"]["HistoryRetentionDays"]
+    assert parameter["Default"] == 1095
+    assert parameter["MinValue"] == 0
+    assert GLOBAL_FUNCTION["Environment"]["Variables"]["HISTORY_RETENTION_DAYS"] == {"Ref": "HistoryRetentionDays"}
+    history = RESOURCES["StopListHistoryTable"]["Properties"]
+    assert history["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert "TimeToLiveSpecification" not in RESOURCES["StopListTable"]["Properties"]
+
+
+def test_the_history_has_an_index_by_day_with_what_the_report_reads_and_no_free_text() -> None:
+    from stoplist.adapters.history import DAY, DAY_INDEX
+
+    properties = RESOURCES["StopListHistoryTable"]["Properties"]
+    [index] = properties["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == DAY_INDEX
+    assert index["KeySchema"] == [
+        {"AttributeName": DAY, "KeyType": "HASH"},
+        {"AttributeName": "changeKey", "KeyType": "RANGE"},
+    ]
+    assert {"AttributeName": DAY, "AttributeType": "S"} in properties["AttributeDefinitions"]
+    projected = set(index["Projection"]["NonKeyAttributes"])
+    assert {"change", "source", "honourSeconds"} <= projected
+    assert not projected & {"optOutReason", "consentText", "providerStopId", "expiresAt"}

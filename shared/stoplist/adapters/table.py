@@ -4,7 +4,8 @@ Item attributes (docs/data-model.md documents them for readers):
 ``phoneNumber`` (S, key), ``providerStopId`` (N), ``providerCreatedAt`` (S, as the provider writes it),
 ``source``, ``eventId``, ``optOutReason`` (S, from the opt-out event), ``optedOutAt`` (S, ISO 8601 UTC),
 ``recordedBy`` (S: ``optout`` or ``snapshot``, who wrote the item first), ``firstSeenAt`` and
-``updatedAt`` (S, ISO 8601 UTC, fixed width so that they sort as text).
+``updatedAt`` (S, ISO 8601 UTC, fixed width so that they sort as text); ``honouredAt`` (S) and
+``honourSeconds`` (N) of the last opt-out written through (``stoplist.domain.honour``).
 While a re-opt-in is under way the item also carries its evidence (``optInEventId``, ``optInSource``,
 ``optInConsentSource``, ``optInConsentAt``, ``optInConsentText``, ``optInOccurredAt``, ``optInRequestedAt``):
 the delete that ends the opt-in is conditional on ``optInEventId``, and the stream's REMOVE record then
@@ -57,6 +58,8 @@ ITEM_ATTRIBUTES = (
     "recordedBy",
     "firstSeenAt",
     "updatedAt",
+    "honouredAt",
+    "honourSeconds",
     *OPT_IN_MARK_ATTRIBUTES,
 )
 
@@ -79,13 +82,15 @@ class StopListTable:
     def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
         """Upsert the number with its audit fields; provider fields already there are kept."""
         now = now or utc_now()
-        assignments: dict[str, str | int | None] = {
+        assignments: dict[str, str | int | float | None] = {
             "updatedAt": now,
             "eventId": record.event_id,
             "optedOutAt": record.opted_out_at or now,
             "source": record.source,
             "optOutReason": record.reason,
             "providerStopId": record.stop_id,
+            "honouredAt": record.honoured_at,
+            "honourSeconds": record.honour_seconds,
             # An opt-out cancels a re-opt-in under way: its conditional delete will not match any more.
             **dict.fromkeys(OPT_IN_MARK_ATTRIBUTES),
         }
@@ -94,7 +99,7 @@ class StopListTable:
                 record.phone_number,
                 assignments,
                 set_if_missing={"recordedBy": "optout", "firstSeenAt": now},
-                remove_missing=OPT_IN_MARK_ATTRIBUTES,
+                remove_missing=(*OPT_IN_MARK_ATTRIBUTES, "honouredAt", "honourSeconds"),
             )
         )
 
@@ -138,7 +143,7 @@ class StopListTable:
         else:
             condition = "updatedAt = :seen"
             values[":seen"] = {"S": seen.updated_at}
-        return self._conditional(
+        return conditional_write(
             "mark the opt-in",
             lambda: self._client.update_item(
                 TableName=self.name,
@@ -151,7 +156,7 @@ class StopListTable:
 
     def delete_opted_in(self, number: str, event_id: str) -> bool:
         """Delete the item if it still carries this opt-in's mark (False: an opt-out was recorded meanwhile)."""
-        return self._conditional(
+        return conditional_write(
             "delete the opted-in number",
             lambda: self._client.delete_item(
                 TableName=self.name,
@@ -163,6 +168,39 @@ class StopListTable:
 
     def _conditional(self, action: str, write: Callable[[], object]) -> bool:
         return conditional_write(action, write)
+
+    # --- erasure -------------------------------------------------------------------------------------------
+    def forget_details(self, number: str, kept_sources: Collection[str]) -> bool:
+        """Remove the free text of the number's item (``optOutReason``, ``optInConsentText``), and its
+        ``source`` and ``optInSource`` unless they are one of ``kept_sources``; False when there is no item.
+        The item stays: the number is still opted out. Conditional on the item, so none is created."""
+        found = conditional_write(
+            "erase the item's details",
+            lambda: self._client.update_item(
+                TableName=self.name,
+                Key={"phoneNumber": {"S": number}},
+                UpdateExpression="REMOVE optOutReason, optInConsentText",
+                ConditionExpression="attribute_exists(phoneNumber)",
+            ),
+        )
+        if found:
+            for attribute in ("source", "optInSource"):
+                self._remove_unless(number, attribute, kept_sources)
+        return found
+
+    def _remove_unless(self, number: str, attribute: str, kept: Collection[str]) -> None:
+        values = {f":k{index}": {"S": value} for index, value in enumerate(sorted(kept))}
+        conditional_write(
+            "erase the item's source",
+            lambda: self._client.update_item(
+                TableName=self.name,
+                Key={"phoneNumber": {"S": number}},
+                UpdateExpression="REMOVE #a",
+                ConditionExpression=f"attribute_exists(#a) AND NOT #a IN ({', '.join(values)})",
+                ExpressionAttributeNames={"#a": attribute},
+                ExpressionAttributeValues=values,
+            ),
+        )
 
     # --- snapshot ------------------------------------------------------------------------------------------
     def scan_segment(self, segment: int, total_segments: int) -> Iterator[tuple[str, ProviderFields]]:
@@ -202,7 +240,7 @@ class StopListTable:
 
     def merge_provider_fields(self, number: str, fields: ProviderFields, now: str) -> None:
         """Update the provider's id and date on an item, keeping its audit fields."""
-        assignments: dict[str, str | int | None] = {
+        assignments: dict[str, str | int | float | None] = {
             "updatedAt": now,
             "providerStopId": fields.stop_id,
             "providerCreatedAt": fields.created_at,
@@ -218,7 +256,7 @@ class StopListTable:
     def _update(
         self,
         number: str,
-        assignments: dict[str, str | int | None],
+        assignments: dict[str, str | int | float | None],
         set_if_missing: dict[str, str],
         action: str,
         remove_missing: Collection[str] = (),
@@ -270,7 +308,7 @@ class StopListTable:
 
     def delete_unless_written_since(self, number: str, cutoff: str) -> bool:
         """Delete ``number`` unless it was written at or after ``cutoff`` (a write-through that raced us)."""
-        return self._conditional(
+        return conditional_write(
             "delete an item",
             lambda: self._client.delete_item(
                 TableName=self.name,
@@ -306,7 +344,7 @@ def conditional_write(action: str, write: Callable[[], object]) -> bool:
 
 def _update_request(
     number: str,
-    assignments: dict[str, str | int | None],
+    assignments: dict[str, str | int | float | None],
     set_if_missing: dict[str, str],
     remove_missing: Collection[str] = (),
 ) -> dict[str, Any]:
@@ -325,7 +363,7 @@ def _update_request(
             else:
                 del names[f"#a{index}"]
             continue
-        values[f":v{index}"] = {"N": str(value)} if isinstance(value, int) else {"S": value}
+        values[f":v{index}"] = {"N": str(value)} if isinstance(value, int | float) else {"S": value}
         sets.append(f"#a{index} = :v{index}")
     for index, (attribute, value) in enumerate(set_if_missing.items()):
         names[f"#m{index}"] = attribute

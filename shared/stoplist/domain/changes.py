@@ -60,6 +60,13 @@ class HistoryEntry:
     consent_at: str | None = None
     consent_text: str | None = None
     provider_created_at: str | None = None
+    # How the opt-out arrived (``queue`` or ``bus``; None for the HTTP doors' and older entries, which came
+    # through the queue too) and how long it took to be honoured (docs/privacy.md, "Time to honour").
+    channel: str | None = None
+    received_at: str | None = None
+    receive_count: int | None = None
+    honoured_at: str | None = None
+    honour_seconds: float | None = None
 
     @property
     def key(self) -> str:
@@ -126,6 +133,8 @@ def _entered(number: str, image: Mapping[str, Any], record: StreamRecord) -> His
         reason=_text(image, "optOutReason"),
         occurred_at=occurred_at,
         provider_created_at=_text(image, "providerCreatedAt"),
+        honoured_at=None if snapshot else _text(image, "honouredAt"),
+        honour_seconds=None if snapshot else _seconds(image, "honourSeconds"),
     )
 
 
@@ -192,6 +201,11 @@ def _text(image: Mapping[str, Any], name: str) -> str | None:
 def _number(image: Mapping[str, Any], name: str) -> int | None:
     value = image.get(name)
     return int(value) if value is not None and not isinstance(value, bool | str) else None
+
+
+def _seconds(image: Mapping[str, Any], name: str) -> float | None:
+    value = image.get(name)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _utc(text: str) -> str:

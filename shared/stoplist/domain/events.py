@@ -5,10 +5,10 @@ A message body (SQS) or ``detail`` (EventBridge) is a JSON object: ``phoneNumber
 strings. Unknown fields are ignored. An SQS body may also be an SNS notification or a whole EventBridge
 event wrapping that object, or a Lambda invocation record (OnFailure destination) around such an event.
 
-``action`` is ``opt-out`` (the default) or ``opt-in``; on the bus, detail-type ``SmsOptInRequested`` means
-``opt-in``. An opt-in needs consent evidence: ``consentSource`` and ``consentAt`` (ISO 8601 with a UTC
-offset), ``consentText`` optional. Whether ``consentAt`` lies in the future is the opt-in service's check
-(it owns the clock).
+``action`` is ``opt-out`` (the default), ``opt-in`` or ``erase``; on the bus, detail-type ``SmsOptInRequested``
+means ``opt-in`` (``erase`` comes through the queue, e.g. from ``stoplist forget``). An opt-in needs consent
+evidence: ``consentSource`` and ``consentAt`` (ISO 8601 with a UTC offset), ``consentText`` optional. Whether
+``consentAt`` lies in the future is the opt-in service's check (it owns the clock).
 """
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ _COUNTRY = re.compile(r"[A-Za-z]{2}")
 
 OPT_OUT = "opt-out"
 OPT_IN = "opt-in"
-ACTIONS = (OPT_OUT, OPT_IN)
+# A person's request to erase their data (GDPR art. 17): details go, the objection stays (domain/erasure.py).
+ERASE = "erase"
+ACTIONS = (OPT_OUT, OPT_IN, ERASE)
+# The ``source`` of opt-outs loaded by ``stoplist import`` (a door of the stack's own, as the HTTP doors' are).
+IMPORT_SOURCE = "import"
 # EventBridge detail-type -> action; the rule of template.yaml matches exactly these.
 DETAIL_TYPES = {"SmsOptOutRequested": OPT_OUT, "SmsOptInRequested": OPT_IN}
 
@@ -107,6 +111,19 @@ def parse_sqs_body(body: str, message_id: str) -> OptOutRequest:
     payload = _load_json(body, "message body")
     payload, envelope_id, detail_type = _unwrap(payload)
     return parse_optout(payload, envelope_id or message_id, _detail_type_action(detail_type))
+
+
+def phone_in_body(body: str) -> tuple[str, str | None] | None:
+    """The ``phoneNumber`` and ``country`` an SQS body is about, even when the event is refused for another
+    reason (a missing consent, an unknown action): what a dead letter is about. None without a number."""
+    try:
+        payload, _, _ = _unwrap(_load_json(body, "message body"))
+    except InvalidEventError:
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("phoneNumber"), str):
+        return None
+    country = payload.get("country")
+    return payload["phoneNumber"], country if isinstance(country, str) else None
 
 
 def parse_eventbridge_event(event: dict[str, Any]) -> OptOutRequest:

@@ -30,7 +30,8 @@ from collections.abc import Callable
 from typing import Any
 
 from stoplist.domain.deadline import Deadline, HasRemainingTime
-from stoplist.domain.events import OPT_IN, OptOutRequest, RawEvent, to_instant, utc_text
+from stoplist.domain.events import ERASE, OPT_IN, OptOutRequest, RawEvent, to_instant, utc_text
+from stoplist.domain.honour import honour
 from stoplist.domain.phone import to_e164
 from stoplist.domain.ports import (
     DeadLetter,
@@ -40,6 +41,7 @@ from stoplist.domain.ports import (
     OptOutStore,
     RetryQueue,
     StopListProvider,
+    utc_now,
 )
 from stoplist.domain.redelivery import SQS_MAX_DELAY_SECONDS, RedeliverySchedule
 from stoplist.errors import (
@@ -67,6 +69,7 @@ class Disposition(enum.Enum):
     THROTTLED = "ProviderThrottled"
     OPTED_IN = "OptInRemoved"  # the provider's entry was deleted
     NOT_LISTED = "OptInNotListed"  # the number was on no list: nothing to undo
+    ERASED = "SubjectErased"  # details erased, the objection kept (domain/erasure.py)
 
 
 Parser = Callable[[RawEvent], OptOutRequest]
@@ -86,6 +89,7 @@ class OptOutService:
         deadline_margin_seconds: float,
         opt_in: Callable[[OptOutRequest, Deadline | None], Disposition] | None = None,
         history: HistoryReader | None = None,
+        erase: Callable[[OptOutRequest, Deadline | None], Disposition] | None = None,
     ) -> None:
         """``max_receive_count`` is None where deliveries are not counted (EventBridge): no last receive."""
         self._provider = provider
@@ -98,6 +102,7 @@ class OptOutService:
         self._deadline_margin = deadline_margin_seconds
         self._opt_in = opt_in
         self._history = history
+        self._erase = erase
 
     def handle(self, raw: RawEvent, parse: Parser, context: HasRemainingTime | None = None) -> Disposition:
         """Take one event to its end; ``parse`` reads the contract's object out of ``raw``. With the invocation's
@@ -111,6 +116,10 @@ class OptOutService:
                 if self._opt_in is None:
                     raise ConfigurationError("this function is not set up for opt-ins")
                 return self._opt_in(request, deadline)
+            if request.action == ERASE:
+                if self._erase is None:
+                    raise ConfigurationError("this function is not set up for erasures")
+                return self._erase(request, deadline)
             return self._opt_out(request, deadline)
         except PermanentError as exc:
             logger.warning("opt-out rejected", event_id=event_id, error_type=exc.reason, error=str(exc))
@@ -183,6 +192,7 @@ class OptOutService:
         number = to_e164(request.phone_number, request.country, self._default_region)
         self._check_not_superseded(number, request)
         result = self._provider.add_stop(number, deadline)
+        honoured = honour(request.occurred_at, utc_now())
         if self._table is not None:
             self._table.record_opt_out(
                 OptOutRecord(
@@ -192,6 +202,8 @@ class OptOutService:
                     reason=request.reason,
                     opted_out_at=request.occurred_at,
                     stop_id=result.stop_id,
+                    honoured_at=honoured.honoured_at,
+                    honour_seconds=honoured.seconds,
                 )
             )
         return log_done(request, number, Disposition.ALREADY_LISTED if result.already_listed else Disposition.ADDED)

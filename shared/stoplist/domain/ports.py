@@ -6,7 +6,7 @@ The services in ``stoplist.domain`` are typed against these, never against an ad
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol
@@ -69,6 +69,8 @@ class OptOutRecord:
     reason: str | None = None
     opted_out_at: str | None = None
     stop_id: int | None = None
+    honoured_at: str | None = None  # the provider's confirmation (stoplist.domain.honour)
+    honour_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,23 @@ class HistoryReader(Protocol):
 
     def opt_in_after(self, number: str, moment: str) -> str | None:
         """The consent time of a re-opt-in of ``number`` that took effect after ``moment``, if any."""
+
+
+class ErasureStore(Protocol):
+    """What the erasure does to the number's item (``stoplist.adapters.table.StopListTable``)."""
+
+    def forget_details(self, number: str, kept_sources: Collection[str]) -> bool:
+        """Remove the item's free text (reason, consent text) and its ``source`` unless it is one of
+        ``kept_sources``; the item itself stays. False when the table has no item for the number."""
+
+
+class ErasureHistory(HistoryWriter, Protocol):
+    """What the erasure reads and rewrites of the history (``stoplist.adapters.history.HistoryTable``)."""
+
+    def entries(self, number: str, after: str | None = None) -> Iterator[HistoryEntry]: ...
+
+    def remove_details(self, entry: HistoryEntry, fields: Collection[str]) -> None:
+        """Remove these ``HistoryEntry`` fields from the stored entry, keeping the rest (its expiry too)."""
 
 
 class AnnouncementBus(Protocol):
