@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from stoplist.config import DEFAULT_PHONE_REGION
-from stoplist.domain.events import parse_sqs_body
+from stoplist.domain.events import phone_in_body
 from stoplist.domain.phone import to_e164
-from stoplist.errors import InvalidEventError, InvalidPhoneNumberError, PermanentError
+from stoplist.errors import InvalidPhoneNumberError, PermanentError
 from stoplist.observability import mask_phone
 
 REDRIVE = "queue_redrive"
@@ -79,16 +79,24 @@ def replay_body(body: str) -> str:
     return body
 
 
+def number_in(body: str) -> str | None:
+    """The E.164 number an event is about, refused or not; None when the body holds no valid one."""
+    found = phone_in_body(body)
+    if found is None:
+        return None
+    try:
+        return to_e164(found[0], found[1], DEFAULT_PHONE_REGION)
+    except InvalidPhoneNumberError:
+        return None
+
+
 def masked_phone(body: str) -> str:
     """The number an event is about, masked (``+336****5678``); ``-`` when the body holds none."""
-    try:
-        request = parse_sqs_body(body, "dead-letter")
-    except InvalidEventError:
-        return "-"
-    try:
-        return mask_phone(to_e164(request.phone_number, request.country, DEFAULT_PHONE_REGION))
-    except InvalidPhoneNumberError:
-        return mask_phone(request.phone_number.strip())
+    number = number_in(body)
+    if number is not None:
+        return mask_phone(number)
+    found = phone_in_body(body)
+    return mask_phone(found[0].strip()) if found else "-"
 
 
 def describe(message: dict[str, Any], queue: str) -> DeadLetter:

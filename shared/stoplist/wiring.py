@@ -11,6 +11,7 @@ the same code talks to AWS, to moto server or to DynamoDB Local without a specia
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -22,6 +23,7 @@ from stoplist.adapters.bus import EventBus
 from stoplist.adapters.circuit import CircuitBreaker
 from stoplist.adapters.dead_letters import DeadLetterQueue
 from stoplist.adapters.history import HistoryTable
+from stoplist.adapters.lease import TableLease
 from stoplist.adapters.locks import NumberLeases
 from stoplist.adapters.opt_out_queue import OptOutQueue
 from stoplist.adapters.pacing import Pacer
@@ -31,11 +33,12 @@ from stoplist.adapters.table import StopListTable
 from stoplist.config import Settings
 from stoplist.domain.changes import ChangePublisher
 from stoplist.domain.dispatch import Delivery, EventDispatcher
+from stoplist.domain.erasure import ErasureService
 from stoplist.domain.optin import OptInService
 from stoplist.domain.optout import OptOutService
 from stoplist.domain.redelivery import RedeliverySchedule
 from stoplist.domain.replies import ReplyWebhook, StopKeywords
-from stoplist.domain.snapshot import SnapshotSync, thread_pool
+from stoplist.domain.snapshot import ScheduledSnapshot, SnapshotSync, thread_pool
 from stoplist.domain.unsubscribe import UnsubscribeLinks
 
 if TYPE_CHECKING:
@@ -94,6 +97,11 @@ def build_provider(
     )
 
 
+def build_history(settings: Settings, dynamodb: DynamoDBClient) -> HistoryTable:
+    """The history table as the writers use it: every entry they write expires after the retention."""
+    return HistoryTable(settings.history_table_name, dynamodb, retention_days=settings.history_retention_days)
+
+
 def build_dispatcher(
     settings: Settings,
     delivery: Delivery,
@@ -109,7 +117,7 @@ def build_dispatcher(
     pool = settings.record_concurrency
     dynamodb = dynamodb or aws_client("dynamodb", pool)
     table = StopListTable(settings.table_name, dynamodb)
-    history = HistoryTable(settings.history_table_name, dynamodb)
+    history = build_history(settings, dynamodb)
     locks = NumberLeases(settings.lease_table_name, dynamodb)
     provider = build_provider(settings, secrets, session, pool_size=pool)
     sqs = sqs or aws_client("sqs", pool)
@@ -129,6 +137,7 @@ def build_dispatcher(
             default_region=settings.default_phone_region,
             clock_skew_seconds=settings.consent_clock_skew_seconds,
         ),
+        erasure=ErasureService(table=table, history=history, default_region=settings.default_phone_region),
         dead_letters=DeadLetterQueue(settings.dead_letter_queue_url, sqs),
         queue=OptOutQueue(queue_url=settings.opt_out_queue_url, client=sqs),
         delivery=delivery,
@@ -147,7 +156,7 @@ def build_change_publisher(
 ) -> ChangePublisher:
     settings.require("history_table_name", "event_bus_name")
     return ChangePublisher(
-        history=HistoryTable(settings.history_table_name, dynamodb or aws_client("dynamodb")),
+        history=build_history(settings, dynamodb or aws_client("dynamodb")),
         bus=EventBus(
             settings.event_bus_name,
             events or aws_client("events"),
@@ -177,19 +186,30 @@ def build_snapshot_sync(
     )
 
 
+def build_scheduled_snapshot(settings: Settings, dynamodb: DynamoDBClient | None = None) -> ScheduledSnapshot:
+    """The scheduled snapshot: the sync and its lease, on the same table and client."""
+    settings.require("table_name")
+    dynamodb = dynamodb or aws_client("dynamodb", settings.snapshot_write_threads + 2)
+    return ScheduledSnapshot(
+        sync=build_snapshot_sync(settings, dynamodb=dynamodb), lease=TableLease(settings.table_name, dynamodb)
+    )
+
+
 def build_reply_webhook(
     settings: Settings, sqs: SQSClient | None = None, secrets: SecretsManagerClient | None = None
 ) -> ReplyWebhook:
-    settings.require("opt_out_queue_url", "webhook_token_secret_id")
-    token = BareSecret(
-        secret_id=settings.webhook_token_secret_id,
-        max_age_seconds=settings.secret_max_age_seconds,
-        client=secrets or aws_client("secretsmanager"),
-    )
+    settings.require("opt_out_queue_url", "dead_letter_queue_url", "webhook_token_secret_id")
+    sqs = sqs or aws_client("sqs")
     return ReplyWebhook(
-        publisher=OptOutQueue(queue_url=settings.opt_out_queue_url, client=sqs or aws_client("sqs")),
+        publisher=OptOutQueue(queue_url=settings.opt_out_queue_url, client=sqs),
+        dead_letters=DeadLetterQueue(settings.dead_letter_queue_url, sqs),
         keywords=StopKeywords(settings.stop_keywords),
-        expected_token=token.current,
+        token=BareSecret(
+            secret_id=settings.webhook_token_secret_id,
+            max_age_seconds=settings.secret_max_age_seconds,
+            client=secrets or aws_client("secretsmanager"),
+        ),
+        token_grace=timedelta(hours=settings.webhook_token_grace_hours),
         default_region=settings.default_phone_region,
     )
 
@@ -205,4 +225,5 @@ def build_unsubscribe_links(
             max_age_seconds=settings.secret_max_age_seconds,
             client=secrets or aws_client("secretsmanager"),
         ),
+        lifetime=timedelta(days=settings.link_lifetime_days),
     )

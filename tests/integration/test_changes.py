@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -186,3 +187,44 @@ def test_a_replayed_stream_batch_writes_no_second_history_entry(
 
     assert len(feed.history("+33612345678")) == 1
     assert len(feed.announcements()) == 2  # announcements are at least once: consumers dedupe on changeId
+
+
+def test_history_entries_carry_their_expiry_and_the_stop_list_never_expires(
+    sqs_function: LocalFunction, resources: LocalResources
+) -> None:
+    """HistoryRetentionDays (1,095 by default) reaches the publisher; DynamoDB Local takes the template's
+    time to live on the history table and none on the stop-list table."""
+    feed = ChangeFeed(resources)
+    sqs_function.invoke(queued({"phoneNumber": "06 12 34 56 78", "eventId": "ttl-1"}))
+    feed.deliver()
+    client: Any = boto3.client("dynamodb")
+    history_table = resources.table_names["StopListHistoryTable"]
+    [item] = client.query(
+        TableName=history_table,
+        KeyConditionExpression="phoneNumber = :n",
+        ExpressionAttributeValues={":n": {"S": "+33612345678"}},
+    )["Items"]
+    recorded = datetime.fromisoformat(item["recordedAt"]["S"].replace("Z", "+00:00"))
+    assert int(item["expiresAt"]["N"]) == int(recorded.timestamp()) + 1095 * 86400
+    ttl = client.describe_time_to_live(TableName=history_table)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiresAt")
+    stop_list_ttl = client.describe_time_to_live(TableName=resources.table_name)["TimeToLiveDescription"]
+    assert stop_list_ttl["TimeToLiveStatus"] == "DISABLED"
+
+
+def test_the_time_to_honour_reaches_the_history_through_the_stream(
+    sqs_function: LocalFunction, resources: LocalResources
+) -> None:
+    feed = ChangeFeed(resources)
+    happened = datetime.now(UTC) - timedelta(seconds=90)
+    sqs_function.invoke(queued({"phoneNumber": "0612345678", "eventId": "late-1", "occurredAt": happened.isoformat()}))
+    feed.deliver()
+    [entry] = feed.history("+33612345678")
+    assert entry.honour_seconds is not None
+    assert 90 <= entry.honour_seconds < 120
+    assert entry.honoured_at is not None
+    assert entry.honoured_at > entry.at
+    alarms = boto3.client("cloudwatch").describe_alarms(AlarmNamePrefix=resources.alarm_names[0].split("-")[0])
+    assert {"HonourLateAlarm", "HonourDailyP99Alarm"} <= {
+        a["AlarmName"].split("-", 1)[1] for a in alarms["MetricAlarms"]
+    }

@@ -112,7 +112,10 @@ def test_status_healthy_then_each_problem(
     assert report["snapshot"]["size"] == 2
     assert report["table_items"] == 2
     assert [queue["visible"] for queue in report["queues"]] == [0, 0, 0, 0]
-    assert report["alarms_checked"] == len(resources.alarm_names) == 5
+    template_alarms = [
+        spec for spec in resources.template["Resources"].values() if spec["Type"] == "AWS::CloudWatch::Alarm"
+    ]
+    assert report["alarms_checked"] == len(resources.alarm_names) == len(template_alarms) >= 9
     assert report["problems"] == []
 
     publish(resources, {"phoneNumber": "3639"})
@@ -208,7 +211,9 @@ def test_link_mints_links_the_page_can_open(resources: LocalResources) -> None:
     [minted, refused] = as_json(result)
     assert minted["url"].startswith(f"{base}/u/")
     token = minted["url"].rsplit("/", 1)[1]
-    assert open_token(token, [resources.secret_values["LinkSigningKeySecret"]]) == "+33612345678"
+    opened = open_token(token, [resources.secret_values["LinkSigningKeySecret"]])
+    assert opened is not None
+    assert opened.number == "+33612345678"
     assert (refused["url"], bool(refused["error"])) == ("", True)
     assert secret not in result.stdout + result.stderr
     assert resources.secret_values["LinkSigningKeySecret"] not in result.stdout + result.stderr
@@ -420,3 +425,59 @@ def test_status_takes_the_age_from_cloudwatch_when_it_has_data(resources: LocalR
     queue = as_json(stoplist(resources, "--json", "status"))["queues"][0]
 
     assert (queue["oldest_age_seconds"], queue["age_from"]) == (754.0, "cloudwatch")
+
+
+# --- forget --------------------------------------------------------------------------------------------------
+def test_forget_queues_an_erasure_that_leaves_the_number_opted_out(
+    resources: LocalResources, sqs_function: LocalFunction, standin: SmsPartnerStandIn
+) -> None:
+    publish(resources, {"phoneNumber": "0612345678", "eventId": "crm-7", "reason": "m'appelle sans cesse"})
+    drain(resources, sqs_function)
+    ChangeFeed(resources).deliver()
+
+    sent = stoplist(resources, "forget", "06 12 34 56 78", "--wait", "0", "--json")
+    drain(resources, sqs_function)
+
+    assert sent.exit_code == 0
+    event_id = as_json(sent)["eventId"]
+    history = as_json(stoplist(resources, "history", "0612345678", "--json"))
+    assert [(entry["change"], entry["reason"]) for entry in history] == [("opt-out", None), ("erasure", None)]
+    assert history[1]["event_id"] == event_id
+    verdict = as_json(stoplist(resources, "check", "0612345678", "--json"))
+    assert verdict[0]["opted_out"] is True
+    assert "+33612345678" in standin.stop_list()
+    waited = stoplist(resources, "forget", "0612345678", "--wait", "0.2")
+    assert waited.exit_code == 1  # nobody drains the queue here: the erasure is not recorded in time
+    assert "erasure queued" in waited.stdout
+
+
+# --- subject -------------------------------------------------------------------------------------------------
+def test_subject_shows_the_item_the_history_the_provider_and_the_dead_letters_of_one_number(
+    resources: LocalResources, sqs_function: LocalFunction, snapshot_function: LocalFunction
+) -> None:
+    publish(
+        resources,
+        {"phoneNumber": "0612345678", "eventId": "crm-8", "source": "crm"},
+        {"phoneNumber": "0612345678", "action": "opt-in", "eventId": "bad-optin"},  # no consent: dead-lettered
+        {"phoneNumber": "0698765432", "action": "opt-in", "eventId": "other"},  # another number's dead letter
+    )
+    drain(resources, sqs_function)
+    snapshot_function.invoke({})
+    ChangeFeed(resources).deliver()
+
+    result = stoplist(resources, "subject", "06 12 34 56 78", "--json")
+
+    assert result.exit_code == 0
+    document = as_json(result)
+    assert document["number"] == "+33612345678"
+    assert document["opted_out"] is True
+    assert document["table_item"]["eventId"] == "crm-8"
+    assert [entry["event_id"] for entry in document["history"]] == ["crm-8"]
+    assert document["provider"]["checked_live"] is False
+    assert document["provider"]["listed"] is True
+    [letter] = document["dead_letters"]  # the other number's is not shown
+    assert letter["error_type"] == "invalid_consent"
+    assert letter["phone"] == "+336****5678"
+    text = stoplist(resources, "subject", "0612345678").stdout
+    assert "OPTED OUT" in text
+    assert "provider: listed, stop id" in text

@@ -223,6 +223,7 @@ class World:
                 clock_skew_seconds=CONSENT_SKEW_SECONDS,
                 clock=clock,
             ),
+            erasure=None,
             dead_letters=sink,
             queue=queue,
             delivery=Delivery.QUEUE,

@@ -7,9 +7,9 @@ Each is checked by mypy against the protocol it stands for (``stoplist.domain.po
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import requests
@@ -24,7 +24,10 @@ from stoplist.domain.ports import (
     DeadLetter,
     DeadLetterSink,
     DeleteResult,
+    ErasureHistory,
+    ErasureStore,
     HistoryWriter,
+    Lease,
     NumberLocks,
     OptInMark,
     OptInProvider,
@@ -34,11 +37,13 @@ from stoplist.domain.ports import (
     OptOutStore,
     ProviderFields,
     RetryQueue,
+    SecretVersion,
     SigningKeys,
     SnapshotStore,
     StopEntry,
     StopListProvider,
     StoredOptOut,
+    WebhookToken,
 )
 from stoplist.errors import AwsServiceError
 
@@ -244,20 +249,41 @@ class FakeTable:
     def on_marked(self, number: str) -> None:
         """A hook for tests: what happens between the opt-in's mark and its delete (a crossing opt-out)."""
 
+    # --- erasure -----------------------------------------------------------------------------------------------
+    def forget_details(self, number: str, kept_sources: Collection[str]) -> bool:
+        item = self.items.get(number)
+        if item is None:
+            return False
+        self.writes += 1
+        item.pop("optOutReason", None)
+        item.pop("optInConsentText", None)
+        if item.get("source") not in kept_sources:
+            item.pop("source", None)
+        return True
+
 
 @dataclass
 class FakeHistory:
-    entries: dict[tuple[str, str], HistoryEntry] = field(default_factory=dict)
+    by_key: dict[tuple[str, str], HistoryEntry] = field(default_factory=dict)
     calls: int = 0
 
     def append_all(self, entries: Sequence[HistoryEntry]) -> None:
         self.calls += 1
         for entry in entries:
-            self.entries[(entry.phone_number, entry.key)] = entry
+            self.by_key[(entry.phone_number, entry.key)] = entry
+
+    def entries(self, number: str, after: str | None = None) -> Iterator[HistoryEntry]:
+        found = [entry for (phone, _), entry in self.by_key.items() if phone == number]
+        yield from sorted((entry for entry in found if after is None or entry.key > after), key=lambda e: e.key)
+
+    def remove_details(self, entry: HistoryEntry, fields: Collection[str]) -> None:
+        key = (entry.phone_number, entry.key)
+        cleared: dict[str, Any] = dict.fromkeys(fields)
+        self.by_key[key] = replace(self.by_key[key], **cleared)
 
     def latest_consent(self, number: str) -> str | None:
         consents = [
-            entry.at for (phone, _), entry in self.entries.items() if phone == number and entry.change == CHANGE_OPT_IN
+            entry.at for (phone, _), entry in self.by_key.items() if phone == number and entry.change == CHANGE_OPT_IN
         ]
         return max(consents) if consents else None
 
@@ -303,19 +329,79 @@ class FakePublisher:
         self.events.append(dict(event))
 
 
-class FakeSigningKeys:
-    """Stands in for the link key secret: fixed versions, counts re-reads."""
+@dataclass
+class FakeLease:
+    """The lease as a flag: ``held_elsewhere`` stands for another snapshot holding it. Records what was asked."""
 
-    def __init__(self, *versions: str) -> None:
-        self.values = list(versions)
+    held_elsewhere: bool = False
+    held: bool = False
+    asked_seconds: list[float] = field(default_factory=list)
+    releases: int = 0
+    release_error: Exception | None = None
+
+    def acquire(self, seconds: float) -> bool:
+        self.asked_seconds.append(seconds)
+        if self.held_elsewhere or self.held:
+            return False
+        self.held = True
+        return True
+
+    def release(self) -> None:
+        if self.release_error is not None:
+            raise self.release_error
+        if self.held:
+            self.releases += 1
+            self.held = False
+
+
+class FakeSigningKeys:
+    """Stands in for the link key secret: fixed versions (newest first, created a day apart by default before
+    ``created``), counts re-reads."""
+
+    def __init__(self, *versions: str | SecretVersion, created: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> None:
+        self.values = [
+            version if isinstance(version, SecretVersion) else SecretVersion(version, created - timedelta(days=index))
+            for index, version in enumerate(versions)
+        ]
         self.rereads = 0
 
-    def versions(self) -> list[str]:
+    def history(self) -> list[SecretVersion]:
         return list(self.values)
 
     def reread_if_older_than(self, seconds: float) -> bool:
         self.rereads += 1
         return False
+
+
+class FakeWebhookToken:
+    """Stands in for the webhook token secret: a current version, maybe a previous one, counts re-reads."""
+
+    def __init__(self, current: SecretVersion, previous: SecretVersion | None = None) -> None:
+        self.current = current
+        self.previous = previous
+        self.rereads = 0
+
+    def current_version(self) -> SecretVersion:
+        return self.current
+
+    def previous_version(self) -> SecretVersion | None:
+        return self.previous
+
+    def reread_if_older_than(self, seconds: float) -> bool:
+        self.rereads += 1
+        return False
+
+
+class FailingPublisher:
+    """OptOutQueue refusing every send, as SQS does when it cannot be reached."""
+
+    def publish(self, event: Mapping[str, str]) -> None:
+        raise AwsServiceError("send to the opt-out queue: AWS.SimpleQueueService.NonExistentQueue")
+
+
+class FailingDeadLetters:
+    def send(self, letter: DeadLetter) -> None:
+        raise AwsServiceError("send to the dead-letter queue: AccessDenied")
 
 
 _checked: tuple[
@@ -328,6 +414,7 @@ _checked: tuple[
     SecretReader,
     OptOutPublisher,
     SigningKeys,
+    Lease,
 ] = (
     FakeProvider(),
     FakeDeadLetters(),
@@ -338,6 +425,14 @@ _checked: tuple[
     FakeSecrets(""),
     FakePublisher(),
     FakeSigningKeys(),
+    FakeLease(),
+)
+
+
+_checked_webhook: tuple[WebhookToken, OptOutPublisher, DeadLetterSink] = (
+    FakeWebhookToken(SecretVersion("token", datetime(2026, 1, 1, tzinfo=UTC))),
+    FailingPublisher(),
+    FailingDeadLetters(),
 )
 
 
@@ -349,3 +444,6 @@ _checked_opt_in: tuple[OptInProvider, OptInStore, HistoryWriter, ConsentHistory,
     FakeBus(),
     FakeLocks(),
 )
+
+
+_checked_erasure: tuple[ErasureStore, ErasureHistory] = (FakeTable(), FakeHistory())

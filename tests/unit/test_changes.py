@@ -137,8 +137,11 @@ def test_other_modifications_say_nothing(new: dict[str, Any], old: dict[str, Any
     assert change_of(record("MODIFY", new=new, old=old)) is None
 
 
-def test_the_status_item_says_nothing() -> None:
-    assert change_of(record("INSERT", new={"phoneNumber": "#snapshot-status", "size": 3})) is None
+@pytest.mark.parametrize("key", ["#snapshot-status", "#snapshot-lease", "#any-later-item"])
+@pytest.mark.parametrize("event_name", ["INSERT", "MODIFY", "REMOVE"])
+def test_the_tables_own_items_say_nothing(key: str, event_name: str) -> None:
+    image = {"phoneNumber": key, "holder": "h", "eventId": "not-a-change"}
+    assert change_of(record(event_name, new=image, old=image)) is None
 
 
 def test_publisher_writes_history_then_announces_and_reports_nothing_failed() -> None:
@@ -149,7 +152,7 @@ def test_publisher_writes_history_then_announces_and_reports_nothing_failed() ->
         record("REMOVE", old={**OPTED_OUT, **OPT_IN_MARK}, seq="3"),
     ]
     assert ChangePublisher(history=history, bus=bus).process(records) == []
-    assert len(history.entries) == 2
+    assert len(history.by_key) == 2
     assert history.calls == 1  # one batch write for the whole stream batch
     assert [a.detail_type for a in bus.published] == [OPT_OUT_RECORDED, OPT_IN_RECORDED]
 
@@ -163,9 +166,9 @@ def test_publisher_reports_the_first_record_not_announced() -> None:
         record("INSERT", new={**SNAPSHOT_ITEM, "phoneNumber": "+33700000002"}, seq="13"),
     ]
     assert ChangePublisher(history=history, bus=bus).process(records) == ["12"]
-    assert len(history.entries) == 4  # all kept before announcing: a retry rewrites the same keys
+    assert len(history.by_key) == 4  # all kept before announcing: a retry rewrites the same keys
     ChangePublisher(history=history, bus=FakeBus()).process(records[2:])
-    assert len(history.entries) == 4
+    assert len(history.by_key) == 4
 
 
 def test_stream_record_reads_lambda_s_shape() -> None:

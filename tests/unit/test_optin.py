@@ -130,7 +130,7 @@ def test_consent_in_the_future_beyond_the_skew_is_refused(consent_at: str) -> No
 def test_not_in_the_table_nor_listed_the_consent_is_still_kept() -> None:
     history = FakeHistory()
     assert opt_in(service(FakeProvider(), FakeTable(), history)) is Disposition.NOT_LISTED
-    [entry] = history.entries.values()
+    [entry] = history.by_key.values()
     assert (entry.change, entry.consent_source) == (CHANGE_OPT_IN, "web-form")
 
 

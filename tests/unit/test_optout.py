@@ -69,7 +69,7 @@ def test_an_opt_out_older_than_an_applied_consent_is_superseded_kept_and_not_sen
 
     assert opt_out(svc, "2026-11-22T10:30:00+01:00") is Disposition.SUPERSEDED  # 09:30 UTC
     assert provider.added == []
-    [entry] = [entry for entry in history.entries.values() if entry.change == CHANGE_OPT_OUT_SUPERSEDED]
+    [entry] = [entry for entry in history.by_key.values() if entry.change == CHANGE_OPT_OUT_SUPERSEDED]
     assert (entry.event_id, entry.at) == ("out-1", "2026-11-22T09:30:00.000000Z")
 
 

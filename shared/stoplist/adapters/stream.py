@@ -29,6 +29,11 @@ def stream_record(raw: dict[str, Any]) -> StreamRecord:
 
 
 def _image(image: dict[str, Any] | None) -> dict[str, Any]:
-    """Attribute values to plain values; numbers (Decimal) to int, since the tables hold only whole ones."""
+    """Attribute values to plain values; numbers (Decimal) to int, or float when they have a fraction
+    (``honourSeconds``)."""
     plain = {name: _deserialize(value) for name, value in (image or {}).items()}
-    return {name: int(value) if isinstance(value, Decimal) else value for name, value in plain.items()}
+    return {name: _plain_number(value) if isinstance(value, Decimal) else value for name, value in plain.items()}
+
+
+def _plain_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)

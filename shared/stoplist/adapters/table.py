@@ -9,12 +9,14 @@ table has seen for the number and never moves backwards (a conditional write); `
 opt-out of ``eventId`` counts. ``providerEntries`` (L of M ``{id, createdAt}``) lists every entry of the list
 that normalises to the number, as the last snapshot saw them; ``addedStopIds`` (NS) the entries this
 application's own ``add`` created (their time is the opt-out that added them, not their ``createdAt``).
+``honouredAt`` (S) and ``honourSeconds`` (N) are those of the last opt-out written through
+(``stoplist.domain.honour``).
 While a re-opt-in is under way the item also carries its evidence (``optInEventId``, ``optInSource``,
 ``optInConsentSource``, ``optInConsentAt``, ``optInConsentText``, ``optInOccurredAt``, ``optInRequestedAt``):
 the delete that ends the opt-in is conditional on ``optInEventId``, and the stream's REMOVE record then
 carries who opted the number in and on what consent. An opt-out written through meanwhile removes them.
-Keys that start with ``#`` are never E.164 numbers (``#snapshot-status`` holds the last snapshot's status): scans
-and the change publisher skip them.
+Items whose key starts with ``#`` are the table's own (``stoplist.domain.keys``): ``#snapshot-status`` holds the
+last snapshot's status, ``#snapshot-lease`` is held by the running snapshot; neither is ever an E.164 number.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from botocore.exceptions import ClientError
 
 from stoplist.adapters.group_write import GroupWriter
 from stoplist.adapters.unprocessed import until_processed
+from stoplist.domain.keys import STATUS_KEY, is_control_key
 from stoplist.domain.ports import ListedEntry, OptInMark, OptOutRecord, ProviderFields, StoredOptOut, utc_now
 from stoplist.errors import CONDITION_FAILED, AwsServiceError, aws_error_code, aws_errors
 from stoplist.observability import logger
@@ -35,7 +38,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-STATUS_KEY = "#snapshot-status"
 BATCH_WRITE_LIMIT = 25
 TRANSACT_WRITE_LIMIT = 100  # actions in one TransactWriteItems
 _TRANSACTION_CANCELED = "TransactionCanceledException"
@@ -63,6 +65,8 @@ ITEM_ATTRIBUTES = (
     "recordedBy",
     "firstSeenAt",
     "updatedAt",
+    "honouredAt",
+    "honourSeconds",
     *OPT_IN_MARK_ATTRIBUTES,
 )
 
@@ -86,7 +90,7 @@ class StopListTable:
         """Upsert the number with its audit fields; provider fields already there are kept. ``optedOutAt`` is set
         to ``record.latest_opted_out_at`` on condition that it is not later already: it never moves backwards."""
         now = now or utc_now()
-        assignments: dict[str, str | int | None] = {
+        assignments: dict[str, str | int | float | None] = {
             "updatedAt": now,
             "eventId": record.event_id,
             "optedOutAt": record.latest_opted_out_at,
@@ -94,6 +98,8 @@ class StopListTable:
             "source": record.source,
             "optOutReason": record.reason,
             "providerStopId": record.stop_id,
+            "honouredAt": record.honoured_at,
+            "honourSeconds": record.honour_seconds,
             # An opt-out cancels a re-opt-in under way: its conditional delete will not match any more.
             **dict.fromkeys(OPT_IN_MARK_ATTRIBUTES),
         }
@@ -101,7 +107,7 @@ class StopListTable:
             record.phone_number,
             assignments,
             set_if_missing={"recordedBy": "optout", "firstSeenAt": now},
-            remove_missing=OPT_IN_MARK_ATTRIBUTES,
+            remove_missing=(*OPT_IN_MARK_ATTRIBUTES, "honouredAt", "honourSeconds"),
             add_to_set={"addedStopIds": record.stop_id} if record.stop_id is not None else None,
         )
         request["ExpressionAttributeNames"]["#latest"] = "optedOutAt"
@@ -138,7 +144,7 @@ class StopListTable:
         else:
             condition = "updatedAt = :seen"
             values[":seen"] = {"S": seen.updated_at}
-        return self._conditional(
+        return conditional_write(
             "mark the opt-in",
             lambda: self._client.update_item(
                 TableName=self.name,
@@ -163,7 +169,7 @@ class StopListTable:
 
     def delete_opted_in(self, number: str, event_id: str) -> bool:
         """Delete the item if it still carries this opt-in's mark (False: an opt-out was recorded meanwhile)."""
-        return self._conditional(
+        return conditional_write(
             "delete the opted-in number",
             lambda: self._client.delete_item(
                 TableName=self.name,
@@ -174,15 +180,40 @@ class StopListTable:
         )
 
     def _conditional(self, action: str, write: Callable[[], object]) -> bool:
-        """Run a conditional write; False when its condition did not hold."""
-        try:
-            with aws_errors(action, expected=frozenset({CONDITION_FAILED})):
-                write()
-        except ClientError as exc:
-            if aws_error_code(exc) == CONDITION_FAILED:
-                return False
-            raise
-        return True
+        return conditional_write(action, write)
+
+    # --- erasure -------------------------------------------------------------------------------------------
+    def forget_details(self, number: str, kept_sources: Collection[str]) -> bool:
+        """Remove the free text of the number's item (``optOutReason``, ``optInConsentText``), and its
+        ``source`` and ``optInSource`` unless they are one of ``kept_sources``; False when there is no item.
+        The item stays: the number is still opted out. Conditional on the item, so none is created."""
+        found = conditional_write(
+            "erase the item's details",
+            lambda: self._client.update_item(
+                TableName=self.name,
+                Key={"phoneNumber": {"S": number}},
+                UpdateExpression="REMOVE optOutReason, optInConsentText",
+                ConditionExpression="attribute_exists(phoneNumber)",
+            ),
+        )
+        if found:
+            for attribute in ("source", "optInSource"):
+                self._remove_unless(number, attribute, kept_sources)
+        return found
+
+    def _remove_unless(self, number: str, attribute: str, kept: Collection[str]) -> None:
+        values = {f":k{index}": {"S": value} for index, value in enumerate(sorted(kept))}
+        conditional_write(
+            "erase the item's source",
+            lambda: self._client.update_item(
+                TableName=self.name,
+                Key={"phoneNumber": {"S": number}},
+                UpdateExpression="REMOVE #a",
+                ConditionExpression=f"attribute_exists(#a) AND NOT #a IN ({', '.join(values)})",
+                ExpressionAttributeNames={"#a": attribute},
+                ExpressionAttributeValues=values,
+            ),
+        )
 
     # --- snapshot ------------------------------------------------------------------------------------------
     def scan_segment(self, segment: int, total_segments: int) -> Iterator[tuple[str, ProviderFields]]:
@@ -261,7 +292,7 @@ class StopListTable:
 
     def delete_unless_written_since(self, number: str, cutoff: str) -> bool:
         """Delete ``number`` unless it was written at or after ``cutoff`` (a write-through that raced us)."""
-        return self._conditional(
+        return conditional_write(
             "delete an item",
             lambda: self._client.delete_item(
                 TableName=self.name,
@@ -280,9 +311,21 @@ class StopListTable:
             self._client.put_item(TableName=self.name, Item=item)
 
 
+def conditional_write(action: str, write: Callable[[], object]) -> bool:
+    """Run a conditional DynamoDB write; False when its condition did not hold, other failures translated."""
+    try:
+        with aws_errors(action, expected=frozenset({CONDITION_FAILED})):
+            write()
+    except ClientError as exc:
+        if aws_error_code(exc) == CONDITION_FAILED:
+            return False
+        raise
+    return True
+
+
 def _update_request(
     number: str,
-    assignments: dict[str, str | int | None],
+    assignments: dict[str, str | int | float | None],
     set_if_missing: dict[str, str],
     remove_missing: Collection[str] = (),
     add_to_set: dict[str, int] | None = None,
@@ -302,7 +345,7 @@ def _update_request(
             else:
                 del names[f"#a{index}"]
             continue
-        values[f":v{index}"] = {"N": str(value)} if isinstance(value, int) else {"S": value}
+        values[f":v{index}"] = {"N": str(value)} if isinstance(value, int | float) else {"S": value}
         sets.append(f"#a{index} = :v{index}")
     for index, (attribute, value) in enumerate(set_if_missing.items()):
         names[f"#m{index}"] = attribute
@@ -349,11 +392,6 @@ def opt_in_mark_attributes(mark: OptInMark, requested_at: str) -> dict[str, str 
     }
 
 
-def is_control_key(key: str) -> bool:
-    """An item of the table's own (the snapshot's status), not a number: E.164 keys start with ``+``."""
-    return key.startswith("#")
-
-
 def _entries_value(fields: ProviderFields) -> dict[str, Any]:
     entries: list[dict[str, Any]] = []
     for entry in fields.entries:
@@ -385,7 +423,7 @@ def _provider_fields(item: dict[str, Any]) -> ProviderFields:
 
 def _provider_update(number: str, fields: ProviderFields, now: str) -> dict[str, Any]:
     """The snapshot's upsert of a number's provider entries (an UpdateItem without its table)."""
-    assignments: dict[str, str | int | None] = {
+    assignments: dict[str, str | int | float | None] = {
         "updatedAt": now,
         "providerStopId": fields.stop_id,
         "providerCreatedAt": fields.created_at,

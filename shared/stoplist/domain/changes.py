@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from stoplist.domain.keys import is_control_key
 from stoplist.domain.ordering import parse_time, provider_time, to_utc, utc_text
 from stoplist.domain.ports import AnnouncementBus, HistoryWriter
 from stoplist.observability import count, logger
@@ -61,6 +62,13 @@ class HistoryEntry:
     consent_at: str | None = None
     consent_text: str | None = None
     provider_created_at: str | None = None
+    # How the opt-out arrived (``queue`` or ``bus``; None for the HTTP doors' and older entries, which came
+    # through the queue too) and how long it took to be honoured (docs/privacy.md, "Time to honour").
+    channel: str | None = None
+    received_at: str | None = None
+    receive_count: int | None = None
+    honoured_at: str | None = None
+    honour_seconds: float | None = None
 
     @property
     def key(self) -> str:
@@ -93,11 +101,11 @@ class Change:
 
 
 def change_of(record: StreamRecord) -> Change | None:
-    """The change a stream record stands for, or None (the status item, a provider-field update)."""
+    """The change a stream record stands for, or None (the table's own items; a provider-field update)."""
     image = record.old_image if record.event_name == "REMOVE" else record.new_image
     number = image.get("phoneNumber")
-    if not isinstance(number, str) or number.startswith("#"):
-        return None  # the table's own items (the snapshot's status) are not numbers
+    if not isinstance(number, str) or is_control_key(number):
+        return None
     if record.event_name == "INSERT":
         entry = _entered(number, image, record)
         return Change(record.sequence_number, entry, _announce(OPT_OUT_RECORDED, entry, record))
@@ -132,6 +140,9 @@ def _entered(number: str, image: Mapping[str, Any], record: StreamRecord) -> His
         reason=_text(image, "optOutReason"),
         occurred_at=occurred_at,
         provider_created_at=_text(image, "providerCreatedAt"),
+        # SMS Partner honoured a STOP it received itself when it received it: at its createdAt, in no time.
+        honoured_at=occurred_at if snapshot else _text(image, "honouredAt"),
+        honour_seconds=0.0 if snapshot else _seconds(image, "honourSeconds"),
     )
 
 
@@ -198,6 +209,11 @@ def _text(image: Mapping[str, Any], name: str) -> str | None:
 def _number(image: Mapping[str, Any], name: str) -> int | None:
     value = image.get(name)
     return int(value) if value is not None and not isinstance(value, bool | str) else None
+
+
+def _seconds(image: Mapping[str, Any], name: str) -> float | None:
+    value = image.get(name)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _utc(text: str) -> str:

@@ -2,6 +2,7 @@
 
     parse (events) -> OptOutRequest  -> OptOutService.opt_out  (stoplist.domain.optout)
                    -> OptInRequest   -> OptInService.opt_in    (stoplist.domain.optin)
+                   -> ErasureRequest -> ErasureService.erase   (stoplist.domain.erasure)
 
 Both follow the ordering rule of ``stoplist.domain.ordering``; this module only delivers: it routes the request
 by its type, and ends every event the same way.
@@ -27,7 +28,8 @@ from collections.abc import Callable
 from typing import Any
 
 from stoplist.domain.deadline import Deadline, HasRemainingTime
-from stoplist.domain.events import OptInRequest, RawEvent, Request
+from stoplist.domain.erasure import ErasureService
+from stoplist.domain.events import ErasureRequest, OptInRequest, RawEvent, Request
 from stoplist.domain.optin import OptInService
 from stoplist.domain.optout import OptOutService
 from stoplist.domain.outcomes import Disposition
@@ -59,6 +61,7 @@ class EventDispatcher:
         *,
         opt_out: OptOutService,
         opt_in: OptInService | None,
+        erasure: ErasureService | None,
         dead_letters: DeadLetterSink,
         queue: RetryQueue,
         delivery: Delivery,
@@ -66,9 +69,11 @@ class EventDispatcher:
         schedule: RedeliverySchedule,
         deadline_margin_seconds: float,
     ) -> None:
-        """``opt_in`` is None where the function has no history table to keep the consent in."""
+        """``opt_in`` and ``erasure`` are None where the function is not set up for them (unit tests of the
+        opt-out's delivery); an event of that kind is then a configuration error."""
         self._opt_out = opt_out
         self._opt_in = opt_in
+        self._erasure = erasure
         self._dead_letters = dead_letters
         self._queue = queue
         self._delivery = delivery
@@ -88,6 +93,10 @@ class EventDispatcher:
                 if self._opt_in is None:
                     raise ConfigurationError("this function is not set up for opt-ins")
                 return self._opt_in.opt_in(request, raw.received_at, deadline)
+            if isinstance(request, ErasureRequest):
+                if self._erasure is None:
+                    raise ConfigurationError("this function is not set up for erasures")
+                return self._erasure.erase(request, raw.received_at)
             return self._opt_out.opt_out(request, raw.received_at, deadline)
         except PermanentError as exc:
             logger.warning("event rejected", event_id=event_id, error_type=exc.reason, error=str(exc))

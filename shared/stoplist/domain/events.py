@@ -5,11 +5,12 @@ A message body (SQS) or ``detail`` (EventBridge) is a JSON object: ``phoneNumber
 strings. Unknown fields are ignored. An SQS body may also be an SNS notification or a whole EventBridge
 event wrapping that object, or a Lambda invocation record (OnFailure destination) around such an event.
 
-``action`` is ``opt-out`` (the default) or ``opt-in``; on the bus, detail-type ``SmsOptInRequested`` means
-``opt-in``. An opt-in needs consent evidence: ``consentSource`` and ``consentAt`` (ISO 8601 with a UTC
-offset), ``consentText`` optional. An ``occurredAt`` without offset is accepted: ``stoplist.domain.ordering``
-reads it in the number's own time zone. The parsers return an ``OptOutRequest`` or an ``OptInRequest``, so that
-what an event asks for is its type.
+``action`` is ``opt-out`` (the default), ``opt-in`` or ``erase``; on the bus, detail-type ``SmsOptInRequested``
+means ``opt-in`` (``erase`` comes through the queue, e.g. from ``stoplist forget``). An opt-in needs consent
+evidence: ``consentSource`` and ``consentAt`` (ISO 8601 with a UTC offset), ``consentText`` optional. An
+``occurredAt`` without offset is accepted: ``stoplist.domain.ordering`` reads it in the number's own time zone.
+The parsers return an ``OptOutRequest``, an ``OptInRequest`` or an ``ErasureRequest``, so that what an event asks
+for is its type.
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ _COUNTRY = re.compile(r"[A-Za-z]{2}")
 
 OPT_OUT = "opt-out"
 OPT_IN = "opt-in"
-ACTIONS = (OPT_OUT, OPT_IN)
+# A person's request to erase their data (GDPR art. 17): details go, the objection stays (domain/erasure.py).
+ERASE = "erase"
+ACTIONS = (OPT_OUT, OPT_IN, ERASE)
+# The ``source`` of opt-outs loaded by ``stoplist import`` (a door of the stack's own, as the HTTP doors' are).
+IMPORT_SOURCE = "import"
 # EventBridge detail-type -> action; the rule of template.yaml matches exactly these.
 DETAIL_TYPES = {"SmsOptOutRequested": OPT_OUT, "SmsOptInRequested": OPT_IN}
 
@@ -87,7 +92,21 @@ class OptInRequest:
     occurred_at: str | None = None
 
 
-Request = OptOutRequest | OptInRequest
+@dataclass(frozen=True)
+class ErasureRequest:
+    """A person's request to erase their data (GDPR art. 17): details go, the objection stays
+    (``stoplist.domain.erasure``)."""
+
+    action: ClassVar[str] = ERASE
+
+    phone_number: str
+    event_id: str
+    country: str | None = None
+    source: str | None = None
+    occurred_at: str | None = None
+
+
+Request = OptOutRequest | OptInRequest | ErasureRequest
 
 
 def read_sqs_message(raw: RawEvent) -> Request:
@@ -110,6 +129,19 @@ def parse_sqs_body(body: str, message_id: str) -> Request:
     payload = _load_json(body, "message body")
     payload, envelope_id, detail_type = _unwrap(payload)
     return parse_optout(payload, envelope_id or message_id, _detail_type_action(detail_type))
+
+
+def phone_in_body(body: str) -> tuple[str, str | None] | None:
+    """The ``phoneNumber`` and ``country`` an SQS body is about, even when the event is refused for another
+    reason (a missing consent, an unknown action): what a dead letter is about. None without a number."""
+    try:
+        payload, _, _ = _unwrap(_load_json(body, "message body"))
+    except InvalidEventError:
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("phoneNumber"), str):
+        return None
+    country = payload.get("country")
+    return payload["phoneNumber"], country if isinstance(country, str) else None
 
 
 def parse_eventbridge_event(event: dict[str, Any]) -> Request:
@@ -151,8 +183,11 @@ def parse_optout(payload: object, default_event_id: str, implied_action: str | N
     event_id = _optional_text(payload, "eventId") or default_event_id
     source = _optional_text(payload, "source")
     country = country.upper() if country else None
-    if _action(payload, implied_action) == OPT_IN:
+    action = _action(payload, implied_action)
+    if action == OPT_IN:
         return OptInRequest(phone, event_id, _consent(payload), country, source, occurred_at)
+    if action == ERASE:
+        return ErasureRequest(phone, event_id, country, source, occurred_at)
     return OptOutRequest(phone, event_id, country, source, _optional_text(payload, "reason"), occurred_at)
 
 

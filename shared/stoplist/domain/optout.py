@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from stoplist.domain.changes import CHANGE_OPT_OUT_SUPERSEDED, HistoryEntry
 from stoplist.domain.deadline import Deadline
 from stoplist.domain.events import OptOutRequest
+from stoplist.domain.honour import honour
 from stoplist.domain.number_lease import number_held
 from stoplist.domain.ordering import opt_out_time, stored_time, superseded, utc_text
 from stoplist.domain.outcomes import Disposition, log_done
@@ -50,6 +51,7 @@ class OptOutService:
             if superseded(counts_from, consent):
                 return self._superseded(request, number, counts_from)
             result = self._provider.add_stop(number, deadline)
+            honoured = honour(counts_from, self._clock())
             item = self._table.read(number)
             recorded = stored_time(item.opted_out_at) if item is not None else None
             latest = counts_from if recorded is None else max(recorded, counts_from)
@@ -62,6 +64,8 @@ class OptOutService:
                     source=request.source,
                     reason=request.reason,
                     stop_id=result.stop_id,
+                    honoured_at=honoured.honoured_at,
+                    honour_seconds=honoured.seconds,
                 )
             )
         return log_done(request, number, Disposition.ALREADY_LISTED if result.already_listed else Disposition.ADDED)

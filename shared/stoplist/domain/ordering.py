@@ -81,8 +81,12 @@ def provider_time(created_at: str | None) -> datetime | None:
 
 
 def stored_time(text: str | None) -> datetime | None:
-    """A time this application stored (``utc_text``); None when absent."""
-    return None if not text else to_utc(parse_time(text))
+    """A time this application stored (``utc_text``; one without offset is UTC); None when absent. Raises
+    ValueError for text that is no date."""
+    if not text:
+        return None
+    moment = parse_time(text)
+    return to_utc(moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC))
 
 
 def consent_wins(consent: datetime, opt_outs: Iterable[datetime | None]) -> bool:

@@ -23,6 +23,7 @@ class Disposition(enum.Enum):
     THROTTLED = "ProviderThrottled"
     OPTED_IN = "OptInRemoved"  # the provider's entries were deleted
     NOT_LISTED = "OptInNotListed"  # the number was on no list: nothing to undo
+    ERASED = "SubjectErased"  # details erased, the objection kept (domain/erasure.py)
 
 
 def log_done(request: Request, number: str, disposition: Disposition) -> Disposition:

@@ -6,7 +6,7 @@ The services in ``stoplist.domain`` are typed against these, never against an ad
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol
@@ -101,6 +101,8 @@ class OptOutRecord:
     source: str | None = None
     reason: str | None = None
     stop_id: int | None = None
+    honoured_at: str | None = None  # the provider's confirmation (stoplist.domain.honour)
+    honour_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -216,16 +218,49 @@ class SnapshotStore(Protocol):
     def write_status(self, status: dict[str, str | int | float]) -> None: ...
 
 
+class Lease(Protocol):
+    """A job's right to run alone, held until released or until it expires (``stoplist.adapters.lease``): a
+    holder that dies (a timeout, a crash) leaves it to expire rather than block the job for good."""
+
+    def acquire(self, seconds: float) -> bool:
+        """Take the lease for ``seconds`` if nobody holds it (or their hold has expired); False if held."""
+
+    def release(self) -> None:
+        """Give back a lease this object holds (nothing if it holds none, or if its hold expired meanwhile)."""
+
+
 class OptOutPublisher(Protocol):
     """Where the HTTP doors send an opt-out event, the contract's object (``adapters.opt_out_queue.OptOutQueue``)."""
 
     def publish(self, event: Mapping[str, str]) -> None: ...
 
 
-class SigningKeys(Protocol):
-    """The unsubscribe links' keys, current first, then the previous one (``stoplist.adapters.secrets``)."""
+# A token or a link made with a secret newer than the cached one (just rotated) re-reads it, at most this often.
+SECRET_REREAD_SECONDS = 30.0
 
-    def versions(self) -> list[str]: ...
+
+@dataclass(frozen=True)
+class SecretVersion:
+    """One version of a generated secret and when it was created (Secrets Manager's ``CreatedDate``)."""
+
+    value: str
+    created_at: datetime
+
+
+class SigningKeys(Protocol):
+    """The unsubscribe links' keys: every version of their secret, newest first (``stoplist.adapters.secrets``)."""
+
+    def history(self) -> list[SecretVersion]: ...
+
+    def reread_if_older_than(self, seconds: float) -> bool: ...
+
+
+class WebhookToken(Protocol):
+    """The reply webhook's token: its current version and the one before (``stoplist.adapters.secrets``)."""
+
+    def current_version(self) -> SecretVersion: ...
+
+    def previous_version(self) -> SecretVersion | None: ...
 
     def reread_if_older_than(self, seconds: float) -> bool: ...
 
@@ -265,6 +300,23 @@ class ConsentHistory(HistoryWriter, Protocol):
     def latest_consent(self, number: str) -> str | None:
         """The consent time (UTC text) of the latest re-opt-in applied to ``number``, read consistently."""
         ...
+
+
+class ErasureStore(Protocol):
+    """What the erasure does to the number's item (``stoplist.adapters.table.StopListTable``)."""
+
+    def forget_details(self, number: str, kept_sources: Collection[str]) -> bool:
+        """Remove the item's free text (reason, consent text) and its ``source`` unless it is one of
+        ``kept_sources``; the item itself stays. False when the table has no item for the number."""
+
+
+class ErasureHistory(HistoryWriter, Protocol):
+    """What the erasure reads and rewrites of the history (``stoplist.adapters.history.HistoryTable``)."""
+
+    def entries(self, number: str, after: str | None = None) -> Iterator[HistoryEntry]: ...
+
+    def remove_details(self, entry: HistoryEntry, fields: Collection[str]) -> None:
+        """Remove these ``HistoryEntry`` fields from the stored entry, keeping the rest (its expiry too)."""
 
 
 class AnnouncementBus(Protocol):

@@ -1,0 +1,90 @@
+"""Erasure without un-blocking: a person's request to erase their data (GDPR art. 17), as an ``erase`` event.
+
+The objection itself is what the stack must keep (art. 17(3): honouring the objection is the legal ground for
+keeping the number), so the number stays in the table and on the provider's list, and the history keeps what
+proves it: the number, the dates, the door (``source`` when it is one of the stack's own doors, ``recordedBy``),
+the event ids and the provider's id. What goes is what only describes the person:
+
+- the opt-out's free-text ``reason`` (``optOutReason``),
+- a re-opt-in's ``consentText`` (the item's ``optInConsentText`` while one is under way),
+- a ``source`` that is not one of the stack's doors (another system's free text may name a person, an agent,
+  a ticket).
+
+The erasure is itself recorded: a history entry ``erasure`` with the event's id. Run again (a redelivery), it
+finds nothing left to remove and records the same entry (same time, same id) when the event has ``occurredAt``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from stoplist.domain.changes import PROVIDER_SOURCE, HistoryEntry
+from stoplist.domain.events import IMPORT_SOURCE, ErasureRequest
+from stoplist.domain.ordering import opt_out_time, utc_text
+from stoplist.domain.outcomes import Disposition, log_done
+from stoplist.domain.phone import to_e164
+from stoplist.domain.ports import ErasureHistory, ErasureStore, utc_now
+from stoplist.domain.replies import SOURCE as REPLY_SOURCE
+from stoplist.domain.unsubscribe import SOURCE as LINK_SOURCE
+from stoplist.observability import logger, mask_phone
+
+CHANGE_ERASURE = "erasure"
+# ``source`` of the erasures ``stoplist forget`` sends.
+FORGET_SOURCE = "stoplist-forget"
+# Sources the stack itself writes: they name a door, never a person, and are kept.
+DOOR_SOURCES = frozenset({REPLY_SOURCE, LINK_SOURCE, PROVIDER_SOURCE, IMPORT_SOURCE, FORGET_SOURCE})
+# HistoryEntry fields an erasure always removes.
+ERASED_FIELDS = ("reason", "consent_text")
+
+
+def erased_fields(entry: HistoryEntry) -> list[str]:
+    """The fields of ``entry`` that an erasure removes (empty when there is nothing left to remove)."""
+    fields = [name for name in ERASED_FIELDS if getattr(entry, name)]
+    if entry.source and entry.source not in DOOR_SOURCES:
+        fields.append("source")
+    return fields
+
+
+class ErasureService:
+    def __init__(
+        self,
+        *,
+        table: ErasureStore,
+        history: ErasureHistory,
+        default_region: str,
+        clock: Callable[[], str] = utc_now,
+    ) -> None:
+        self._table = table
+        self._history = history
+        self._default_region = default_region
+        self._clock = clock
+
+    def erase(self, request: ErasureRequest, received_at: datetime) -> Disposition:
+        """Strip the number's history entries and item of what only describes the person, then record the
+        erasure (at its ``occurredAt``, read like an opt-out's: never later than its receipt)."""
+        number = to_e164(request.phone_number, request.country, self._default_region)
+        in_table = self._table.forget_details(number, DOOR_SOURCES)
+        rewritten = 0
+        for entry in list(self._history.entries(number)):
+            fields = erased_fields(entry)
+            if fields:
+                self._history.remove_details(entry, fields)
+                rewritten += 1
+        now = self._clock()
+        at = utc_text(opt_out_time(request.occurred_at, received_at, number))
+        self._history.append_all(
+            [
+                HistoryEntry(
+                    phone_number=number,
+                    at=at,
+                    event_id=request.event_id,
+                    change=CHANGE_ERASURE,
+                    recorded_by=CHANGE_ERASURE,
+                    recorded_at=now,
+                    source=request.source if request.source in DOOR_SOURCES else None,
+                )
+            ]
+        )
+        logger.info("erasure recorded", phone=mask_phone(number), in_table=in_table, entries_stripped=rewritten)
+        return log_done(request, number, Disposition.ERASED)
