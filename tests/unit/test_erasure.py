@@ -44,18 +44,22 @@ def stocked() -> tuple[FakeTable, FakeHistory]:
     return table, history
 
 
-def erasure_service(table: FakeTable, history: FakeHistory) -> OptOutService:
+def erasure_service(
+    table: FakeTable, history: FakeHistory, dead: FakeDeadLetters | None = None, wired: bool = True
+) -> OptOutService:
+    """The opt-out service with the erasure wired in as the handlers get it (``wired``: False, a function
+    without it)."""
     erasure = ErasureService(table=table, history=history, default_region="FR", clock=lambda: "2026-04-01T00:00:00Z")
     return OptOutService(
         provider=FakeProvider(),
-        dead_letters=FakeDeadLetters(),
+        dead_letters=dead or FakeDeadLetters(),
         table=table,
         default_region="FR",
-        max_receive_count=5,
+        max_receive_count=1,
         queue=None,
         schedule=None,
         deadline_margin_seconds=3.0,
-        erase=erasure.erase,
+        erase=erasure.erase if wired else None,
     )
 
 
@@ -109,15 +113,6 @@ def test_a_number_not_in_the_table_is_not_added_by_its_erasure() -> None:
 
 def test_a_function_without_the_erasure_dead_letters_the_event_as_a_configuration_error() -> None:
     dead = FakeDeadLetters()
-    service = OptOutService(
-        provider=FakeProvider(),
-        dead_letters=dead,
-        table=None,
-        default_region="FR",
-        max_receive_count=1,
-        queue=None,
-        schedule=None,
-        deadline_margin_seconds=3.0,
-    )
+    service = erasure_service(FakeTable(), FakeHistory(), dead, wired=False)
     assert service.handle(erase_event(), read_sqs_message) is Disposition.DEAD_LETTERED
     assert "not set up for erasures" in dead.sent[0]["reason"]
