@@ -6,7 +6,7 @@ The rule every handler module follows (``handlers/``), written here because this
 - ``lambda_handler(event, context)`` is the entry point;
 - ``dependencies()`` builds what the handler needs (settings, clients, the ``requests`` session, the cached
   secret) on the first invocation, not at import, and is cached (``functools.cache``) so that a container
-  builds it once. Building at import would add to every cold start (see the README's cold-start bench);
+  builds it once. Building at import would add to every cold start (see bench/README.md, "Cold start");
 - nothing else in the module keeps per-container state, so ``LocalFunction.new_container()`` clearing
   ``dependencies``' cache is a cold start: new clients, the secret read again, settings read from the
   environment of the function being run.

@@ -294,7 +294,7 @@ def _drive(
     sqs: Any,
 ) -> RunSummary:
     """The run itself, with the HTTP API up: events in, the queue and the bus drained, the snapshot."""
-    from stoplist.adapters.table import STATUS_KEY
+    from stoplist.domain.keys import is_control_key
     from stoplist.lookup import StopListLookup
 
     from devkit.http_samples import HttpDoors, exercise
@@ -362,8 +362,7 @@ def _drive(
     for page in dynamodb.get_paginator("scan").paginate(
         TableName=resources.table_name, ProjectionExpression="phoneNumber"
     ):
-        keys.update(item["phoneNumber"]["S"] for item in page["Items"])
-    keys.discard(STATUS_KEY)
+        keys.update(item["phoneNumber"]["S"] for item in page["Items"] if not is_control_key(item["phoneNumber"]["S"]))
     summary.table_size = len(keys)
     summary.table_numbers = keys
     lookup = StopListLookup(resources.table_name, dynamodb)

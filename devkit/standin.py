@@ -12,11 +12,11 @@ The docs do not say which HTTP status an error comes with: ``error_status`` choo
 Faults are injectable, by rate (seeded, reproducible) or queued for the next requests: latency, HTTP 500,
 HTTP 503, HTTP 429 with Retry-After, read timeout (the server does the work, then answers too late),
 connection reset, malformed JSON (the work is done, the body is cut), and a hang (no answer at all, until
-the client gives up). Two provider states too: a sliding-window rate limit (``rate_limit``: at most N
-requests served in any W seconds; beyond, HTTP 429 with a JSON error and no Retry-After, since the docs
-leave that open) and an outage (``outage``: every request answers HTTP 503 with an HTML page). It counts
-calls, TCP connections and the most requests it had in flight at once, so tests can check the client's
-keep-alive and its bound.
+the client gives up). Two provider states too: sliding-window rate limits (``rate_limit`` and, optionally, a
+second shorter one, ``burst_limit``: at most N requests served in any S seconds each; beyond either, HTTP 429
+with a JSON error and no Retry-After, since the docs leave both the counting and the header open) and an
+outage (``outage``: every request answers HTTP 503 with an HTML page). It counts calls, TCP connections and
+the most requests it had in flight at once, so tests can check the client's keep-alive and its bound.
 
 Run it alone with ``python -m devkit.standin --port 8080 --api-key local-key``.
 """
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import random
 import re
@@ -107,6 +108,8 @@ class SmsPartnerStandIn:
         self.in_flight = 0
         self.max_in_flight = 0
         self.rate_limit: tuple[int, float] | None = None  # (requests, window seconds), served ones counted
+        self.burst_limit: tuple[int, float] | None = None  # a second window, e.g. (100, 5.0) besides (1200, 60.0)
+        self.served_at: list[float] = []  # when each request under a limit was served (monotonic), for reports
         self.outage = False
         self._served: deque[float] = deque()
         self._hung = threading.Event()  # set on reset/stop: hung requests end (the client gave up long before)
@@ -153,6 +156,8 @@ class SmsPartnerStandIn:
             self.counters.clear()
             self.max_in_flight = 0
             self.rate_limit = None
+            self.burst_limit = None
+            self.served_at = []
             self.outage = False
             self._served.clear()
             self._hung.set()
@@ -204,19 +209,37 @@ class SmsPartnerStandIn:
 
     # --- behaviour -------------------------------------------------------------------------------------------
     def over_rate_limit(self) -> bool:
-        """Sliding window: refuse when ``rate_limit[0]`` requests were served in the last ``rate_limit[1]`` s."""
+        """Sliding windows: refuse when ``N`` requests were served in the last ``S`` s, for either limit (each
+        refusal counted as ``rate_limited`` and as ``rate_limited_<S>s``, the window that refused it)."""
         with self._lock:
-            if self.rate_limit is None:
+            limits = [limit for limit in (self.rate_limit, self.burst_limit) if limit is not None]
+            if not limits:
                 return False
-            limit, window = self.rate_limit
             now = time.monotonic()
-            while self._served and self._served[0] <= now - window:
+            longest = max(window for _, window in limits)
+            while self._served and self._served[0] <= now - longest:
                 self._served.popleft()
-            if len(self._served) >= limit:
-                self.counters["rate_limited"] += 1
-                return True
+            for limit, window in limits:
+                since = now - window
+                if sum(1 for _ in itertools.takewhile(since.__lt__, reversed(self._served))) >= limit:
+                    self.counters["rate_limited"] += 1
+                    self.counters[f"rate_limited_{window:g}s"] += 1
+                    return True
             self._served.append(now)
+            self.served_at.append(now)
             return False
+
+    def busiest(self, window: float) -> int:
+        """The most requests served in any ``window`` seconds (under a limit): what the provider would count."""
+        with self._lock:
+            times = list(self.served_at)
+        busiest = 0
+        first = 0
+        for last, served in enumerate(times):
+            while times[first] <= served - window:
+                first += 1
+            busiest = max(busiest, last - first + 1)
+        return busiest
 
     def hang(self) -> None:
         """Never answer (until reset or stop): the provider accepted the connection and went silent."""
@@ -470,15 +493,28 @@ def _body_params(raw: bytes, content_type: str) -> dict[str, str]:
     return _flat(parse_qs(raw.decode("utf-8", errors="replace")))
 
 
+def _limit(text: str) -> tuple[int, float]:
+    """``N/S`` (e.g. ``100/5``): N requests in any S seconds."""
+    requests, _, seconds = text.partition("/")
+    try:
+        return int(requests), float(seconds)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N/S, e.g. 100/5, not {text!r}") from None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--api-key", action="append", default=None, help="a valid key (repeatable)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    parser.add_argument("--rate-limit", type=_limit, help="N/S: at most N requests in any S seconds (429 beyond)")
+    parser.add_argument("--burst-limit", type=_limit, help="N/S: a second, shorter window, e.g. 100/5")
     args = parser.parse_args()
     standin = SmsPartnerStandIn(tuple(args.api_key or ["local-key"]), host=args.host, port=args.port)
     standin.faults.latency_seconds = args.latency
+    standin.rate_limit = args.rate_limit
+    standin.burst_limit = args.burst_limit
     print(f"SMS Partner stand-in on {standin.base_url} (Ctrl-C to stop)", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         standin._server.serve_forever()

@@ -21,8 +21,27 @@ import yaml
 from devkit.services import REPO_ROOT
 
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+# Parameters of every local stack unless overridden: re-opt-ins on the bus are taken from the source of the
+# sample events/eventbridge_optin.json (a CRM), as an operator who names theirs in OptInEventSources would.
+LOCAL_PARAMETERS = {
+    "OptInEventSources": json.loads((REPO_ROOT / "events" / "eventbridge_optin.json").read_text())["source"],
+}
 _INTRINSICS = ("Ref", "Condition")
-_FN_TAGS = ("GetAtt", "Sub", "If", "Not", "Equals", "FindInMap", "Join", "Select", "Split", "GetAZs", "ImportValue")
+_FN_TAGS = (
+    "GetAtt",
+    "Sub",
+    "If",
+    "Not",
+    "And",
+    "Or",
+    "Equals",
+    "FindInMap",
+    "Join",
+    "Select",
+    "Split",
+    "GetAZs",
+    "ImportValue",
+)
 
 
 class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]
@@ -91,27 +110,73 @@ class LocalResources:
     template: dict[str, Any] = field(default_factory=dict)
 
 
-class _Resolver:
-    """Evaluates the handful of intrinsic functions the template uses, against local resources."""
+_NO_VALUE = object()  # AWS::NoValue: the key or list item that holds it is left out
 
-    def __init__(self, template: dict[str, Any], parameters: dict[str, str], physical: dict[str, dict[str, str]]):
+
+class _Resolver:
+    """Evaluates the handful of intrinsic functions the template uses, against local resources.
+
+    Conditions (``Fn::If``, ``Condition``, ``Fn::Equals`` / ``Not`` / ``And`` / ``Or``) are evaluated against the
+    parameters, as CloudFormation does, and a value that resolves to ``AWS::NoValue`` disappears with its key.
+    A ``CommaDelimitedList`` parameter is a list. With ``keep_unknown`` (the template rendered without local
+    resources, ``render``), a reference to a resource stays as it is written instead of a local stand-in name.
+    """
+
+    def __init__(
+        self,
+        template: dict[str, Any],
+        parameters: dict[str, str],
+        physical: dict[str, dict[str, str]],
+        keep_unknown: bool = False,
+    ):
         self.template = template
         self.parameters = parameters
         self.physical = physical  # logical id -> {"Ref": ..., "Arn": ..., ...}
+        self.keep_unknown = keep_unknown
+        self._lists = {
+            name for name, spec in template.get("Parameters", {}).items() if spec.get("Type") == "CommaDelimitedList"
+        }
 
     def __call__(self, value: Any) -> Any:
+        resolved = self._resolve(value)
+        return None if resolved is _NO_VALUE else resolved
+
+    def condition(self, name: str) -> bool:
+        return bool(self._resolve(self.template.get("Conditions", {})[name]))
+
+    def _parameter(self, name: str) -> str | list[str]:
+        value = self.parameters[name]
+        return [part.strip() for part in value.split(",")] if name in self._lists else value
+
+    def _resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
             ((name, argument),) = value.items()
             if name == "Ref":
                 if argument in self.parameters:
-                    return self.parameters[argument]
+                    return self._parameter(argument)
                 if argument in self.physical:
                     return self.physical[argument]["Ref"]
                 if argument == "AWS::NoValue":
-                    return None
-                return f"local-{argument}"
+                    return _NO_VALUE
+                return value if self.keep_unknown else f"local-{argument}"
+            if name == "Condition":
+                return self.condition(argument)
+            if name == "Fn::If":
+                condition, when_true, when_false = argument
+                return self._resolve(when_true if self.condition(condition) else when_false)
+            if name == "Fn::Equals":
+                left, right = (self._resolve(part) for part in argument)
+                return str(left) == str(right)
+            if name == "Fn::Not":
+                return not self._resolve(argument[0])
+            if name == "Fn::And":
+                return all(self._resolve(part) for part in argument)
+            if name == "Fn::Or":
+                return any(self._resolve(part) for part in argument)
             if name == "Fn::GetAtt":
                 logical, attribute = argument
+                if logical not in self.physical and self.keep_unknown:
+                    return value
                 return self.physical.get(logical, {}).get(attribute, f"local-{logical}-{attribute}")
             if name == "Fn::Sub":
                 text = argument if isinstance(argument, str) else argument[0]
@@ -120,15 +185,33 @@ class _Resolver:
                 return text
             if name == "Fn::Join":
                 separator, parts = argument
-                return separator.join(str(self(part)) for part in parts)
+                resolved = self._resolve(parts)
+                return separator.join(str(part) for part in resolved)
             if name == "Fn::FindInMap":
-                mapping, top, second = (self(part) for part in argument)
+                mapping, top, second = (self._resolve(part) for part in argument)
                 return self.template["Mappings"][mapping][str(top)][second]
         if isinstance(value, dict):
-            return {key: self(item) for key, item in value.items()}
+            entries = {key: self._resolve(item) for key, item in value.items()}
+            return {key: item for key, item in entries.items() if item is not _NO_VALUE}
         if isinstance(value, list):
-            return [self(item) for item in value]
+            items = [self._resolve(item) for item in value]
+            return [item for item in items if item is not _NO_VALUE]
         return value
+
+
+def render(template: dict[str, Any], overrides: dict[str, str] | None = None) -> dict[str, Any]:
+    """The template as CloudFormation would deploy it with these parameters (defaults otherwise): resources and
+    outputs whose condition is false left out, ``Fn::If`` and conditions decided, ``AWS::NoValue`` removed,
+    parameters substituted; references to resources stay as written."""
+    resolve = _Resolver(template, template_parameters(template, overrides), {}, keep_unknown=True)
+    rendered = {}
+    for section in ("Resources", "Outputs"):
+        rendered[section] = {
+            name: resolve({key: value for key, value in spec.items() if key != "Condition"})
+            for name, spec in template.get(section, {}).items()
+            if "Condition" not in spec or resolve.condition(spec["Condition"])
+        }
+    return rendered
 
 
 def template_parameters(template: dict[str, Any], overrides: dict[str, str] | None = None) -> dict[str, str]:
@@ -169,9 +252,11 @@ def create_resources(
     api_key: str = "local-key",
     prefix: str = "local",
 ) -> LocalResources:
-    """Create everything the handlers touch; clients come from the environment (moto / DynamoDB Local)."""
+    """Create everything the handlers touch; clients come from the environment (moto / DynamoDB Local).
+
+    Parameters: the template's defaults, then ``LOCAL_PARAMETERS``, then ``parameter_overrides``."""
     template = template or load_template()
-    parameters = template_parameters(template, parameter_overrides)
+    parameters = template_parameters(template, {**LOCAL_PARAMETERS, **(parameter_overrides or {})})
     resources = LocalResources(parameters=parameters, template=template)
     physical: dict[str, dict[str, str]] = {}
     sqs: Any = boto3.client("sqs")
@@ -190,7 +275,7 @@ def create_resources(
         resources.queue_urls[spec.logical_id] = url
         resources.queue_arns[spec.logical_id] = arn
 
-    # The API key secret holds the key the way the README tells users to store it; the others hold what
+    # The API key secret holds the key the way the README's Deploy tells users to store it; the others hold what
     # GenerateSecretString would make (a bare string of PasswordLength letters and digits).
     for logical_id, secret_spec in _resources(template, "AWS::SecretsManager::Secret").items():
         generate = secret_spec["Properties"].get("GenerateSecretString", {})
@@ -263,7 +348,8 @@ def _create_alarms(
     physical: dict[str, dict[str, str]],
     prefix: str,
 ) -> None:
-    """The template's metric alarms on moto's CloudWatch (no action: nothing evaluates them locally)."""
+    """The template's metric alarms on moto's CloudWatch (no action: nothing evaluates them locally); an alarm
+    on one metric or on metric math (``Metrics``)."""
     cloudwatch = boto3.client("cloudwatch")
     for logical_id, spec in _resources(template, "AWS::CloudWatch::Alarm").items():
         properties = resolve({key: value for key, value in spec["Properties"].items() if key != "AlarmActions"})
@@ -345,7 +431,7 @@ def http_routes(template: dict[str, Any]) -> list[HttpRoute]:
 
 
 def _forward_announcements(resources: LocalResources, prefix: str) -> None:
-    """The README's example rule: the stack's announcements, forwarded to a (CRM's) queue."""
+    """The example rule of docs/integrating.md: the stack's announcements, forwarded to a (CRM's) queue."""
     events = boto3.client("events")
     sqs: Any = boto3.client("sqs")
     url = sqs.create_queue(QueueName=f"{prefix}-announcements")["QueueUrl"]

@@ -1,7 +1,8 @@
 """GET /u/{token}: the confirmation page (changes nothing); POST /u/{token}: the opt-out, then "done".
 
-A token that is not ours (any shape, any change, unknown key) gets the same 404 page. The opt-out goes to
-OptOutQueue; the page never waits on the provider. The token and the full number never reach a log line.
+A token that is not ours (any shape, any change, unknown key) gets the same 404 page; one past its lifetime
+(LinkLifetimeDays) gets 410 and the page that says to reply STOP. The opt-out goes to OptOutQueue; the page
+never waits on the provider. The token and the full number never reach a log line.
 """
 
 from __future__ import annotations
@@ -38,16 +39,18 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     token = request.path_parameters.get("token")
     try:
         if request.method == "POST":
-            number = dependencies().confirm(token, lambda: request.body(MAX_BODY_BYTES))
+            link = dependencies().confirm(token, lambda: request.body(MAX_BODY_BYTES))
             page = pages.done_page
         else:
-            number = dependencies().view(token)
+            link = dependencies().view(token)
             page = pages.confirm_page
     except RequestRefusedError as exc:
         return html_response(exc.status, pages.not_found_page(language), page_headers)
     except RetryableError as exc:
         logger.error("unsubscribe page unavailable", error_type=exc.reason, error=str(exc))
         return html_response(503, pages.unavailable_page(language), page_headers)
-    if number is None:
+    if link is None:
         return html_response(404, pages.not_found_page(language), page_headers)
-    return html_response(200, page(language, number), page_headers)
+    if link.expired:
+        return html_response(410, pages.expired_page(language), page_headers)
+    return html_response(200, page(language, link.number), page_headers)

@@ -4,10 +4,13 @@ left behind (dead letters, table items). Fixtures live in the conftest files; th
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import boto3
+from stoplist.observability import metrics
 
 from devkit.lambda_runtime import LocalFunction
 from devkit.template import LocalResources
@@ -67,3 +70,15 @@ def table_items(table_name: str) -> dict[str, dict[str, Any]]:
         for item in page["Items"]:
             items[item["phoneNumber"]["S"]] = {k: next(iter(v.values())) for k, v in item.items()}
     return items
+
+
+@contextmanager
+def metrics_counted() -> Iterator[dict[str, float]]:
+    """Filled, when the block ends, with the metrics counted inside it, summed by name as Powertools flushes them."""
+    metrics.clear_metrics()
+    counted: dict[str, float] = {}
+    try:
+        yield counted
+    finally:
+        counted.update({name: float(sum(entry["Value"])) for name, entry in metrics.metric_set.items()})
+        metrics.clear_metrics()

@@ -12,8 +12,21 @@ from typing import Any
 
 import click
 from botocore.exceptions import BotoCoreError, ClientError
+from stoplist.errors import AwsServiceError
 
-from stoplist_cli import check, dlq, export, forget, history, import_command, link, report, status, subject
+from stoplist_cli import (
+    check,
+    dlq,
+    export,
+    forget,
+    history,
+    import_command,
+    link,
+    report,
+    scrub_command,
+    status,
+    subject,
+)
 from stoplist_cli.context import Session
 from stoplist_cli.output import Exit, Output
 from stoplist_cli.stack import (
@@ -45,6 +58,9 @@ class _Group(click.Group):
             ctx.exit(Exit.UNREACHABLE)
         except BotoCoreError as exc:
             click.echo(f"stoplist: cannot reach AWS: {type(exc).__name__}", err=True)
+            ctx.exit(Exit.UNREACHABLE)
+        except AwsServiceError as exc:  # what the library's adapters make of the two above
+            click.echo(f"stoplist: {exc}", err=True)
             ctx.exit(Exit.UNREACHABLE)
 
 
@@ -87,7 +103,8 @@ def main(
     json_mode: bool,
     **explicit_values: Any,
 ) -> None:
-    """Operate the SMS Partner stop-list stack: health, lookups, dead letters, bulk import, audit export, links.
+    """Operate the SMS Partner stop-list stack: health, lookups, dead letters, bulk import, audit export, links,
+    campaign scrub.
 
     Exit codes: 0 all good, 1 a check found a problem, 2 bad usage (or a resource not given), 3 the stack or
     AWS could not be read.
@@ -114,6 +131,7 @@ for _command in (
     import_command.import_file,
     export.export,
     link.link,
+    scrub_command.scrub,
     forget.forget,
     subject.subject,
     report.report,

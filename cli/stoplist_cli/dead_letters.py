@@ -1,6 +1,6 @@
 """Reading dead-lettered messages: why each one is there, which number it was about, what to send back.
 
-Three shapes reach the dead-letter queues (README, "Reading a dead-letter queue"):
+Three shapes reach the dead-letter queues (docs/operations.md, "Reading a dead-letter queue"):
 
 - the handlers' own dead letters: the original body, the reason in message attributes (``errorType``,
   ``reason``, ``eventId``, ``failedAt``, ``bodyTruncated``);

@@ -2,8 +2,9 @@
 
 Columns are the table's attributes (``stoplist.adapters.table.ITEM_ATTRIBUTES``, in that order), then
 ``otherAttributes`` (JSON of any attribute not in that list), so nothing an item holds is left out. The
-``#snapshot-status`` item is not a number and is not exported. Rows stream as the table is scanned (memory
-stays flat), in DynamoDB's order; ``--sort`` orders them by number, holding the table in memory.
+table's own items (``#snapshot-status``, ``#snapshot-lease``) are not numbers and are not exported. Rows stream
+as the table is scanned (memory stays flat), in DynamoDB's order; ``--sort`` orders them by number, holding the
+table in memory.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
-from stoplist.adapters.table import ITEM_ATTRIBUTES, STATUS_KEY
+from stoplist.adapters.table import ITEM_ATTRIBUTES
+from stoplist.domain.keys import is_control_key
 
 from stoplist_cli.check import plain_item
 from stoplist_cli.context import Session, json_option, pass_session
@@ -63,7 +65,7 @@ def scan_items(dynamodb: Any, table: str, segments: int = DEFAULT_SEGMENTS) -> I
                     finished += 1
                     continue
                 for item in items:
-                    if item["phoneNumber"]["S"] != STATUS_KEY:
+                    if not is_control_key(item["phoneNumber"]["S"]):
                         yield plain_item(item)
         finally:
             stop.set()

@@ -5,7 +5,7 @@
     STOPLIST_LINK_KEY=... python -m stoplist_cli.links_csv --base-url ... - < in.csv > out.csv
 
 The phone column is found by its header (phone, phoneNumber, mobile, msisdn, numero, telephone, …) or
-named with ``--column``; a file without a header uses its first column. The delimiter (``,`` ``;`` or tab,
+named with ``--column``; a file without a header uses its first column. The delimiter (``,`` ``;`` tab or ``|``,
 as French spreadsheets write) is kept. A number that is not valid gets an empty URL and an ``error``, and
 is counted on stderr; ``--strict`` makes that an exit status of 1. The key is read from Secrets Manager
 (``--secret-id``, the stack's output ``LinkSigningKeySecretArn``) or from ``STOPLIST_LINK_KEY``, never from
@@ -26,7 +26,7 @@ from stoplist.config import DEFAULT_PHONE_REGION
 from stoplist.errors import InvalidPhoneNumberError
 from stoplist.links import make_unsubscribe_url
 
-from stoplist_cli.opt_out_file import COLUMNS, column_key
+from stoplist_cli.phone_columns import has_header, phone_column, sniff_dialect
 
 URL_COLUMN = "unsubscribe_url"
 ERROR_COLUMN = "error"
@@ -51,19 +51,12 @@ def mint(
             yield "", str(exc)
 
 
-def phone_column(header: list[str], wanted: str | None) -> int:
-    """The phone column: ``wanted`` by name, else the first header the import also takes for a phone column
-    (``opt_out_file.COLUMNS``), else the first column."""
-    names = [column_key(cell) for cell in header]
-    if wanted is not None:
-        try:
-            return names.index(column_key(wanted))
-        except ValueError:
-            raise SystemExit(f"no column {wanted!r} in the header") from None
-    for index, name in enumerate(names):
-        if name in COLUMNS["phone"]:
-            return index
-    return 0
+def link_column(header: list[str], wanted: str | None) -> int:
+    """The phone column by ``phone_columns``' rules, else the first column (a header of names only)."""
+    index = phone_column(header, wanted)
+    if index is None and wanted is not None:
+        raise SystemExit(f"no column {wanted!r} in the header")
+    return index or 0
 
 
 def mint_csv(
@@ -75,19 +68,16 @@ def mint_csv(
     region: str = DEFAULT_PHONE_REGION,
 ) -> MintReport:
     sample = source.read(8192)
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
+    dialect = sniff_dialect(sample)
     rows = csv.reader(_chain(sample, source), dialect)
     writer = csv.writer(out, dialect, lineterminator="\n")
     report = MintReport(first_invalid_rows=[])
     first = next(rows, None)
     if first is None:
         return report
-    has_header = not any(char.isdigit() for char in (first[0] if first else ""))
-    index = phone_column(first, column) if has_header else 0
-    if has_header:
+    header = has_header(first[0] if first else "")
+    index = link_column(first, column) if header else 0
+    if header:
         writer.writerow([*first, URL_COLUMN, ERROR_COLUMN])
         body: Iterable[list[str]] = rows
     else:

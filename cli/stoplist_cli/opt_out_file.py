@@ -28,23 +28,11 @@ from stoplist.domain.events import IMPORT_SOURCE, parse_optout
 from stoplist.domain.phone import to_e164
 from stoplist.errors import PermanentError
 
+from stoplist_cli.phone_columns import PHONE_ALIASES, column_key, has_header, sniff_dialect
+
 DEFAULT_SOURCE = IMPORT_SOURCE
-COLUMNS = {
-    # Also what `stoplist link --csv` looks for (links_csv.py): one list of the headers a phone column goes by.
-    "phone": {
-        "phonenumber",
-        "phone",
-        "number",
-        "numero",
-        "numéro",
-        "telephone",
-        "téléphone",
-        "tel",
-        "mobile",
-        "msisdn",
-        "gsm",
-        "portable",
-    },
+COLUMNS: dict[str, frozenset[str] | set[str]] = {
+    "phone": PHONE_ALIASES,  # the rules every command shares (phone_columns.py)
     "source": {"source", "origin", "channel", "canal"},
     "date": {"occurredat", "date", "optedoutat", "optoutdate", "dateoptout", "createdat", "unsubscribedat", "datestop"},
     "country": {"country", "pays", "countrycode"},
@@ -94,11 +82,6 @@ def normalise_date(text: str) -> str:
     return moment.isoformat() if ("T" in text or " " in text) else moment.date().isoformat()
 
 
-def column_key(name: str) -> str:
-    """A header as the alias sets spell it: lower case, without spaces, ``_``, ``-`` or ``.``."""
-    return re.sub(r"[\s_\-.]", "", name.strip().lower())
-
-
 def _columns(header: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for index, name in enumerate(header):
@@ -142,7 +125,7 @@ def read_lines(path: Path, file_hash: str, default_region: str) -> Iterator[Line
     text = path.read_text(encoding="utf-8-sig")
     lines = text.splitlines()
     first = next((line for line in lines if line.strip()), "")
-    if not any(char.isdigit() for char in first):
+    if has_header(first):
         yield from _read_csv(text, file_hash, default_region)
         return
     for number, line in enumerate(lines, start=1):
@@ -152,11 +135,7 @@ def read_lines(path: Path, file_hash: str, default_region: str) -> Iterator[Line
 
 def _read_csv(text: str, file_hash: str, default_region: str) -> Iterator[Line]:
     first = next(line for line in text.splitlines() if line.strip())
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    reader = csv.reader(io.StringIO(text), sniff_dialect(first))
     columns: dict[str, int] | None = None
     for row in reader:
         if not any(cell.strip() for cell in row):

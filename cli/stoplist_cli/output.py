@@ -17,7 +17,7 @@ import click
 
 
 class Exit(enum.IntEnum):
-    """The command's exit codes (README, Operations)."""
+    """The command's exit codes (docs/operations.md, "The `stoplist` command")."""
 
     OK = 0
     PROBLEM = 1  # a check found something wrong: a DLQ holds messages, an invalid number, ...

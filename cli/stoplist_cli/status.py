@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
-from stoplist.adapters.table import STATUS_KEY
+from stoplist.domain.keys import STATUS_KEY
 
 from stoplist_cli import queues
 from stoplist_cli.context import Session, json_option, pass_session

@@ -48,7 +48,8 @@ class Settings:
     provider_requests_per_minute: float = _setting(1800.0, "PROVIDER_REQUESTS_PER_MINUTE")
     provider_caller: str = _setting("queue", "PROVIDER_CALLER")  # queue | bus | snapshot: whose share
     maximum_concurrency: int = _setting(5, "MAXIMUM_CONCURRENCY")
-    eventbridge_reserved_concurrency: int = _setting(5, "EVENTBRIDGE_RESERVED_CONCURRENCY")
+    # The template's EventBridgeReservedConcurrency: 0 (none reserved) by default, as a new account allows.
+    eventbridge_reserved_concurrency: int = _setting(0, "EVENTBRIDGE_RESERVED_CONCURRENCY")
     # Failed records come back after 120 s, 240 s, ... (capped under 12 h), times a jitter in [0.75, 1].
     retry_backoff_base_seconds: float = _setting(120.0, "RETRY_BACKOFF_BASE_SECONDS")
     retry_backoff_min_jitter: float = _setting(0.75, "RETRY_BACKOFF_MIN_JITTER")
@@ -74,7 +75,12 @@ class Settings:
     # HTTP doors (reply webhook, unsubscribe links): they publish to the queue (opt_out_queue_url above), never
     # call the provider.
     webhook_token_secret_id: str = _setting("", "WEBHOOK_TOKEN_SECRET_ID")
+    # After a rotation of the webhook token, its previous version is accepted this long (from the new version's
+    # CreatedDate): the time to change the URL in SMS Partner's console.
+    webhook_token_grace_hours: float = _setting(72.0, "WEBHOOK_TOKEN_GRACE_HOURS")
     link_key_secret_id: str = _setting("", "LINK_KEY_SECRET_ID")
+    # An unsubscribe link works this long after the day it was issued, across key rotations (LinkLifetimeDays).
+    link_lifetime_days: float = _setting(365.0, "LINK_LIFETIME_DAYS")
     stop_keywords: str = _setting(DEFAULT_STOP_KEYWORDS, "STOP_KEYWORDS")
     history_table_name: str = _setting("", "HISTORY_TABLE")
     # Days a history entry is kept after it is recorded (DynamoDB TTL, ``expiresAt``); 0 keeps it forever.

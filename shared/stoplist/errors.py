@@ -19,7 +19,8 @@ class StopListError(Exception):
 
     ``reason`` is a short machine-friendly code for logs and dead-letter attributes; ``metric`` is the Count
     metric an event that fails this way counts in (``stoplist.domain.optout.process`` counts it; the snapshot's
-    ``run_and_count`` counts ``ProviderAuthError``'s too, so that its alarm sees a key refused to the snapshot).
+    ``run_and_count`` counts ``ProviderAuthError``'s and ``ConfigurationError``'s too, so that their alarms see a
+    key refused to the snapshot, or a secret it cannot use).
     """
 
     reason = "error"

@@ -7,6 +7,8 @@
     result.reachable, result.opted_out, result.invalid
     lookup = StopListLookup(table_name, history_table_name="my-stack-StopListHistoryTable-XYZ")
     lookup.history("06 12 34 56 78")                          # every change of the number, oldest first
+    for verdict in lookup.scrub(rows, at=send_time, number=lambda row: row["phone"]):   # a campaign, streamed
+        verdict.row, verdict.reason                            # None (may be sent) or a stoplist.scrub.Reason
 
 Inputs are normalised exactly like opt-out events. Needs only the StopListReadPolicy (GetItem, BatchGetItem,
 Query on both tables).
@@ -15,9 +17,10 @@ Query on both tables).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 
@@ -26,12 +29,14 @@ from stoplist.adapters.unprocessed import MAX_ROUNDS, until_processed
 from stoplist.config import DEFAULT_PHONE_REGION
 from stoplist.domain.changes import HistoryEntry
 from stoplist.domain.phone import to_e164
+from stoplist.domain.sending_hours import SendingHours
 from stoplist.errors import InvalidPhoneNumberError, aws_errors
+from stoplist.scrub import BATCH_GET_LIMIT, IN_FLIGHT, Scrubbed, scrub
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-BATCH_GET_LIMIT = 100
+T = TypeVar("T")
 
 
 @dataclass
@@ -92,6 +97,31 @@ class StopListLookup:
         for key, originals in spellings.items():
             (result.opted_out if key in opted_out else result.reachable).extend(originals)
         return result
+
+    def scrub(
+        self,
+        rows: Iterable[T],
+        at: datetime | None = None,
+        number: Callable[[T], str] = str,
+        country: str | None = None,
+        hours: SendingHours | None = None,
+        in_flight: int = IN_FLIGHT,
+    ) -> Iterator[Scrubbed[T]]:
+        """A campaign's rows, streamed: each row once, in order, kept (``reason`` None) or with the first reason
+        that applies (``stoplist.scrub.Reason``): invalid number, opted out, repeat of an earlier row's number,
+        outside the sending hours at ``at`` (timezone-aware; ``None``: hours not checked). ``number`` reads the
+        phone number out of a row (default: the row is the number). Reads only; ``in_flight`` BatchGetItem
+        requests of 100 keys at once; memory grows only with the set of numbers seen."""
+        return scrub(
+            rows,
+            self._batch_get,
+            self._region,
+            number=number,
+            country=country,
+            at=at,
+            hours=hours,
+            in_flight=in_flight,
+        )
 
     def _present(self, keys: list[str]) -> set[str]:
         found: set[str] = set()

@@ -11,6 +11,7 @@ the same code talks to AWS, to moto server or to DynamoDB Local without a specia
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -22,6 +23,7 @@ from stoplist.adapters.bus import EventBus
 from stoplist.adapters.circuit import CircuitBreaker
 from stoplist.adapters.dead_letters import DeadLetterQueue
 from stoplist.adapters.history import HistoryTable
+from stoplist.adapters.lease import TableLease
 from stoplist.adapters.opt_out_queue import OptOutQueue
 from stoplist.adapters.pacing import Pacer
 from stoplist.adapters.provider import RetryPolicy, SmsPartnerClient, new_session
@@ -34,7 +36,7 @@ from stoplist.domain.optin import OptInService
 from stoplist.domain.optout import OptOutService
 from stoplist.domain.redelivery import RedeliverySchedule
 from stoplist.domain.replies import ReplyWebhook, StopKeywords
-from stoplist.domain.snapshot import SnapshotSync
+from stoplist.domain.snapshot import ScheduledSnapshot, SnapshotSync
 from stoplist.domain.unsubscribe import UnsubscribeLinks
 
 if TYPE_CHECKING:
@@ -177,19 +179,30 @@ def build_snapshot_sync(
     )
 
 
+def build_scheduled_snapshot(settings: Settings, dynamodb: DynamoDBClient | None = None) -> ScheduledSnapshot:
+    """The scheduled snapshot: the sync and its lease, on the same table and client."""
+    settings.require("table_name")
+    dynamodb = dynamodb or aws_client("dynamodb", settings.snapshot_write_threads + 2)
+    return ScheduledSnapshot(
+        sync=build_snapshot_sync(settings, dynamodb=dynamodb), lease=TableLease(settings.table_name, dynamodb)
+    )
+
+
 def build_reply_webhook(
     settings: Settings, sqs: SQSClient | None = None, secrets: SecretsManagerClient | None = None
 ) -> ReplyWebhook:
-    settings.require("opt_out_queue_url", "webhook_token_secret_id")
-    token = BareSecret(
-        secret_id=settings.webhook_token_secret_id,
-        max_age_seconds=settings.secret_max_age_seconds,
-        client=secrets or aws_client("secretsmanager"),
-    )
+    settings.require("opt_out_queue_url", "dead_letter_queue_url", "webhook_token_secret_id")
+    sqs = sqs or aws_client("sqs")
     return ReplyWebhook(
-        publisher=OptOutQueue(queue_url=settings.opt_out_queue_url, client=sqs or aws_client("sqs")),
+        publisher=OptOutQueue(queue_url=settings.opt_out_queue_url, client=sqs),
+        dead_letters=DeadLetterQueue(settings.dead_letter_queue_url, sqs),
         keywords=StopKeywords(settings.stop_keywords),
-        expected_token=token.current,
+        token=BareSecret(
+            secret_id=settings.webhook_token_secret_id,
+            max_age_seconds=settings.secret_max_age_seconds,
+            client=secrets or aws_client("secretsmanager"),
+        ),
+        token_grace=timedelta(hours=settings.webhook_token_grace_hours),
         default_region=settings.default_phone_region,
     )
 
@@ -205,4 +218,5 @@ def build_unsubscribe_links(
             max_age_seconds=settings.secret_max_age_seconds,
             client=secrets or aws_client("secretsmanager"),
         ),
+        lifetime=timedelta(days=settings.link_lifetime_days),
     )

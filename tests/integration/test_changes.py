@@ -1,7 +1,7 @@
 """Change events and history over HTTP: the handlers and the snapshot change the table on DynamoDB Local, its
 stream feeds the publisher (devkit's stream poller, as Lambda's event source mapping), PutEvents goes to moto
-server, and a rule like the README's forwards the announcements to a queue. Exactly one announcement per
-change, none lost when PutEvents fails."""
+server, and a rule like the one in docs/integrating.md forwards the announcements to a queue. Exactly one
+announcement per change, none lost when PutEvents fails."""
 
 from __future__ import annotations
 

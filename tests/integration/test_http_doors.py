@@ -8,6 +8,7 @@ import copy
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -15,10 +16,12 @@ import pytest
 import requests
 from stoplist.links import make_unsubscribe_url
 
+from devkit.emf import tally_metrics
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources, http_routes
 from tests.helpers import load_event, local_function
 from tests.integration.http_doors import Doors, start_doors
+from tests.integration.test_cli import as_json, stoplist
 
 pytestmark = pytest.mark.integration
 
@@ -109,22 +112,34 @@ def test_page_get_changes_nothing_post_opts_out_twice_harmlessly(doors: Doors, s
     assert "+33612345677" in standin.stop_list()
 
 
-def test_key_rotation_keeps_old_links_working(doors: Doors) -> None:
+def test_links_live_their_lifetime_across_rotations(doors: Doors) -> None:
     old_link = doors.link("06 12 34 56 77")
+    lifetime = int(doors.resources.parameters["LinkLifetimeDays"])
+    long_ago = datetime.now(UTC).date() - timedelta(days=lifetime - 1)
+    old_campaign = make_unsubscribe_url(doors.url, "06 12 34 56 78", doors.link_key, issued_on=long_ago)
     secrets: Any = boto3.client("secretsmanager")
-    secrets.put_secret_value(
-        SecretId=doors.resources.secret_arns["LinkSigningKeySecret"], SecretString="rotated-key-" + "r" * 36
-    )
-    page = local_function(doors.resources, "UnsubscribePageFunction", "handlers.unsubscribe_page")
-    doors.api.functions["UnsubscribePageFunction"].new_container()
-    assert requests.get(old_link, timeout=10).status_code == 200
-    new_link = make_unsubscribe_url(doors.url, "06 12 34 56 77", "rotated-key-" + "r" * 36)
+    keys = [f"rotated-key-{index}-" + "r" * 34 for index in range(4)]
+    for key in keys:  # the rotation procedure of docs/resilience.md, four times
+        secrets.put_secret_value(
+            SecretId=doors.resources.secret_arns["LinkSigningKeySecret"],
+            SecretString=key,
+            VersionStages=["AWSCURRENT", f"links-{key[12]}"],
+        )
+    doors.api.functions["UnsubscribePageFunction"].new_container()  # past the secret's cache
+
+    assert requests.get(old_link, timeout=10).status_code == 200  # made four keys ago
+    assert requests.get(old_campaign, timeout=10).status_code == 200  # and a day before its lifetime ends
+    assert requests.post(old_campaign, timeout=10).status_code == 200
+    new_link = make_unsubscribe_url(doors.url, "06 12 34 56 77", keys[-1])
     assert new_link != old_link
     assert requests.get(new_link, timeout=10).status_code == 200
-    assert (
-        page.invoke({"requestContext": {"http": {"method": "GET"}}, "pathParameters": {"token": "x"}})["statusCode"]
-        == 404
-    )
+    too_old = datetime.now(UTC).date() - timedelta(days=lifetime + 1)
+    expired_link = make_unsubscribe_url(doors.url, "06 12 34 56 77", doors.link_key, issued_on=too_old)
+    expired = requests.get(expired_link, timeout=10)
+    assert expired.status_code == 410
+    assert "répondez STOP" in expired.text
+    assert requests.get(doors.url + "/u/" + "A" * 36, timeout=10).status_code == 404
+    assert doors.queued() == 1  # only the confirmed link within its lifetime
 
 
 def test_no_token_and_no_full_number_in_any_log_line(
@@ -200,3 +215,63 @@ def test_stop_keywords_parameter_reaches_the_webhook(
         assert doors.webhook(data={**form, "text": "Fin."}).json() == {"status": "opt_out"}
         assert doors.webhook(data={**form, "text": "STOP"}).json() == {"status": "ignored"}
         assert doors.queued() == 1
+
+
+NO_QUEUE = "http://127.0.0.1:9/123456789012/no-such-queue"
+
+
+def sample_stop_reply(doors: Doors, **environment: str) -> dict[str, Any]:
+    """The sample STOP reply (events/), with the right token, to a webhook with this environment."""
+    webhook = local_function(doors.resources, "RepliesWebhookFunction", "handlers.replies_webhook", **environment)
+    event = copy.deepcopy(load_event("http_replies_webhook.json"))
+    event["queryStringParameters"]["token"] = doors.webhook_token
+    answer: dict[str, Any] = webhook.invoke(event)
+    return answer
+
+
+def test_a_stop_the_queue_refuses_is_kept_for_replay_and_replay_opts_out(
+    doors: Doors, standin: SmsPartnerStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer = sample_stop_reply(doors, OPT_OUT_QUEUE_URL=NO_QUEUE)
+
+    assert (answer["statusCode"], json.loads(answer["body"])) == (200, {"status": "publish_failed"})
+    assert tally_metrics(capsys.readouterr().out)["ReplyPublishFailed"] == 1
+    listed = as_json(stoplist(doors.resources, "--json", "dlq", "list", "--queue", "queue"))
+    [group] = listed["groups"]
+    assert (group["error_type"], group["count"]) == ("aws_service", 1)
+    assert group["reasons"][0].startswith("reply webhook could not send it to OptOutQueue: ")
+    replayed = stoplist(doors.resources, "--json", "dlq", "replay")  # the queue is reachable again
+    assert len(as_json(replayed)["replayed"]) == 1
+    doors.drain()
+    assert "+33612345678" in standin.stop_list()  # the sample reply's sender
+
+
+def test_a_stop_neither_queue_takes_is_503(doors: Doors, capsys: pytest.CaptureFixture[str]) -> None:
+    answer = sample_stop_reply(doors, OPT_OUT_QUEUE_URL=NO_QUEUE, DEAD_LETTER_QUEUE_URL=NO_QUEUE + "-either")
+
+    assert (answer["statusCode"], json.loads(answer["body"])) == (503, {"error": "temporarily unavailable"})
+    assert tally_metrics(capsys.readouterr().out)["ReplyPublishFailed"] == 1
+
+
+@pytest.mark.parametrize(("grace_hours", "old_status"), [("72", 200), ("0", 403)])
+def test_the_previous_webhook_token_works_for_the_grace_after_a_rotation(
+    doors: Doors, grace_hours: str, old_status: int
+) -> None:
+    webhook = local_function(
+        doors.resources, "RepliesWebhookFunction", "handlers.replies_webhook", WEBHOOK_TOKEN_GRACE_HOURS=grace_hours
+    )
+    event = copy.deepcopy(load_event("http_replies_webhook.json"))
+
+    def status(token: str) -> int:
+        event["queryStringParameters"]["token"] = token
+        return int(webhook.invoke(event)["statusCode"])
+
+    assert status(doors.webhook_token) == 200
+    new_token = "rotated-webhook-token-" + "w" * 26
+    secrets: Any = boto3.client("secretsmanager")
+    secrets.put_secret_value(SecretId=doors.resources.secret_arns["WebhookTokenSecret"], SecretString=new_token)
+    webhook.new_container()  # past the secret's cache (SecretMaxAgeSeconds)
+
+    assert status(new_token) == 200
+    assert status(doors.webhook_token) == old_status
+    assert status("never-a-token") == 403

@@ -10,6 +10,7 @@ from stoplist.adapters.table import StopListTable
 from stoplist.domain.ports import OptOutRecord
 from stoplist.errors import AwsServiceError, InvalidPhoneNumberError
 from stoplist.lookup import StopListLookup
+from stoplist.scrub import Reason
 
 from devkit.template import LocalResources
 
@@ -50,6 +51,27 @@ def test_filter_recipients_over_several_batches(resources: LocalResources, opted
     assert "0620000001" in result.reachable
 
 
+def test_scrub_streams_a_campaign_against_the_table(resources: LocalResources, opted_out: list[str]) -> None:
+    lookup = StopListLookup(resources.table_name)
+    campaign = [{"name": f"client {index}", "phone": f"0620{index:06d}"} for index in range(500)]
+    campaign += [{"name": "again", "phone": "+33 6 20 00 00 01"}, {"name": "typo", "phone": "06 20"}]
+
+    verdicts = list(lookup.scrub(campaign, number=lambda row: row["phone"], in_flight=4))
+
+    assert [verdict.row for verdict in verdicts] == campaign
+    by_reason: dict[str | None, int] = {}
+    for verdict in verdicts:
+        by_reason[verdict.reason] = by_reason.get(verdict.reason, 0) + 1
+    assert by_reason == {
+        None: 500 - len(opted_out),
+        Reason.OPTED_OUT: len(opted_out),
+        Reason.DUPLICATE: 1,
+        Reason.INVALID_NUMBER: 1,
+    }
+    assert verdicts[3].reason is Reason.OPTED_OUT
+    assert verdicts[4].kept
+
+
 class _Throttled:
     """Wraps the real client; the first answers leave keys unprocessed, as DynamoDB does under load."""
 
@@ -78,6 +100,12 @@ def test_unprocessed_keys_are_retried(resources: LocalResources, opted_out: list
     result = lookup.filter_recipients(opted_out[:100])
 
     assert sorted(result.opted_out) == sorted(opted_out[:100])
+    assert client.calls == 4
+
+    client = _Throttled(boto3.client("dynamodb"), unprocessed_rounds=3)
+    lookup = StopListLookup(resources.table_name, client=client, sleep=lambda _: None)  # type: ignore[arg-type]
+    verdicts = list(lookup.scrub(opted_out[:100], in_flight=1))
+    assert {verdict.reason for verdict in verdicts} == {Reason.OPTED_OUT}
     assert client.calls == 4
 
 

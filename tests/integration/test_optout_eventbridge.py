@@ -13,8 +13,9 @@ from stoplist.errors import AwsServiceError
 from devkit.bus import on_failure_record
 from devkit.emf import tally_metrics
 from devkit.lambda_runtime import LocalFunction
+from devkit.services import LocalAws
 from devkit.standin import SmsPartnerStandIn
-from devkit.template import LocalResources
+from devkit.template import LocalResources, create_resources, load_template
 from tests.helpers import dead_letters, load_event, table_items
 from tests.integration.test_optout_sqs import sqs_event
 
@@ -143,25 +144,53 @@ def test_hand_over_failure_raises_for_lambda_async_retries(
         eventbridge_function.invoke(load_event("eventbridge_optout.json"))
 
 
-def test_template_rule_matches_opt_out_and_opt_in_requests_only(resources: LocalResources) -> None:
-    """Events put on the bus reach the handler's delivery queue only when the template's pattern matches."""
+def put_on_the_bus(resources: LocalResources, kinds: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Put the sample's detail under each (detail-type, source); return what the template's rule delivered."""
     events: Any = boto3.client("events")
     sample = load_event("eventbridge_optout.json")
     entries = [
         {
-            "Source": sample["source"],
+            "Source": source,
             "DetailType": detail_type,
             "Detail": json.dumps(sample["detail"]),
             "EventBusName": resources.event_bus,
         }
-        for detail_type in ("SmsOptOutRequested", "SmsOptInRequested", "smsoptoutrequested", "SmsOptOutRecorded")
+        for detail_type, source in kinds
     ]
     assert events.put_events(Entries=entries)["FailedEntryCount"] == 0
+    delivered = [json.loads(message["body"]) for message in dead_letters(resources.rule_delivery_queue_url)]
+    return sorted((event["detail-type"], event["source"]) for event in delivered)
 
-    delivered = dead_letters(resources.rule_delivery_queue_url)  # reads and empties the queue
 
-    assert sorted(json.loads(message["body"])["detail-type"] for message in delivered) == [
-        "SmsOptInRequested",
-        "SmsOptOutRequested",
-    ]  # not the stack's own announcements, nor a wrong case
-    assert resources.rule_pattern == {"detail-type": ["SmsOptOutRequested", "SmsOptInRequested"]}
+def test_template_rule_matches_opt_outs_and_named_sources_opt_ins_only(resources: LocalResources) -> None:
+    """Events put on the bus reach the handler's delivery queue only when the template's pattern matches."""
+    crm = load_event("eventbridge_optin.json")["source"]  # named in OptInEventSources for the local stacks
+    assert resources.parameters["OptInEventSources"] == crm
+
+    delivered = put_on_the_bus(
+        resources,
+        [
+            ("SmsOptOutRequested", "com.example.web"),
+            ("SmsOptInRequested", crm),
+            ("SmsOptInRequested", "com.example.web"),  # a source nobody named
+            ("smsoptoutrequested", "com.example.web"),
+            ("SmsOptOutRecorded", "com.example.web"),
+        ],
+    )
+
+    assert delivered == [("SmsOptInRequested", crm), ("SmsOptOutRequested", "com.example.web")]
+
+
+def test_with_no_named_source_the_bus_re_opts_in_no_one(local_aws: LocalAws, standin: SmsPartnerStandIn) -> None:
+    """The template's default: OptInEventSources empty, the rule leaves re-opt-ins out whatever their source."""
+    resources = create_resources(
+        load_template(),
+        parameter_overrides={"SmsPartnerApiUrl": standin.base_url, "EventBusName": "noin-bus", "OptInEventSources": ""},
+        prefix="noin",
+    )
+    crm = load_event("eventbridge_optin.json")["source"]
+
+    delivered = put_on_the_bus(resources, [("SmsOptOutRequested", crm), ("SmsOptInRequested", crm)])
+
+    assert delivered == [("SmsOptOutRequested", crm)]
+    assert resources.rule_pattern == {"detail-type": ["SmsOptOutRequested"]}

@@ -1,6 +1,6 @@
 """The SQS handler in-process, with real SQS events, against moto server, DynamoDB Local and the stand-in.
 
-One test per row of the outcome table (README, "What happens to an event").
+One test per row of the outcome table (docs/integrating.md, "What happens to an event").
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from devkit.emf import tally_metrics
@@ -169,6 +170,43 @@ def test_an_open_circuit_on_the_last_receive_dead_letters_with_the_reason(
     [dead] = dead_letters(resources.queue_urls["OptOutDeadLetterQueue"])
     assert dead["reason"].startswith(f"gave up after {last} receives, last error: stop-sms/add: provider known")
     assert "HTTP 503" in dead["reason"]
+
+
+def test_the_first_batch_after_the_outage_goes_through_whole(
+    resources: LocalResources, standin: SmsPartnerStandIn
+) -> None:
+    function = local_function(resources, "OptOutSqsFunction", "handlers.optout_sqs", CIRCUIT_COOLDOWN_SECONDS="1")
+    standin.outage = True
+    with pytest.raises(BatchProcessingError):  # the circuit opens
+        function.invoke(fake_sqs_event(*(optout(number) for number in numbers(10)), receive_count=1))
+    standin.outage = False  # the provider is back...
+    standin.faults.latency_seconds = 0.3  # ...and its answers take long enough for the batch to meet the probe
+    time.sleep(1.1)  # past the cooldown: the next call is the half-open circuit's probe
+    standin.counters.clear()
+    wanted = numbers(10, start=100)
+
+    started = time.monotonic()
+    response = function.invoke(fake_sqs_event(*(optout(number) for number in wanted), receive_count=1))
+    elapsed = time.monotonic() - started
+
+    assert response == {"batchItemFailures": []}  # every record: the nine others waited for the probe
+    assert set(wanted) <= set(standin.stop_list())
+    assert standin.counters["calls_add"] == 10  # none skipped, none retried
+    assert elapsed < 4 * 0.3  # the probe's round trip, then the others' wave
+
+
+def test_the_stand_in_refuses_beyond_either_window(standin: SmsPartnerStandIn) -> None:
+    standin.rate_limit = (5, 60.0)
+    standin.burst_limit = (3, 1.0)
+    answers = [requests.get(f"{standin.base_url}/stop-sms/list", params={"apiKey": "x"}, timeout=5) for _ in range(4)]
+    time.sleep(1.05)
+    answers += [requests.get(f"{standin.base_url}/stop-sms/list", params={"apiKey": "x"}, timeout=5) for _ in range(3)]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429, 200, 200, 429]
+    assert standin.counters["rate_limited_1s"] == 1
+    assert standin.counters["rate_limited_60s"] == 1
+    assert standin.busiest(1.0) == 3
+    assert standin.busiest(60.0) == 5
 
 
 def test_the_poller_leaves_the_handlers_backoff_alone(resources: LocalResources, standin: SmsPartnerStandIn) -> None:

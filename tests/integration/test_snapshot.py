@@ -9,9 +9,10 @@ from typing import Any
 
 import boto3
 import pytest
-from stoplist.adapters.table import STATUS_KEY, StopListTable
+from stoplist.adapters.table import StopListTable
 from stoplist.config import Settings
 from stoplist.domain.deadline import Deadline
+from stoplist.domain.keys import STATUS_KEY
 from stoplist.domain.ports import AddResult, OptOutRecord, StopEntry, StopListProvider
 from stoplist.errors import StopListError
 from stoplist.lookup import StopListLookup

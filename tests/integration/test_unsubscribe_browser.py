@@ -1,17 +1,19 @@
 """The unsubscribe link in a real browser: Debian's headless Chromium, driven by Selenium through the
-system chromedriver (no browser download), against the local HTTP API. Saves screenshots of both pages
-to docs/screenshots/."""
+system chromedriver (no browser download), against the local HTTP API. Saves screenshots of the pages to
+docs/screenshots/."""
 
 from __future__ import annotations
 
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from stoplist.links import make_unsubscribe_url
 
 from devkit.services import REPO_ROOT
 from devkit.standin import SmsPartnerStandIn
@@ -112,4 +114,20 @@ def test_english_and_invalid_links(doors: Doors, browser: Any) -> None:
     assert browser.find_element(By.TAG_NAME, "h1").text == "This link is not valid"
     assert "**" not in browser.page_source
     browser.save_screenshot(str(SCREENSHOTS / "unsubscribe-invalid-en.png"))
+    assert doors.queued() == 0
+
+
+def test_a_link_past_its_lifetime_asks_to_reply_stop(doors: Doors, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    lifetime = int(doors.resources.parameters["LinkLifetimeDays"])
+    issued_on = datetime.now(UTC).date() - timedelta(days=lifetime + 1)
+    browser.get(make_unsubscribe_url(doors.url, "06 12 34 56 77", doors.link_key, issued_on=issued_on))
+
+    assert browser.title == "Lien expiré"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Ce lien a expiré"
+    assert "répondez STOP" in browser.find_element(By.TAG_NAME, "p").text
+    assert "**" not in browser.page_source  # an expired link shows no number
+    assert not browser.find_elements(By.TAG_NAME, "form")
+    browser.save_screenshot(str(SCREENSHOTS / "unsubscribe-expired.png"))
     assert doors.queued() == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import requests
@@ -26,6 +27,7 @@ from stoplist.domain.ports import (
     ErasureStore,
     HistoryReader,
     HistoryWriter,
+    Lease,
     OptInMark,
     OptInProvider,
     OptInStore,
@@ -34,12 +36,15 @@ from stoplist.domain.ports import (
     OptOutStore,
     ProviderFields,
     RetryQueue,
+    SecretVersion,
     SigningKeys,
     SnapshotStore,
     StopEntry,
     StopListProvider,
     StoredOptOut,
+    WebhookToken,
 )
+from stoplist.errors import AwsServiceError
 
 
 class FakeSecrets:
@@ -289,19 +294,79 @@ class FakePublisher:
         self.events.append(dict(event))
 
 
-class FakeSigningKeys:
-    """Stands in for the link key secret: fixed versions, counts re-reads."""
+@dataclass
+class FakeLease:
+    """The lease as a flag: ``held_elsewhere`` stands for another snapshot holding it. Records what was asked."""
 
-    def __init__(self, *versions: str) -> None:
-        self.values = list(versions)
+    held_elsewhere: bool = False
+    held: bool = False
+    asked_seconds: list[float] = field(default_factory=list)
+    releases: int = 0
+    release_error: Exception | None = None
+
+    def acquire(self, seconds: float) -> bool:
+        self.asked_seconds.append(seconds)
+        if self.held_elsewhere or self.held:
+            return False
+        self.held = True
+        return True
+
+    def release(self) -> None:
+        if self.release_error is not None:
+            raise self.release_error
+        if self.held:
+            self.releases += 1
+            self.held = False
+
+
+class FakeSigningKeys:
+    """Stands in for the link key secret: fixed versions (newest first, created a day apart by default before
+    ``created``), counts re-reads."""
+
+    def __init__(self, *versions: str | SecretVersion, created: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> None:
+        self.values = [
+            version if isinstance(version, SecretVersion) else SecretVersion(version, created - timedelta(days=index))
+            for index, version in enumerate(versions)
+        ]
         self.rereads = 0
 
-    def versions(self) -> list[str]:
+    def history(self) -> list[SecretVersion]:
         return list(self.values)
 
     def reread_if_older_than(self, seconds: float) -> bool:
         self.rereads += 1
         return False
+
+
+class FakeWebhookToken:
+    """Stands in for the webhook token secret: a current version, maybe a previous one, counts re-reads."""
+
+    def __init__(self, current: SecretVersion, previous: SecretVersion | None = None) -> None:
+        self.current = current
+        self.previous = previous
+        self.rereads = 0
+
+    def current_version(self) -> SecretVersion:
+        return self.current
+
+    def previous_version(self) -> SecretVersion | None:
+        return self.previous
+
+    def reread_if_older_than(self, seconds: float) -> bool:
+        self.rereads += 1
+        return False
+
+
+class FailingPublisher:
+    """OptOutQueue refusing every send, as SQS does when it cannot be reached."""
+
+    def publish(self, event: Mapping[str, str]) -> None:
+        raise AwsServiceError("send to the opt-out queue: AWS.SimpleQueueService.NonExistentQueue")
+
+
+class FailingDeadLetters:
+    def send(self, letter: DeadLetter) -> None:
+        raise AwsServiceError("send to the dead-letter queue: AccessDenied")
 
 
 _checked: tuple[
@@ -314,6 +379,7 @@ _checked: tuple[
     SecretReader,
     OptOutPublisher,
     SigningKeys,
+    Lease,
 ] = (
     FakeProvider(),
     FakeDeadLetters(),
@@ -324,6 +390,14 @@ _checked: tuple[
     FakeSecrets(""),
     FakePublisher(),
     FakeSigningKeys(),
+    FakeLease(),
+)
+
+
+_checked_webhook: tuple[WebhookToken, OptOutPublisher, DeadLetterSink] = (
+    FakeWebhookToken(SecretVersion("token", datetime(2026, 1, 1, tzinfo=UTC))),
+    FailingPublisher(),
+    FailingDeadLetters(),
 )
 
 

@@ -32,11 +32,12 @@ def test_current_then_previous_after_rotation(client: Any) -> None:
     client.create_secret(Name="link-key", SecretString="first-key")
     clock = Clock()
     secret = BareSecret(secret_id="link-key", max_age_seconds=300, client=client, clock=clock)
-    assert secret.versions() == ["first-key"]
+    assert (secret.current(), secret.previous_version()) == ("first-key", None)
     client.put_secret_value(SecretId="link-key", SecretString="second-key")
-    assert secret.versions() == ["first-key"]  # cached
+    assert secret.current() == "first-key"  # cached
     clock.now = 301
-    assert secret.versions() == ["second-key", "first-key"]
+    previous = secret.previous_version()
+    assert (secret.current(), previous.value if previous else None) == ("second-key", "first-key")
 
 
 def test_reread_only_what_is_older_than_asked(client: Any) -> None:
@@ -57,3 +58,22 @@ def test_missing_or_empty_secret_is_a_configuration_error(client: Any) -> None:
     client.create_secret(Name="blank", SecretString="  ")
     with pytest.raises(ConfigurationError, match="empty"):
         BareSecret(secret_id="blank", max_age_seconds=0, client=client).current()
+
+
+def test_versions_come_with_their_creation_dates_and_the_whole_history(client: Any) -> None:
+    client.create_secret(Name="link-key", SecretString="first-key")
+    secret = BareSecret(secret_id="link-key", max_age_seconds=0, client=client)
+    first = secret.current_version()
+    assert secret.previous_version() is None
+    for value in ("second-key", "third-key", "fourth-key"):
+        client.put_secret_value(SecretId="link-key", SecretString=value)
+
+    current, previous = secret.current_version(), secret.previous_version()
+
+    assert previous is not None
+    assert (current.value, previous.value) == ("fourth-key", "third-key")
+    assert first.created_at <= previous.created_at <= current.created_at
+    history = secret.history()
+    assert history[0].value == "fourth-key"  # newest first
+    assert {version.value for version in history} == {"first-key", "second-key", "third-key", "fourth-key"}
+    assert first in history  # with the date it was read with at first

@@ -137,8 +137,11 @@ def test_other_modifications_say_nothing(new: dict[str, Any], old: dict[str, Any
     assert change_of(record("MODIFY", new=new, old=old)) is None
 
 
-def test_the_status_item_says_nothing() -> None:
-    assert change_of(record("INSERT", new={"phoneNumber": "#snapshot-status", "size": 3})) is None
+@pytest.mark.parametrize("key", ["#snapshot-status", "#snapshot-lease", "#any-later-item"])
+@pytest.mark.parametrize("event_name", ["INSERT", "MODIFY", "REMOVE"])
+def test_the_tables_own_items_say_nothing(key: str, event_name: str) -> None:
+    image = {"phoneNumber": key, "holder": "h", "eventId": "not-a-change"}
+    assert change_of(record(event_name, new=image, old=image)) is None
 
 
 def test_publisher_writes_history_then_announces_and_reports_nothing_failed() -> None:

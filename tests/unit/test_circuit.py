@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import threading
+import time
+
 from stoplist.adapters.circuit import CircuitBreaker
 
 
@@ -69,3 +72,67 @@ def test_an_abandoned_probe_goes_to_the_next_call() -> None:
     assert circuit.blocked() is None
     circuit.abandoned()  # e.g. no pacer slot before the deadline
     assert circuit.blocked() is None
+
+
+def half_open(clock: Clock) -> CircuitBreaker:
+    """A circuit whose probe has just been let through."""
+    circuit = breaker(clock)
+    for _ in range(3):
+        circuit.failed("HTTP 503")
+    clock.now = 30
+    assert circuit.blocked() is None  # the probe
+    return circuit
+
+
+def ask_in_thread(circuit: CircuitBreaker, patience: float) -> tuple[threading.Thread, list[object]]:
+    answers: list[object] = []
+    thread = threading.Thread(target=lambda: answers.append(circuit.blocked(patience)))
+    thread.start()
+    return thread, answers
+
+
+def test_calls_during_the_probe_wait_for_it_and_go_when_it_succeeds() -> None:
+    circuit = half_open(Clock())
+    waiting = [ask_in_thread(circuit, patience=5.0) for _ in range(9)]
+    time.sleep(0.05)
+    assert all(thread.is_alive() for thread, _ in waiting)  # not failed at once: waiting for the probe
+
+    circuit.succeeded()
+
+    for thread, answers in waiting:
+        thread.join(timeout=2)
+        assert answers == [None]
+
+
+def test_calls_during_the_probe_are_blocked_when_it_fails() -> None:
+    circuit = half_open(Clock())
+    thread, answers = ask_in_thread(circuit, patience=5.0)
+    time.sleep(0.05)
+
+    circuit.failed("HTTP 503")
+
+    thread.join(timeout=2)
+    [blocked] = answers
+    assert isinstance(blocked, tuple)
+    assert blocked[1] == 60  # the doubled cooldown
+
+
+def test_the_wait_for_the_probe_is_bounded_by_the_patience() -> None:
+    circuit = half_open(Clock())
+    started = time.monotonic()
+    blocked = circuit.blocked(patience=0.2)
+    elapsed = time.monotonic() - started
+    assert blocked is not None
+    assert 0.2 <= elapsed < 1.0
+
+
+def test_an_abandoned_probe_hands_over_to_a_waiting_call() -> None:
+    circuit = half_open(Clock())
+    thread, answers = ask_in_thread(circuit, patience=5.0)
+    time.sleep(0.05)
+
+    circuit.abandoned()
+
+    thread.join(timeout=2)
+    assert answers == [None]  # the waiting call is the new probe
+    assert circuit.blocked() is not None  # and the only one

@@ -139,6 +139,16 @@ def test_sqs_graphs_name_queues_of_this_template() -> None:
     assert shown == queues  # the queue and both dead-letter queues
 
 
+def test_lambda_graphs_name_functions_of_this_template() -> None:
+    functions = {name for name, spec in RESOURCES.items() if spec["Type"] == "AWS::Serverless::Function"}
+    graphs = [(name, dims) for namespace, name, dims in widget_metrics() if namespace == "AWS/Lambda"]
+    assert ("IteratorAge", {"FunctionName": "${ChangePublisherFunction}"}) in graphs
+    for _, dimensions in graphs:
+        match = re.fullmatch(r"\$\{(\w+)\}", dimensions["FunctionName"])
+        assert match, dimensions
+        assert match.group(1) in functions, dimensions
+
+
 def test_alarm_widget_shows_every_alarm_of_the_template() -> None:
     alarms = {name for name, spec in RESOURCES.items() if spec["Type"] == "AWS::CloudWatch::Alarm"}
     (widget,) = [widget for widget in BODY["widgets"] if widget["type"] == "alarm"]

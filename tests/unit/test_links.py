@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stoplist.errors import ConfigurationError, InvalidPhoneNumberError
-from stoplist.links import TOKEN_LENGTH, make_unsubscribe_url, open_token, token_fingerprint
+from stoplist.links import TOKEN_LENGTH, OpenedToken, make_unsubscribe_url, open_token, token_fingerprint
 
 KEY = "k" * 16 + "0123456789abcdefghijklmnopqrstuv"
 OLD_KEY = "o" * 48
@@ -20,13 +21,18 @@ def token_of(url: str) -> str:
     return url.rsplit("/u/", 1)[1]
 
 
+def number(token: str, keys: list[str]) -> str | None:
+    opened = open_token(token, keys)
+    return None if opened is None else opened.number
+
+
 def test_url_shape_and_round_trip() -> None:
     url = make_unsubscribe_url(BASE + "/", "06 12 34 56 78", KEY)
     assert url.startswith(BASE + "/u/")
     token = token_of(url)
     assert len(token) == TOKEN_LENGTH <= 40
     assert re.fullmatch(r"[A-Za-z0-9_-]+", token)
-    assert open_token(token, [KEY]) == "+33612345678"
+    assert open_token(token, [KEY]) == OpenedToken("+33612345678", datetime.now(UTC).date(), KEY)
 
 
 def test_token_does_not_reveal_the_number() -> None:
@@ -56,15 +62,30 @@ def test_every_single_character_change_is_detected() -> None:
 def test_unknown_key_and_rotation() -> None:
     old_token = token_of(make_unsubscribe_url(BASE, "0612345678", OLD_KEY))
     assert open_token(old_token, [KEY]) is None
-    assert open_token(old_token, [KEY, OLD_KEY]) == "+33612345678"
+    assert number(old_token, [KEY, OLD_KEY]) == "+33612345678"
     new_token = token_of(make_unsubscribe_url(BASE, "0612345678", KEY))
-    assert open_token(new_token, [KEY, OLD_KEY]) == "+33612345678"
+    assert number(new_token, [KEY, OLD_KEY]) == "+33612345678"
     assert new_token != old_token
 
 
 @pytest.mark.parametrize(
     "token",
-    [None, 42, "", "a", "A" * 31, "A" * 33, "A" * 32, "=" * 32, "A" * 31 + "=", "+" * 32, "/" * 32, "é" * 32],
+    [
+        None,
+        42,
+        "",
+        "a",
+        "A" * 31,
+        "A" * 33,
+        "A" * 32,
+        "A" * 36,
+        "A" * 35,
+        "=" * 32,
+        "A" * 31 + "=",
+        "+" * 32,
+        "/" * 32,
+        "é" * 32,
+    ],
 )
 def test_wrong_shapes_are_none(token: object) -> None:
     assert open_token(token, [KEY]) is None
@@ -94,12 +115,25 @@ def test_any_e164_round_trips_under_any_key(digits: str, key: str) -> None:
 
     if len(key.strip()) < 16:
         return
-    token = link_key(key).seal("+" + digits)
+    token = link_key(key).seal("+" + digits, date(2026, 11, 23))
     assert len(token) == TOKEN_LENGTH
-    assert open_token(token, [key]) == "+" + digits
+    assert open_token(token, [key]) == OpenedToken("+" + digits, date(2026, 11, 23), key)
 
 
 @settings(max_examples=300, deadline=None)
 @given(junk=st.text(max_size=50))
 def test_any_string_opens_to_nothing(junk: str) -> None:
     assert open_token(junk, [KEY]) is None
+
+
+def test_tokens_made_before_links_carried_their_day_still_open() -> None:
+    # Minted with KEY and OLD_KEY for +33612345678 by the 32-character format (key id || AES-SIV(number)).
+    assert open_token("TMBJBp0oz8U41arlwdyJ_X9y0KGI599Y", [OLD_KEY, KEY]) == OpenedToken("+33612345678", None, KEY)
+    assert number("AEUx7L_BVOnZH0-uqRLHnNBdC1Uq126T", [KEY, OLD_KEY]) == "+33612345678"
+
+
+def test_the_issue_day_is_sealed_with_the_number() -> None:
+    day = date(2026, 3, 1)
+    token = token_of(make_unsubscribe_url(BASE, "0612345678", KEY, issued_on=day))
+    assert open_token(token, [KEY]) == OpenedToken("+33612345678", day, KEY)
+    assert token != token_of(make_unsubscribe_url(BASE, "0612345678", KEY, issued_on=date(2026, 3, 2)))

@@ -24,7 +24,9 @@ def test_header_semicolons_and_invalid_numbers() -> None:
     anne = lines[1].split(";")
     assert anne[:3] == ["Anne", "06 12 34 56 78", "Lyon"]
     assert anne[3].startswith("https://stop.example.fr/u/")
-    assert open_token(anne[3].rsplit("/", 1)[1], [KEY]) == "+33612345678"
+    opened = open_token(anne[3].rsplit("/", 1)[1], [KEY])
+    assert opened is not None
+    assert opened.number == "+33612345678"
     assert lines[2].split(";")[3] == ""
     assert lines[2].split(";")[4]
     assert (report.rows, report.minted, report.invalid) == (2, 1, 1)

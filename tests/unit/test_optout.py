@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from stoplist.domain.changes import CHANGE_OPT_IN, HistoryEntry
 from stoplist.domain.events import OptOutRequest, RawEvent, read_sqs_message
@@ -17,21 +14,9 @@ from stoplist.errors import (
     ProviderUnavailableError,
     RetryableError,
 )
-from stoplist.observability import metrics
 
+from tests.helpers import metrics_counted
 from tests.unit.fakes import FakeDeadLetters, FakeHistory, FakeProvider, FakeQueue, FakeTable
-
-
-@contextmanager
-def metrics_counted() -> Iterator[dict[str, float]]:
-    """Filled, when the block ends, with the metrics counted inside it, summed by name as Powertools flushes them."""
-    metrics.clear_metrics()
-    counted: dict[str, float] = {}
-    try:
-        yield counted
-    finally:
-        counted.update({name: float(sum(entry["Value"])) for name, entry in metrics.metric_set.items()})
-        metrics.clear_metrics()
 
 
 def service(

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import math
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stoplist.adapters.pacing import Pacer, Throttled
 
 
@@ -31,9 +34,14 @@ def test_a_full_bucket_lets_a_batch_go_at_once_then_paces_at_the_rate() -> None:
     for _ in range(10):
         assert bucket.acquire() is None
     assert clock.now == 1000.0  # one wave: no wait for the first batch
+    assert bucket.acquire() is None
+    assert clock.now == pytest.approx(1005.0)  # the window: no more than the burst in the first 5 s
+    for _ in range(4):
+        assert bucket.acquire() is None
+    assert clock.now == pytest.approx(1005.0)  # what the bucket refilled meanwhile
     for _ in range(5):
         assert bucket.acquire() is None
-    assert clock.now == pytest.approx(1005.0)  # then one call a second
+    assert clock.now == pytest.approx(1010.0)  # then one call a second
 
 
 def test_a_slot_after_the_deadline_is_refused_with_the_wait_and_not_taken() -> None:
@@ -98,3 +106,52 @@ def test_concurrent_callers_never_exceed_burst_plus_rate() -> None:
         thread.join()
     # 25 calls: 5 from the burst, 20 at 2 a second -> the last slot 10 s on (sleeps run in parallel here).
     assert bucket.acquire(start_by=clock.now) is not None
+
+
+def busiest(starts: list[float], window: float) -> int:
+    """The most calls started in any window of ``window`` seconds (half-open, as the pacer counts; a
+    nanosecond spared for the float sums of the fake clock)."""
+    return max(sum(1 for other in starts if start <= other < start + window - 1e-9) for start in starts)
+
+
+def test_any_five_seconds_hold_the_share_even_from_a_full_bucket() -> None:
+    clock = FakeClock()
+    bucket = pacer(clock, per_minute=120, burst=10)  # 2 a second: 10 in any 5 s
+    starts = []
+    for _ in range(40):
+        assert bucket.acquire() is None
+        starts.append(clock.now)
+    assert starts[:10] == [1000.0] * 10  # the batch still goes in one wave
+    assert busiest(starts, 5.0) == 10  # the bucket alone would start 20 in the first 5 s
+    assert starts[-1] - starts[0] == pytest.approx(15.0, abs=0.5)  # and the long-run rate is unchanged
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    per_minute=st.floats(min_value=6, max_value=3000),
+    burst=st.integers(min_value=1, max_value=50),
+    gaps=st.lists(st.floats(min_value=0, max_value=3), min_size=1, max_size=80),
+)
+def test_no_window_ever_holds_more_than_the_rate_allows(per_minute: float, burst: int, gaps: list[float]) -> None:
+    clock = FakeClock()
+    bucket = pacer(clock, per_minute=per_minute, burst=burst)
+    starts = []
+    for gap in gaps:
+        clock.now += gap  # callers come when they come
+        assert bucket.acquire() is None
+        starts.append(clock.now)
+    assert busiest(starts, 5.0) <= max(burst, math.floor(per_minute / 60 * 5))
+    assert busiest(starts, 60.0) <= burst + per_minute + 1
+
+
+def test_a_refused_slot_leaves_the_window_alone() -> None:
+    clock = FakeClock()
+    bucket = pacer(clock, per_minute=1200, burst=10)  # 100 in any 5 s
+    for _ in range(100):
+        assert bucket.acquire() is None
+    assert clock.now == pytest.approx(1000.0 + 90 * 0.05)  # a wave of 10, then 20 a second
+    refused = bucket.acquire(start_by=clock.now + 0.1)
+    assert isinstance(refused, Throttled)
+    assert refused.wait_seconds == pytest.approx(0.5)  # the window's wait (the bucket's would be 0.05 s)
+    assert bucket.acquire() is None
+    assert clock.now == pytest.approx(1005.0)  # the refused slot was not counted in the window

@@ -50,6 +50,7 @@ def test_pages_are_small_scriptless_and_labelled(language: str) -> None:
         pages.confirm_page(language, "+33612345677"),
         pages.done_page(language, "+33612345677"),
         pages.not_found_page(language),
+        pages.expired_page(language),
         pages.unavailable_page(language),
     ):
         assert len(html.encode()) < 10_000
@@ -65,6 +66,14 @@ def test_pages_are_small_scriptless_and_labelled(language: str) -> None:
 
 def test_not_found_reveals_nothing() -> None:
     assert "**" not in pages.not_found_page("fr")
+
+
+@pytest.mark.parametrize(("language", "words"), [("fr", "répondez STOP"), ("en", "reply STOP")])
+def test_the_expired_page_says_to_reply_stop_and_shows_no_number(language: str, words: str) -> None:
+    html = pages.expired_page(language)
+    assert words in html
+    assert "**" not in html
+    assert "<form" not in html
 
 
 def test_headers_allow_exactly_the_inline_style() -> None:

@@ -3,10 +3,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from stoplist.domain.phone import _CANONICAL_MAINLAND, _parse, provider_e164, time_zones, to_e164
+from stoplist.domain.phone import _CANONICAL_MAINLAND, _parse, provider_e164, regions, time_zones, to_e164
 from stoplist.errors import InvalidPhoneNumberError
 
-# One number of each overseas range of the French plan (README: "Overseas numbers"), typed as at home.
+# One number of each overseas range of the French plan (docs/integrating.md, "Numbers"), typed as at home.
 OVERSEAS = [
     ("0692123456", "+262692123456"),  # Réunion mobile
     ("0693123456", "+262693123456"),  # Réunion mobile
@@ -231,3 +231,29 @@ def test_time_zones_load_without_a_system_database() -> None:
     assert zoneinfo.TZPATH == ()
     for number in ("+33612345678", "+262692123456", "+596696123456"):
         assert all(zoneinfo.ZoneInfo(zone).key == zone for zone in time_zones(number))
+
+
+@pytest.mark.parametrize(
+    ("number", "places"),
+    [
+        ("+33612345678", ("FR",)),
+        ("+33388123456", ("FR",)),
+        ("+262692123456", ("RE",)),
+        ("+262269601234", ("YT",)),
+        ("+590590201234", ("GP",)),
+        ("+590690001234", ("BL", "GP", "MF")),  # one range for the three
+        ("+508551234", ("PM",)),
+        ("+32470123456", ("BE",)),
+        ("+33999", ()),
+    ],
+)
+def test_regions_of_a_number(number: str, places: tuple[str, ...]) -> None:
+    assert regions(number) == places
+
+
+def test_a_spreadsheets_number_without_its_leading_zero_is_read_as_national() -> None:
+    """A spreadsheet that took ``0612345678`` for a number writes ``612345678``: phonenumbers reads nine
+    national digits in the French plan as the number without its trunk ``0``, in every region of the plan."""
+    for region in ("FR", "RE", "MQ"):
+        assert to_e164("612345678", None, region) == "+33612345678"
+        assert to_e164("692123456", None, region) == "+262692123456"

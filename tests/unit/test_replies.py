@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stoplist.config import DEFAULT_STOP_KEYWORDS
+from stoplist.domain.events import parse_sqs_body
+from stoplist.domain.ports import DeadLetterSink, OptOutPublisher, SecretVersion
 from stoplist.domain.replies import ReplyOutcome, ReplyWebhook, StopKeywords, normalise_text, parse_reply
-from stoplist.errors import ConfigurationError, InvalidReplyError, RequestRefusedError
+from stoplist.errors import AwsServiceError, ConfigurationError, InvalidReplyError, RequestRefusedError
 
-from tests.unit.fakes import FakePublisher
+from tests.helpers import metrics_counted
+from tests.unit.fakes import (
+    FailingDeadLetters,
+    FailingPublisher,
+    FakeDeadLetters,
+    FakePublisher,
+    FakeWebhookToken,
+)
 
 KEYWORDS = StopKeywords(DEFAULT_STOP_KEYWORDS)
 LONG = {
@@ -160,13 +170,22 @@ def test_not_a_reply(fields: dict[str, str], message: str) -> None:
         parse_reply(fields)
 
 
-def webhook(publisher: FakePublisher) -> ReplyWebhook:
+NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+
+
+def webhook(
+    publisher: OptOutPublisher,
+    token: FakeWebhookToken | None = None,
+    dead_letters: DeadLetterSink | None = None,
+) -> ReplyWebhook:
     return ReplyWebhook(
         publisher=publisher,
+        dead_letters=dead_letters or FakeDeadLetters(),
         keywords=KEYWORDS,
-        expected_token=lambda: "s3cret-token",
+        token=token or FakeWebhookToken(SecretVersion("s3cret-token", NOW - timedelta(days=100))),
+        token_grace=timedelta(hours=72),
         default_region="FR",
-        now=lambda: datetime(2026, 11, 23, 5, 0, tzinfo=UTC),
+        now=lambda: NOW,
     )
 
 
@@ -213,3 +232,51 @@ def test_a_body_that_is_not_a_reply_is_400() -> None:
     with pytest.raises(RequestRefusedError) as refused:
         webhook(FakePublisher()).process("s3cret-token", lambda: {"hello": "world"})
     assert refused.value.status == 400
+
+
+def rotated(hours_ago: float) -> FakeWebhookToken:
+    return FakeWebhookToken(
+        SecretVersion("new-token", NOW - timedelta(hours=hours_ago)),
+        SecretVersion("old-token", NOW - timedelta(days=400)),
+    )
+
+
+@pytest.mark.parametrize(("hours_ago", "old_accepted"), [(1, True), (71.9, True), (72, False), (500, False)])
+def test_the_previous_token_is_accepted_for_the_grace_after_the_rotation(hours_ago: float, old_accepted: bool) -> None:
+    token = rotated(hours_ago)
+    assert webhook(FakePublisher(), token).process("new-token", lambda: LONG) is ReplyOutcome.OPT_OUT
+    if old_accepted:
+        assert webhook(FakePublisher(), token).process("old-token", lambda: LONG) is ReplyOutcome.OPT_OUT
+    else:
+        with pytest.raises(RequestRefusedError) as refused:
+            webhook(FakePublisher(), token).process("old-token", lambda: LONG)
+        assert refused.value.status == 403
+        assert token.rereads == 1  # a token we do not know re-reads the secret (throttled inside the adapter)
+
+
+def test_a_stop_the_queue_refuses_is_dead_lettered_as_the_contract_event_and_counted() -> None:
+    kept = FakeDeadLetters()
+
+    with metrics_counted() as counted:
+        outcome = webhook(FailingPublisher(), dead_letters=kept).process("s3cret-token", lambda: LONG)
+
+    assert outcome is ReplyOutcome.PUBLISH_FAILED
+    [letter] = kept.sent
+    assert json.loads(letter["body"]) == {
+        "phoneNumber": "+33612345678",
+        "source": "smspartner-reply",
+        "eventId": "02000000ABC",
+        "occurredAt": "2026-11-23T05:00:00+00:00",
+        "reason": "SMS reply STOP",
+    }
+    assert parse_sqs_body(letter["body"], "msg-1").phone_number == "+33612345678"  # what the queue reads back
+    assert letter["error_type"] == "aws_service"
+    assert letter["reason"].startswith("reply webhook could not send it to OptOutQueue: ")
+    assert letter["event_id"] == "02000000ABC"
+    assert counted == {"ReplyPublishFailed": 1}
+
+
+def test_a_stop_kept_nowhere_is_an_error_for_the_sender_to_retry() -> None:
+    with metrics_counted() as counted, pytest.raises(AwsServiceError):
+        webhook(FailingPublisher(), dead_letters=FailingDeadLetters()).process("s3cret-token", lambda: LONG)
+    assert counted == {"ReplyPublishFailed": 1}

@@ -5,10 +5,11 @@ import itertools
 import pytest
 from stoplist.domain.deadline import Deadline
 from stoplist.domain.ports import ProviderFields, StopEntry
-from stoplist.domain.snapshot import SnapshotSync
-from stoplist.errors import ProviderUnavailableError
+from stoplist.domain.snapshot import LEASE_MARGIN_SECONDS, ScheduledSnapshot, SnapshotSync, run_and_count
+from stoplist.errors import AwsServiceError, ConfigurationError, ProviderUnavailableError
 
-from tests.unit.fakes import FakeProvider, FakeTable
+from tests.helpers import metrics_counted
+from tests.unit.fakes import FakeLease, FakeProvider, FakeTable
 
 
 def entries(count: int, start: int = 0, created: str = "2024-01-01 00:00:00") -> list[StopEntry]:
@@ -95,14 +96,15 @@ def test_odd_entries_are_normalised_or_counted() -> None:
     assert (report.size, report.invalid_numbers, report.removed) == (2, 2, 0)
 
 
-def test_fetch_failure_writes_nothing() -> None:
-    class Failing(FakeProvider):
-        def list_stops(self, deadline: Deadline | None = None) -> list[StopEntry]:
-            raise ProviderUnavailableError("stop-sms/list: HTTP 500")
+class FailingProvider(FakeProvider):
+    def list_stops(self, deadline: Deadline | None = None) -> list[StopEntry]:
+        raise ProviderUnavailableError("stop-sms/list: HTTP 500")
 
+
+def test_fetch_failure_writes_nothing() -> None:
     table = FakeTable(items={"+33612345678": {"updatedAt": "x"}})
     with pytest.raises(ProviderUnavailableError):
-        sync(Failing(), table).run()
+        sync(FailingProvider(), table).run()
     assert table.writes == 0
     assert table.status == {}
 
@@ -118,3 +120,66 @@ def test_status_is_written_on_success() -> None:
 def test_provider_fields_compare_by_value() -> None:
     assert ProviderFields(1, "a") == ProviderFields(1, "a")
     assert ProviderFields(1, "a") != ProviderFields(1, None)
+
+
+# --- the lease: two snapshots never run at once ---------------------------------------------------------------
+def scheduled(provider: FakeProvider, table: FakeTable, lease: FakeLease) -> ScheduledSnapshot:
+    return ScheduledSnapshot(sync=sync(provider, table), lease=lease)
+
+
+def test_a_run_holds_the_lease_past_its_deadline_and_gives_it_back() -> None:
+    provider, table, lease = FakeProvider(entries=entries(3)), FakeTable(), FakeLease()
+
+    with metrics_counted() as counted:
+        report = run_and_count(lambda: scheduled(provider, table, lease), seconds_left=899.5)
+
+    assert report is not None
+    assert report.added == 3
+    assert lease.asked_seconds == [899.5 + LEASE_MARGIN_SECONDS]
+    assert (lease.held, lease.releases) == (False, 1)
+    assert counted["SnapshotSucceeded"] == 1
+    assert "SnapshotSkippedOverlap" not in counted
+
+
+def test_a_run_that_finds_the_lease_held_does_nothing_and_counts_it() -> None:
+    provider, table, lease = FakeProvider(entries=entries(3)), FakeTable(), FakeLease(held_elsewhere=True)
+
+    with metrics_counted() as counted:
+        report = run_and_count(lambda: scheduled(provider, table, lease), seconds_left=900)
+
+    assert report is None
+    assert (provider.lists, table.writes, table.status) == (0, 0, {})
+    assert lease.releases == 0  # another run's lease is never given back
+    assert counted == {"SnapshotSkippedOverlap": 1}
+
+
+def test_a_failed_run_gives_the_lease_back_and_counts_the_failure() -> None:
+    provider, table, lease = FailingProvider(), FakeTable(), FakeLease()
+
+    with metrics_counted() as counted, pytest.raises(ProviderUnavailableError):
+        run_and_count(lambda: scheduled(provider, table, lease), seconds_left=900)
+
+    assert (lease.held, lease.releases) == (False, 1)
+    assert counted["SnapshotFailed"] == 1
+
+
+def test_a_lease_that_cannot_be_given_back_leaves_the_run_succeeded() -> None:
+    lease = FakeLease(release_error=AwsServiceError("cannot release the snapshot lease: Throttling", "Throttling"))
+
+    with metrics_counted() as counted:
+        report = run_and_count(lambda: scheduled(FakeProvider(entries=entries(2)), FakeTable(), lease), 900)
+
+    assert report is not None
+    assert report.added == 2
+    assert counted["SnapshotSucceeded"] == 1  # the lease expires on its own
+
+
+def test_an_unusable_api_key_counts_as_a_configuration_error_for_its_alarm() -> None:
+    class EmptyKey(FakeProvider):
+        def list_stops(self, deadline: Deadline | None = None) -> list[StopEntry]:
+            raise ConfigurationError("the API key secret is empty")
+
+    with metrics_counted() as counted, pytest.raises(ConfigurationError):
+        run_and_count(lambda: scheduled(EmptyKey(), FakeTable(), FakeLease()), seconds_left=900)
+
+    assert counted == {"SnapshotFailed": 1, "ConfigurationError": 1}

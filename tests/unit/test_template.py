@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from devkit.template import load_template
+from devkit.template import load_template, render
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
@@ -69,12 +69,35 @@ def test_sqs_event_source_reports_partial_failures_and_is_bounded() -> None:
 def test_eventbridge_rule_has_retries_and_dead_letters() -> None:
     properties = FUNCTIONS["OptOutEventBridgeFunction"]["Properties"]
     rule = properties["Events"]["OptOutRequested"]["Properties"]
-    assert rule["Pattern"] == {"detail-type": ["SmsOptOutRequested", "SmsOptInRequested"]}
     assert rule["EventBusName"] == {"Ref": "EventBusName"}
     assert rule["RetryPolicy"]["MaximumRetryAttempts"] > 0
     assert rule["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["OptOutEventsDeadLetterQueue", "Arn"]}
     on_failure = properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
     assert on_failure["Destination"] == {"Fn::GetAtt": ["OptOutEventsDeadLetterQueue", "Arn"]}
+
+
+def bus_pattern(overrides: dict[str, str] | None = None) -> Any:
+    function = render(TEMPLATE, overrides)["Resources"]["OptOutEventBridgeFunction"]
+    return function["Properties"]["Events"]["OptOutRequested"]["Properties"]["Pattern"]
+
+
+def test_by_default_the_bus_takes_opt_outs_from_anyone_and_re_opt_ins_from_no_one() -> None:
+    parameter = TEMPLATE["Parameters"]["OptInEventSources"]
+    assert (parameter["Type"], parameter["Default"]) == ("CommaDelimitedList", "")
+    assert bus_pattern() == {"detail-type": ["SmsOptOutRequested"]}  # no empty list in the pattern either
+
+
+def test_re_opt_ins_come_only_from_the_named_sources() -> None:
+    from stoplist.domain.events import DETAIL_TYPES
+
+    pattern = bus_pattern({"OptInEventSources": "com.example.crm, com.example.shop"})
+    assert pattern == {
+        "$or": [
+            {"detail-type": ["SmsOptOutRequested"]},
+            {"detail-type": ["SmsOptInRequested"], "source": ["com.example.crm", "com.example.shop"]},
+        ]
+    }
+    assert {kind for branch in pattern["$or"] for kind in branch["detail-type"]} == set(DETAIL_TYPES)
 
 
 def test_api_url_parameter_reaches_every_function() -> None:
@@ -144,8 +167,12 @@ def test_each_function_sends_only_to_its_own_dead_letter_queue() -> None:
     assert queues("OptOutSqsFunction") == [{"Fn::GetAtt": ["OptOutDeadLetterQueue", "QueueName"]}]
     assert queues("OptOutEventBridgeFunction") == [{"Fn::GetAtt": ["OptOutEventsDeadLetterQueue", "QueueName"]}]
     assert queues("SnapshotFunction") == []
-    for http_function in ("RepliesWebhookFunction", "UnsubscribePageFunction"):
-        assert queues(http_function) == [{"Fn::GetAtt": ["OptOutQueue", "QueueName"]}]
+    assert queues("UnsubscribePageFunction") == [{"Fn::GetAtt": ["OptOutQueue", "QueueName"]}]
+    # The webhook keeps a STOP that OptOutQueue refused in the queue's dead-letter queue, for replay.
+    assert queues("RepliesWebhookFunction") == [
+        {"Fn::GetAtt": ["OptOutQueue", "QueueName"]},
+        {"Fn::GetAtt": ["OptOutDeadLetterQueue", "QueueName"]},
+    ]
     assert queues("ChangePublisherFunction") == [{"Fn::GetAtt": ["ChangeEventsDeadLetterQueue", "QueueName"]}]
 
 
@@ -157,10 +184,57 @@ def test_each_function_sends_only_to_its_own_dead_letter_queue() -> None:
         ("ChangeEventsDeadLetterQueueAlarm", "ApproximateNumberOfMessagesVisible"),
         ("SnapshotStaleAlarm", "SnapshotSucceeded"),
         ("ProviderAuthErrorAlarm", "ProviderAuthError"),
+        ("ConfigurationErrorAlarm", "ConfigurationError"),
+        ("ChangePublisherIteratorAgeAlarm", "IteratorAge"),
+        ("ReplyPublishFailedAlarm", "ReplyPublishFailed"),
     ],
 )
 def test_alarms(alarm: str, metric: str) -> None:
     assert RESOURCES[alarm]["Properties"]["MetricName"] == metric
+
+
+def test_a_single_configuration_error_alarms() -> None:
+    """An empty API key after the deploy: the snapshot meets it within one interval (it counts the metric too)."""
+    properties = RESOURCES["ConfigurationErrorAlarm"]["Properties"]
+    assert properties["Namespace"] == {"Ref": "MetricsNamespace"}
+    assert (properties["Statistic"], properties["Threshold"]) == ("Sum", 1)
+    assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_the_queue_age_alarm_compares_minutes_with_its_parameter() -> None:
+    properties = RESOURCES["OptOutQueueAgeAlarm"]["Properties"]
+    seconds, minutes = properties["Metrics"]
+    stat = seconds["MetricStat"]
+    assert stat["Metric"]["MetricName"] == "ApproximateAgeOfOldestMessage"
+    assert stat["Metric"]["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["OptOutQueue", "QueueName"]}}
+    ]
+    assert (stat["Stat"], seconds["ReturnData"]) == ("Maximum", False)
+    assert minutes == {
+        "Id": "ageMinutes",
+        "Expression": f"{seconds['Id']} / 60",
+        "Label": minutes["Label"],
+        "ReturnData": True,
+    }
+    assert properties["Threshold"] == {"Ref": "OptOutQueueAgeAlarmMinutes"}
+    parameter = TEMPLATE["Parameters"]["OptOutQueueAgeAlarmMinutes"]
+    retention_minutes = RESOURCES["OptOutQueue"]["Properties"]["MessageRetentionPeriod"] // 60
+    assert parameter["MinValue"] < parameter["Default"] < parameter["MaxValue"] == retention_minutes
+
+
+def test_the_iterator_age_alarm_watches_the_stream_function_well_before_the_stream_forgets() -> None:
+    properties = RESOURCES["ChangePublisherIteratorAgeAlarm"]["Properties"]
+    assert properties["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "ChangePublisherFunction"}}]
+    assert properties["Statistic"] == "Maximum"
+    source = FUNCTIONS["ChangePublisherFunction"]["Properties"]["Events"]["TableChanges"]["Properties"]
+    assert properties["Threshold"] < source["MaximumRecordAgeInSeconds"] * 1000 / 4  # milliseconds
+
+
+@pytest.mark.parametrize("alarm", sorted(of_type("AWS::CloudWatch::Alarm")))
+def test_every_alarm_notifies_the_optional_topic(alarm: str) -> None:
+    assert RESOURCES[alarm]["Properties"]["AlarmActions"] == {
+        "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+    }
 
 
 def test_staleness_alarm_spans_three_intervals() -> None:
@@ -173,11 +247,48 @@ def test_staleness_alarm_spans_three_intervals() -> None:
     assert sorted(allowed, key=int) == sorted(seconds, key=int)
 
 
-def test_snapshot_cannot_overlap_itself_and_has_time_and_memory() -> None:
+def test_snapshot_has_time_and_memory() -> None:
     properties = FUNCTIONS["SnapshotFunction"]["Properties"]
-    assert properties["ReservedConcurrentExecutions"] == 1
     assert properties["Timeout"] == 900
     assert properties["MemorySize"] >= 1769
+
+
+def reservations(rendered: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: spec["Properties"]["ReservedConcurrentExecutions"]
+        for name, spec in rendered["Resources"].items()
+        if "ReservedConcurrentExecutions" in spec.get("Properties", {})
+    }
+
+
+def test_default_parameters_reserve_no_concurrency_anywhere() -> None:
+    """A new account's quota (10) leaves nothing to reserve: AWS refuses any reservation, the stack rolls back."""
+    assert reservations(render(TEMPLATE)) == {}
+    assert "ReservedConcurrentExecutions" not in json.dumps(GLOBAL_FUNCTION)
+
+
+def test_reservations_are_there_when_asked_for() -> None:
+    rendered = render(TEMPLATE, {"EventBridgeReservedConcurrency": "5", "SnapshotReservedConcurrency": "1"})
+    assert reservations(rendered) == {"OptOutEventBridgeFunction": "5", "SnapshotFunction": "1"}
+    assert TEMPLATE["Parameters"]["SnapshotReservedConcurrency"]["MaxValue"] == 1  # one snapshot at a time
+
+
+def test_the_settings_pace_the_bus_function_as_the_template_reserves_it() -> None:
+    from stoplist.config import Settings
+
+    default = TEMPLATE["Parameters"]["EventBridgeReservedConcurrency"]["Default"]
+    assert default == Settings().eventbridge_reserved_concurrency == 0
+
+
+def test_the_snapshot_may_take_and_give_back_its_lease() -> None:
+    [statement] = [
+        statement
+        for policy in FUNCTIONS["SnapshotFunction"]["Properties"]["Policies"]
+        for statement in (policy.get("Statement", []) if isinstance(policy, dict) else [])
+        if statement.get("Sid") == "SyncTable"
+    ]
+    assert {"dynamodb:PutItem", "dynamodb:DeleteItem"} <= set(statement["Action"])
+    assert statement["Resource"] == {"Fn::GetAtt": ["StopListTable", "Arn"]}
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
@@ -282,7 +393,12 @@ def test_http_functions_read_only_their_secret_and_never_the_api_key(function: s
         if "AWSSecretsManagerGetSecretValuePolicy" in p
     ]
     assert readable == [{"Ref": secret}]
-    assert not any("Statement" in policy for policy in policies)  # no DynamoDB, nothing else
+    statements = [statement for policy in policies for statement in policy.get("Statement", [])]
+    # No DynamoDB, nothing else: only the link key's versions may be listed (its key ring), by the page.
+    expected = (
+        [] if function == "RepliesWebhookFunction" else [("secretsmanager:ListSecretVersionIds", {"Ref": secret})]
+    )
+    assert [(statement["Action"], statement["Resource"]) for statement in statements] == expected
 
 
 def test_stop_keywords_default_is_the_settings_default() -> None:
@@ -304,6 +420,54 @@ def test_outputs_for_the_http_doors() -> None:
     ):
         assert name in outputs
     assert "token=" in json.dumps(outputs["RepliesWebhookUrl"]["Value"])
+
+
+# --- fan-outs into the queue ----------------------------------------------------------------------------------
+TOPIC = "arn:aws:sns:eu-west-3:123456789012:crm-opt-outs"
+RULE = "arn:aws:events:eu-west-3:123456789012:rule/crm-bus/opt-outs"
+
+
+def queue_policy(overrides: dict[str, str] | None = None) -> list[dict[str, Any]] | None:
+    policy = render(TEMPLATE, overrides)["Resources"].get("OptOutQueuePolicy")
+    if policy is None:
+        return None
+    assert policy["Properties"]["Queues"] == [{"Ref": "OptOutQueue"}]
+    statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_by_default_nothing_outside_the_account_may_send_to_the_queue() -> None:
+    for name in ("OptOutTopicArns", "OptOutRuleArns"):
+        assert (TEMPLATE["Parameters"][name]["Type"], TEMPLATE["Parameters"][name]["Default"]) == (
+            "CommaDelimitedList",
+            "",
+        )
+    assert queue_policy() is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "allowed"),
+    [
+        ({"OptOutTopicArns": TOPIC}, {"sns.amazonaws.com": [TOPIC]}),
+        ({"OptOutRuleArns": f"{RULE},{RULE}-2"}, {"events.amazonaws.com": [RULE, f"{RULE}-2"]}),
+        (
+            {"OptOutTopicArns": TOPIC, "OptOutRuleArns": RULE},
+            {"sns.amazonaws.com": [TOPIC], "events.amazonaws.com": [RULE]},
+        ),
+    ],
+    ids=["topic", "two-rules", "both"],
+)
+def test_the_named_topics_and_rules_and_only_they_may_send(
+    overrides: dict[str, str], allowed: dict[str, list[str]]
+) -> None:
+    statements = queue_policy(overrides)
+    assert statements is not None
+    granted = {}
+    for statement in statements:
+        assert (statement["Effect"], statement["Action"]) == ("Allow", "sqs:SendMessage")
+        assert statement["Resource"] == {"Fn::GetAtt": ["OptOutQueue", "Arn"]}
+        granted[statement["Principal"]["Service"]] = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert granted == allowed
 
 
 def test_history_entries_expire_after_the_retention_and_opt_outs_never_do() -> None:

@@ -6,6 +6,10 @@ calls fail at once with the last error. Then one call goes through as a probe (h
 the circuit, its failure opens it again for twice as long, up to ``max_cooldown_seconds``. So during an
 outage an instance makes a handful of calls on its first batch, then about one per cooldown, however many
 records come back.
+
+While the probe is under way the other calls of the batch wait for its answer (``patience`` seconds at most,
+which the caller bounds by its deadline) instead of failing: when the provider is back, the whole first batch
+after the outage goes through, rather than one record and a backoff step (minutes) for the others.
 """
 
 from __future__ import annotations
@@ -29,22 +33,32 @@ class CircuitBreaker:
         self._max_cooldown = max(cooldown_seconds, max_cooldown_seconds)
         self._clock = clock
         self._lock = threading.Lock()
+        self._probe_done = threading.Condition(self._lock)
         self._failures = 0
         self._cooldown = cooldown_seconds
         self._open_until: float | None = None
         self._probing = False
         self.last_error = ""
 
-    def blocked(self) -> tuple[str, float] | None:
+    def blocked(self, patience: float = 0.0) -> tuple[str, float] | None:
         """``None`` if a call may go now (closed, or the one probe of a half-open circuit); else why not, and the
-        seconds until a probe may go (a record skipped now should not come back sooner)."""
+        seconds until a probe may go (a record skipped now should not come back sooner).
+
+        While a probe is under way, wait up to ``patience`` seconds (real time) for its answer: its success lets
+        this call go, its failure blocks it; an abandoned probe makes this call the probe."""
         with self._lock:
-            if self._open_until is None:
-                return None
-            now = self._clock()
-            if now >= self._open_until and not self._probing:
-                self._probing = True
-                return None
+            give_up = time.monotonic() + patience
+            while True:
+                if self._open_until is None:
+                    return None
+                now = self._clock()
+                if now >= self._open_until and not self._probing:
+                    self._probing = True
+                    return None
+                left = give_up - time.monotonic()
+                if not (self._probing and left > 0):
+                    break
+                self._probe_done.wait(left)
             wait = self._open_until - now if now < self._open_until else self._cooldown
             why = f"provider known unavailable after {self._failures} failed calls, last: {self.last_error}"
             return why, wait
@@ -55,6 +69,7 @@ class CircuitBreaker:
             self._open_until = None
             self._probing = False
             self._cooldown = self._base_cooldown
+            self._probe_done.notify_all()
 
     def failed(self, error: str) -> None:
         with self._lock:
@@ -64,6 +79,7 @@ class CircuitBreaker:
                 self._probing = False
                 self._cooldown = min(self._max_cooldown, self._cooldown * 2)
                 self._open_until = self._clock() + self._cooldown
+                self._probe_done.notify_all()
             elif self._open_until is None and self._failures >= self._threshold:
                 self._open_until = self._clock() + self._cooldown
 
@@ -71,6 +87,7 @@ class CircuitBreaker:
         """A call allowed by :meth:`blocked` was not made after all: the probe goes to the next call."""
         with self._lock:
             self._probing = False
+            self._probe_done.notify_all()
 
     @property
     def is_open(self) -> bool:

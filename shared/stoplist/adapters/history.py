@@ -25,7 +25,7 @@ from stoplist.errors import aws_errors
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# HistoryEntry field -> item attribute (the README documents the attributes).
+# HistoryEntry field -> item attribute (docs/data-model.md documents the attributes).
 _ATTRIBUTES = {
     "phone_number": "phoneNumber",
     "at": "at",

@@ -2,7 +2,7 @@
 
 It implements two ports (``stoplist.domain.ports``):
 
-- ``OptOutPublisher`` (``publish``): the HTTP doors send an opt-out event there, the README's contract as the JSON
+- ``OptOutPublisher`` (``publish``): the HTTP doors send an opt-out event there, the event contract as the JSON
   body, as any producer does; the queue's function does the provider call, its retries and its dead letters, so
   a person's request never waits on SMS Partner.
 - ``RetryQueue`` (``postpone``, ``requeue``), for the opt-out handlers: ``postpone`` sets a received message's

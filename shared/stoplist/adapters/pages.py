@@ -1,4 +1,5 @@
-"""The unsubscribe pages a person sees on a phone: confirm, done, not found, unavailable (French or English).
+"""The unsubscribe pages a person sees on a phone: confirm, done, not found, expired, unavailable (French or
+English).
 
 Small (about 2 KB each), no JavaScript, no external resource: one inline stylesheet allowed by its hash in
 the Content-Security-Policy. Accessible: ``lang``, a heading, a button with a visible label 48 px high,
@@ -54,6 +55,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_found_heading": "Ce lien n'est pas valide",
         "not_found_lead": "Vérifiez que le lien a été copié en entier depuis le SMS, "
         "ou répondez STOP au SMS pour vous désabonner.",
+        "expired_title": "Lien expiré",
+        "expired_heading": "Ce lien a expiré",
+        "expired_lead": "Pour ne plus recevoir nos SMS, répondez STOP au SMS que vous avez reçu. "
+        "Votre demande sera prise en compte sans autre démarche.",
         "unavailable_title": "Service indisponible",
         "unavailable_heading": "Service momentanément indisponible",
         "unavailable_lead": "Réessayez dans quelques minutes, ou répondez STOP au SMS pour vous désabonner.",
@@ -73,6 +78,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_found_heading": "This link is not valid",
         "not_found_lead": "Check that the whole link was copied from the text message, or reply STOP to it "
         "to unsubscribe.",
+        "expired_title": "Link expired",
+        "expired_heading": "This link has expired",
+        "expired_lead": "To stop receiving our text messages, reply STOP to the text message you received. "
+        "Nothing else is needed.",
         "unavailable_title": "Service unavailable",
         "unavailable_heading": "Service temporarily unavailable",
         "unavailable_lead": "Try again in a few minutes, or reply STOP to the text message to unsubscribe.",
@@ -132,6 +141,11 @@ def done_page(language: str, e164: str) -> str:
 def not_found_page(language: str) -> str:
     text = TEXTS[language]
     return _page(language, text["not_found_title"], text["not_found_heading"], f"<p>{text['not_found_lead']}</p>")
+
+
+def expired_page(language: str) -> str:
+    text = TEXTS[language]
+    return _page(language, text["expired_title"], text["expired_heading"], f"<p>{text['expired_lead']}</p>")
 
 
 def unavailable_page(language: str) -> str:

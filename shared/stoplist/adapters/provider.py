@@ -4,9 +4,10 @@ One ``requests.Session`` per container (keep-alive, pooled to the record concurr
 timeouts, JSON asked with ``_format=json``. The body is read whatever the HTTP status, since the docs do
 not say which status an error comes with. Provider codes become the typed errors of ``stoplist.errors``.
 
-Every attempt first asks the instance's circuit breaker (is the provider known down?) and its pacer (a slot
-in the instance's share of the rate limit), and is bounded by the caller's deadline: its read timeout and the
-waits between attempts end before the invocation's time is up.
+Every attempt first asks the instance's circuit breaker (is the provider known down? while its half-open
+probe is under way, the attempt waits for the probe's answer) and its pacer (a slot in the instance's share of
+the rate limit), and is bounded by the caller's deadline: its read timeout, the wait for a probe and the waits
+between attempts end before the invocation's time is up.
 """
 
 from __future__ import annotations
@@ -223,7 +224,7 @@ class SmsPartnerClient:
     ) -> dict[str, Any]:
         """One call, if the circuit lets it through and the pacer gives it a slot before the deadline."""
         circuit = self._circuit
-        if circuit is not None and (blocked := circuit.blocked()) is not None:
+        if circuit is not None and (blocked := circuit.blocked(self._probe_patience(deadline))) is not None:
             why, wait = blocked
             raise ProviderUnavailableError(f"{endpoint}: {why}", retry_after=wait, circuit_open=True)
         try:
@@ -255,6 +256,14 @@ class SmsPartnerClient:
         if circuit is not None:
             circuit.succeeded()
         return document
+
+    def _probe_patience(self, deadline: Deadline | None) -> float:
+        """How long a call waits for a half-open circuit's probe: as long as the probe can take (its timeouts),
+        and never so long that no time would be left for the call itself."""
+        patience = self._connect_timeout + self._read_timeout
+        if deadline is not None:
+            patience = min(patience, deadline.remaining() - MIN_CALL_SECONDS)
+        return max(0.0, patience)
 
     def _slot(self, endpoint: str, deadline: Deadline | None) -> tuple[float, float]:
         """Wait for the pacer's slot; the call's timeouts, shortened to what the deadline leaves."""

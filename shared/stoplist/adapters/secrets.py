@@ -6,15 +6,18 @@ never put into an exception message.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import BotoCoreError, ClientError
 
+from stoplist.domain.ports import SecretVersion
 from stoplist.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -82,11 +85,13 @@ def _parse_secret(raw: object) -> str:
 
 
 class BareSecret:
-    """A generated bare-string secret (webhook token, link signing key) and its previous version.
+    """A generated bare-string secret (webhook token, link signing key) and its versions, with their dates.
 
-    ``AWSCURRENT`` and, for key rotation, ``AWSPREVIOUS`` (Secrets Manager moves the label there on
-    ``put-secret-value``), each kept ``max_age_seconds``. Read with boto3 directly: Powertools' cache is keyed
-    on the secret's name, not on the version stage, so it would hand back one stage for the other.
+    ``AWSCURRENT`` and ``AWSPREVIOUS`` (Secrets Manager moves the label there on ``put-secret-value``), and the
+    whole history (every version the secret keeps, for the links' key ring), each kept ``max_age_seconds``.
+    Each version comes with its ``CreatedDate``: the webhook's grace after a rotation and the links' lifetime
+    are measured from it. Read with boto3 directly: Powertools' cache is keyed on the secret's name, not on the
+    version stage, so it would hand back one stage for the other.
     """
 
     def __init__(
@@ -102,18 +107,25 @@ class BareSecret:
         self._client = client
         self._clock = clock
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, str | None]] = {}
+        self._cache: dict[str, tuple[float, Any]] = {}
+        self._by_version_id: dict[str, SecretVersion] = {}  # a version's value never changes: kept for good
 
     def current(self) -> str:
-        value = self._get("AWSCURRENT")
-        if value is None:
-            raise ConfigurationError(f"the secret {self._secret_id!r} has no current version")
-        return value
+        return self.current_version().value
 
-    def versions(self) -> list[str]:
-        """Current first, then the previous version if there is one."""
-        previous = self._get("AWSPREVIOUS")
-        return [self.current(), *([previous] if previous else [])]
+    def current_version(self) -> SecretVersion:
+        version = self._cached("AWSCURRENT", lambda: self._read(VersionStage="AWSCURRENT"))
+        if version is None:
+            raise ConfigurationError(f"the secret {self._secret_id!r} has no current version")
+        return version  # type: ignore[no-any-return]
+
+    def previous_version(self) -> SecretVersion | None:
+        return self._cached("AWSPREVIOUS", lambda: self._read(VersionStage="AWSPREVIOUS"))  # type: ignore[no-any-return]
+
+    def history(self) -> list[SecretVersion]:
+        """Every version the secret keeps, newest first (labelled or not: Secrets Manager removes unlabelled
+        versions only beyond 100 of them, and none younger than 24 hours)."""
+        return self._cached("history", self._read_history)  # type: ignore[no-any-return]
 
     def reread_if_older_than(self, seconds: float) -> bool:
         """Forget cached versions older than ``seconds`` (a token made by a key newer than ours); True if any."""
@@ -124,27 +136,65 @@ class BareSecret:
                 del self._cache[stage]
         return bool(stale)
 
-    def _get(self, stage: str) -> str | None:
+    def _cached(self, name: str, read: Callable[[], Any]) -> Any:
         with self._lock:
-            cached = self._cache.get(stage)
+            cached = self._cache.get(name)
             if cached is not None and self._clock() - cached[0] < self._max_age:
                 return cached[1]
-        value = self._read(stage)
+        value = read()
         with self._lock:
-            self._cache[stage] = (self._clock(), value)
+            self._cache[name] = (self._clock(), value)
         return value
 
-    def _read(self, stage: str) -> str | None:
-        try:
-            answer = self._client.get_secret_value(SecretId=self._secret_id, VersionStage=stage)
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
-            if stage != "AWSCURRENT" and code == "ResourceNotFoundException":
-                return None  # never rotated: no previous version
-            raise ConfigurationError(f"cannot read the secret {self._secret_id!r}: {code}") from None
-        except BotoCoreError as exc:
-            raise ConfigurationError(f"cannot read the secret {self._secret_id!r}: {type(exc).__name__}") from None
+    def _read_history(self) -> list[SecretVersion]:
+        listed: list[tuple[str, int]] = []  # version id, rank of its label (current first among equal dates)
+        token: dict[str, Any] = {}
+        with _secret_errors(self._secret_id):
+            while True:  # no paginator for this call in boto3
+                page = self._client.list_secret_version_ids(SecretId=self._secret_id, IncludeDeprecated=True, **token)
+                for version in page.get("Versions", []):
+                    stages = version.get("VersionStages", [])
+                    listed.append((version["VersionId"], 2 if "AWSCURRENT" in stages else int("AWSPREVIOUS" in stages)))
+                if not page.get("NextToken"):
+                    break
+                token = {"NextToken": page["NextToken"]}
+        ranked = []
+        for version_id, rank in listed:
+            known = self._by_version_id.get(version_id)
+            if known is None:
+                # ListSecretVersionIds' own CreatedDate is the version's on AWS but the call's time on moto
+                # 5.2; GetSecretValue's is the version's on both (to the second on moto: hence the rank).
+                known = self._read(VersionId=version_id)
+                if known is None:
+                    continue  # removed between the list and the read
+                self._by_version_id[version_id] = known
+            ranked.append((known.created_at, rank, known))
+        return [version for _, _, version in sorted(ranked, key=lambda entry: entry[:2], reverse=True)]
+
+    def _read(self, **version: str) -> SecretVersion | None:
+        """One version by stage or id; None when there is no such version (never rotated: no previous one)."""
+        with _secret_errors(self._secret_id, missing_ok=version.get("VersionStage") != "AWSCURRENT") as missing:
+            answer = self._client.get_secret_value(SecretId=self._secret_id, **version)
+        if missing:
+            return None
         value = str(answer.get("SecretString") or "").strip()
         if not value:
             raise ConfigurationError(f"the secret {self._secret_id!r} is empty")
-        return value
+        created = answer.get("CreatedDate")
+        return SecretVersion(value, created if isinstance(created, datetime) else datetime.fromtimestamp(0, UTC))
+
+
+@contextlib.contextmanager
+def _secret_errors(secret_id: str, missing_ok: bool = False) -> Iterator[list[bool]]:
+    """Secrets Manager's errors as ConfigurationError, naming the secret and the code, never a value. With
+    ``missing_ok``, a missing version sets the yielded flag instead."""
+    missing: list[bool] = []
+    try:
+        yield missing
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
+        if not (missing_ok and code == "ResourceNotFoundException"):
+            raise ConfigurationError(f"cannot read the secret {secret_id!r}: {code}") from None
+        missing.append(True)
+    except BotoCoreError as exc:
+        raise ConfigurationError(f"cannot read the secret {secret_id!r}: {type(exc).__name__}") from None

@@ -1,6 +1,6 @@
 """Access to the StopListTable (DynamoDB): one item per opted-out number, key ``phoneNumber`` in E.164.
 
-Item attributes (the README documents them for readers):
+Item attributes (docs/data-model.md documents them for readers):
 ``phoneNumber`` (S, key), ``providerStopId`` (N), ``providerCreatedAt`` (S, as the provider writes it),
 ``source``, ``eventId``, ``optOutReason`` (S, from the opt-out event), ``optedOutAt`` (S, ISO 8601 UTC),
 ``recordedBy`` (S: ``optout`` or ``snapshot``, who wrote the item first), ``firstSeenAt`` and
@@ -10,7 +10,8 @@ While a re-opt-in is under way the item also carries its evidence (``optInEventI
 ``optInConsentSource``, ``optInConsentAt``, ``optInConsentText``, ``optInOccurredAt``, ``optInRequestedAt``):
 the delete that ends the opt-in is conditional on ``optInEventId``, and the stream's REMOVE record then
 carries who opted the number in and on what consent. An opt-out written through meanwhile removes them.
-One extra item, key ``#snapshot-status``, holds the last snapshot's status; it is never an E.164 number.
+Items whose key starts with ``#`` are the table's own (``stoplist.domain.keys``): ``#snapshot-status`` holds the
+last snapshot's status, ``#snapshot-lease`` is held by the running snapshot; neither is ever an E.164 number.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from stoplist.adapters.group_write import GroupWriter
 from stoplist.adapters.unprocessed import until_processed
+from stoplist.domain.keys import STATUS_KEY, is_control_key
 from stoplist.domain.ports import OptInMark, OptOutRecord, ProviderFields, StoredOptOut, utc_now
 from stoplist.errors import AwsServiceError, aws_error_code, aws_errors
 from stoplist.observability import logger
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-STATUS_KEY = "#snapshot-status"
 BATCH_WRITE_LIMIT = 25
 TRANSACT_WRITE_LIMIT = 100  # actions in one TransactWriteItems
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -165,6 +166,9 @@ class StopListTable:
             ),
         )
 
+    def _conditional(self, action: str, write: Callable[[], object]) -> bool:
+        return conditional_write(action, write)
+
     # --- erasure -------------------------------------------------------------------------------------------
     def forget_details(self, number: str, kept_sources: Collection[str]) -> bool:
         """Remove the free text of the number's item (``optOutReason``, ``optInConsentText``), and its
@@ -212,7 +216,7 @@ class StopListTable:
                 page = self._client.scan(**kwargs)
             for item in page.get("Items", []):
                 key = item["phoneNumber"]["S"]
-                if key == STATUS_KEY:
+                if is_control_key(key):
                     continue
                 stop = item.get("providerStopId", {}).get("N")
                 created = item.get("providerCreatedAt", {}).get("S")
@@ -327,7 +331,7 @@ class StopListTable:
 
 
 def conditional_write(action: str, write: Callable[[], object]) -> bool:
-    """Run a conditional write; False when its condition did not hold."""
+    """Run a conditional DynamoDB write; False when its condition did not hold, other failures translated."""
     try:
         with aws_errors(action, expected=frozenset({_CONDITION_FAILED})):
             write()

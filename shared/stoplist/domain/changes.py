@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from stoplist.domain.events import to_instant, utc_text
+from stoplist.domain.keys import is_control_key
 from stoplist.domain.ports import AnnouncementBus, HistoryWriter
 from stoplist.observability import count, logger
 
@@ -32,7 +33,6 @@ OPT_OUT_RECORDED = "SmsOptOutRecorded"
 OPT_IN_RECORDED = "SmsOptInRecorded"
 # The provider as the source of a change the snapshot saw (a STOP sent to SMS Partner's short code).
 PROVIDER_SOURCE = "smspartner"
-STATUS_KEY = "#snapshot-status"
 
 # What a history entry says happened.
 CHANGE_OPT_OUT = "opt-out"
@@ -99,10 +99,10 @@ class Change:
 
 
 def change_of(record: StreamRecord) -> Change | None:
-    """The change a stream record stands for, or None (the status item, a provider-field update)."""
+    """The change a stream record stands for, or None (the table's own items; a provider-field update)."""
     image = record.old_image if record.event_name == "REMOVE" else record.new_image
     number = image.get("phoneNumber")
-    if not isinstance(number, str) or number == STATUS_KEY:
+    if not isinstance(number, str) or is_control_key(number):
         return None
     if record.event_name == "INSERT":
         entry = _entered(number, image, record)
@@ -177,7 +177,7 @@ def _left(number: str, image: Mapping[str, Any], record: StreamRecord) -> Histor
 
 
 def _announce(detail_type: str, entry: HistoryEntry, record: StreamRecord) -> Announcement:
-    """The contract of the announcements (README, "Change events"). ``changeId`` is the same on a re-send."""
+    """The announcements' contract (docs/integrating.md, "Change events"). ``changeId`` is the same on a re-send."""
     detail: dict[str, Any] = {
         "phoneNumber": entry.phone_number,
         "source": entry.source,

@@ -1,4 +1,4 @@
-"""The opt-out event contract that other teams publish to (documented in the README, kept exactly).
+"""The opt-out event contract that other teams publish to (documented in docs/integrating.md, kept exactly).
 
 A message body (SQS) or ``detail`` (EventBridge) is a JSON object: ``phoneNumber`` (required string),
 ``country`` (ISO alpha-2), ``source``, ``reason``, ``eventId``, ``occurredAt`` (ISO 8601), all optional

@@ -153,16 +153,49 @@ class SnapshotStore(Protocol):
     def write_status(self, status: dict[str, str | int | float]) -> None: ...
 
 
+class Lease(Protocol):
+    """A job's right to run alone, held until released or until it expires (``stoplist.adapters.lease``): a
+    holder that dies (a timeout, a crash) leaves it to expire rather than block the job for good."""
+
+    def acquire(self, seconds: float) -> bool:
+        """Take the lease for ``seconds`` if nobody holds it (or their hold has expired); False if held."""
+
+    def release(self) -> None:
+        """Give back a lease this object holds (nothing if it holds none, or if its hold expired meanwhile)."""
+
+
 class OptOutPublisher(Protocol):
     """Where the HTTP doors send an opt-out event, the contract's object (``adapters.opt_out_queue.OptOutQueue``)."""
 
     def publish(self, event: Mapping[str, str]) -> None: ...
 
 
-class SigningKeys(Protocol):
-    """The unsubscribe links' keys, current first, then the previous one (``stoplist.adapters.secrets``)."""
+# A token or a link made with a secret newer than the cached one (just rotated) re-reads it, at most this often.
+SECRET_REREAD_SECONDS = 30.0
 
-    def versions(self) -> list[str]: ...
+
+@dataclass(frozen=True)
+class SecretVersion:
+    """One version of a generated secret and when it was created (Secrets Manager's ``CreatedDate``)."""
+
+    value: str
+    created_at: datetime
+
+
+class SigningKeys(Protocol):
+    """The unsubscribe links' keys: every version of their secret, newest first (``stoplist.adapters.secrets``)."""
+
+    def history(self) -> list[SecretVersion]: ...
+
+    def reread_if_older_than(self, seconds: float) -> bool: ...
+
+
+class WebhookToken(Protocol):
+    """The reply webhook's token: its current version and the one before (``stoplist.adapters.secrets``)."""
+
+    def current_version(self) -> SecretVersion: ...
+
+    def previous_version(self) -> SecretVersion | None: ...
 
     def reread_if_older_than(self, seconds: float) -> bool: ...
 

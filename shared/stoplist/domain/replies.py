@@ -12,22 +12,39 @@ of the keywords or *starts with* one followed by a word boundary: "Stop", "STOP 
 are; "stopper", "Bonjour", "je veux stop" are not. Only the first part of a multi-part SMS can start with
 a keyword; later parts are continuations and are ignored. The provider's own ``keyword`` field is not
 trusted (it is the first word upper-cased, and "STOP-SMS" would not match it).
+
+No STOP is lost silently. When OptOutQueue refuses the opt-out event, the event (the contract's object, as it
+would have been queued) goes to the opt-out dead-letter queue with the reason, where ``stoplist dlq replay``
+sends it back to the queue like any dead letter, and the call counts as ``ReplyPublishFailed`` (alarmed);
+the sender gets 200, since the reply is kept. Only when the dead-letter queue refuses it too is the call
+answered 503, for SMS Partner to retry (its retries are not documented).
+
+The token accepts its previous version for ``token_grace`` after a rotation, measured from the creation of
+the secret's current version (its ``CreatedDate``): the operator rotates the secret, then changes the URL in
+SMS Partner's console within the grace, and no STOP is refused in between.
 """
 
 from __future__ import annotations
 
 import enum
 import hmac
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from stoplist.domain.events import optout_event
 from stoplist.domain.phone import to_e164
-from stoplist.domain.ports import OptOutPublisher
-from stoplist.errors import ConfigurationError, InvalidPhoneNumberError, InvalidReplyError, RequestRefusedError
+from stoplist.domain.ports import SECRET_REREAD_SECONDS, DeadLetter, DeadLetterSink, OptOutPublisher, WebhookToken
+from stoplist.errors import (
+    ConfigurationError,
+    InvalidPhoneNumberError,
+    InvalidReplyError,
+    RequestRefusedError,
+    RetryableError,
+)
 from stoplist.observability import count, logger, mask_phone
 
 SOURCE = "smspartner-reply"
@@ -122,6 +139,9 @@ class ReplyOutcome(enum.Enum):
     OPT_OUT = "ReplyOptOut"
     IGNORED = "ReplyIgnored"
     REFUSED = "ReplyRefused"
+    # A STOP that OptOutQueue refused: kept in the dead-letter queue for replay (200), or, if that failed too,
+    # answered 503.
+    PUBLISH_FAILED = "ReplyPublishFailed"
 
 
 class ReplyWebhook:
@@ -131,19 +151,24 @@ class ReplyWebhook:
         self,
         *,
         publisher: OptOutPublisher,
+        dead_letters: DeadLetterSink,
         keywords: StopKeywords,
-        expected_token: Callable[[], str],
+        token: WebhookToken,
+        token_grace: timedelta,
         default_region: str,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._publisher = publisher
+        self._dead_letters = dead_letters
         self._keywords = keywords
-        self._expected_token = expected_token
+        self._token = token
+        self._token_grace = token_grace
         self._default_region = default_region
         self._now = now
 
     def process(self, token: str | None, read_fields: Callable[[], Mapping[str, str]]) -> ReplyOutcome:
-        """Raises RequestRefusedError (counted as refused) for a call that must not be acknowledged."""
+        """Raises RequestRefusedError (counted as refused) for a call that must not be acknowledged, and
+        RetryableError (counted as a failed publication) for a STOP that could be neither queued nor kept."""
         try:
             self._authenticate(token)
             try:
@@ -155,17 +180,16 @@ class ReplyWebhook:
             logger.warning("reply refused", status=exc.status, error=str(exc))
             raise
         keyword = None if reply.continuation else self._keywords.match(reply.text)
-        outcome = ReplyOutcome.IGNORED if keyword is None else ReplyOutcome.OPT_OUT
+        outcome, lost = ReplyOutcome.IGNORED, None
         if keyword is not None:
-            self._publisher.publish(
-                optout_event(
-                    reply.phone_number,
-                    source=SOURCE,
-                    event_id=reply.message_id,
-                    occurred_at=self._now().isoformat(timespec="seconds"),
-                    reason=f"SMS reply {keyword.upper()}",
-                )
+            event = optout_event(
+                reply.phone_number,
+                source=SOURCE,
+                event_id=reply.message_id,
+                occurred_at=self._now().isoformat(timespec="seconds"),
+                reason=f"SMS reply {keyword.upper()}",
             )
+            outcome, lost = self._publish(event)
         count(outcome.value)
         logger.info(
             "reply handled",
@@ -174,12 +198,51 @@ class ReplyWebhook:
             phone=mask_phone(reply.phone_number),
             keyword=keyword,
         )
+        if lost is not None:
+            raise lost
         return outcome
 
+    def _publish(self, event: dict[str, str]) -> tuple[ReplyOutcome, RetryableError | None]:
+        """Queue the opt-out, else keep it in the dead-letter queue; the error to answer with if neither took it."""
+        try:
+            self._publisher.publish(event)
+        except RetryableError as exc:
+            logger.error("reply not queued, keeping it in the dead-letter queue", error_type=exc.reason, error=str(exc))
+            letter = DeadLetter(
+                body=json.dumps(event),
+                reason=f"reply webhook could not send it to OptOutQueue: {exc}",
+                error_type=exc.reason,
+                event_id=event.get("eventId"),
+                original_message_id=None,
+                receive_count=None,
+            )
+            try:
+                self._dead_letters.send(letter)
+            except RetryableError as kept_exc:
+                logger.error("reply kept nowhere", error_type=kept_exc.reason, error=str(kept_exc))
+                return ReplyOutcome.PUBLISH_FAILED, exc
+            return ReplyOutcome.PUBLISH_FAILED, None
+        return ReplyOutcome.OPT_OUT, None
+
     def _authenticate(self, token: str | None) -> None:
-        """SMS Partner does not sign its calls: the URL carries a secret, compared in constant time."""
+        """SMS Partner does not sign its calls: the URL carries a secret, compared in constant time. A token
+        newer than the cached one (just rotated) re-reads the secret, at most every SECRET_REREAD_SECONDS."""
         if not token:
             raise RequestRefusedError(401, "the token query parameter is missing")
-        expected = self._expected_token()
-        if not hmac.compare_digest(token.encode("utf-8", errors="replace"), expected.encode("utf-8")):
-            raise RequestRefusedError(403, "the token is wrong")
+        given = token.encode("utf-8", errors="replace")
+        if self._accepts(given):
+            return
+        if self._token.reread_if_older_than(SECRET_REREAD_SECONDS) and self._accepts(given):
+            return
+        raise RequestRefusedError(403, "the token is wrong")
+
+    def _accepts(self, given: bytes) -> bool:
+        """The current token, or the previous one within the grace after the current one was created."""
+        current = self._token.current_version()
+        accepted = [current.value]
+        if self._now() - current.created_at < self._token_grace:
+            previous = self._token.previous_version()
+            if previous is not None:
+                accepted.append(previous.value)
+        matches = [hmac.compare_digest(given, value.encode("utf-8")) for value in accepted]  # each one compared
+        return any(matches)

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 from typing import TypeVar
 
 from stoplist.domain.phone import provider_e164
-from stoplist.domain.ports import ProviderFields, SnapshotStore, StopListProvider, utc_now
-from stoplist.errors import ProviderAuthError, StopListError
+from stoplist.domain.ports import Lease, ProviderFields, SnapshotStore, StopListProvider, utc_now
+from stoplist.errors import AwsServiceError, ConfigurationError, ProviderAuthError, StopListError
 from stoplist.observability import MetricUnit, count, logger, metrics
 
 T = TypeVar("T")
@@ -171,18 +171,42 @@ class SnapshotSync:
         return removals * 100 > self._max_delete_percent * table_size
 
 
-def run_and_count(snapshot: Callable[[], SnapshotSync]) -> SnapshotReport:
+@dataclass(frozen=True)
+class ScheduledSnapshot:
+    """What the snapshot handler builds once per container: the sync, and the lease that keeps it alone."""
+
+    sync: SnapshotSync
+    lease: Lease
+
+
+# A lease outlives the invocation that holds it by this much (Lambda ends the invocation at its timeout): a run
+# that died frees it at most a minute after its deadline.
+LEASE_MARGIN_SECONDS = 60.0
+
+
+def run_and_count(snapshot: Callable[[], ScheduledSnapshot], seconds_left: float) -> SnapshotReport | None:
     """The snapshot handler's one call, and the one place snapshot metrics are counted.
 
     ``snapshot`` builds (or returns the cached) sync inside the count, so a deployment error counts as a failed
-    snapshot too.
+    snapshot too. The run holds the lease for ``seconds_left`` (the invocation's remaining time) plus a margin;
+    a run that finds it held (another snapshot still running, or a schedule's duplicate delivery) does nothing,
+    counts ``SnapshotSkippedOverlap`` and returns None.
     """
     try:
-        report = snapshot().run()
+        job = snapshot()
+        if not job.lease.acquire(seconds_left + LEASE_MARGIN_SECONDS):
+            count("SnapshotSkippedOverlap")
+            logger.warning("another snapshot holds the lease, this one does nothing")
+            return None
+        try:
+            report = job.sync.run()
+        finally:
+            _release(job.lease)
     except StopListError as exc:
         count("SnapshotFailed")
-        if isinstance(exc, ProviderAuthError):
-            # ProviderAuthErrorAlarm watches every refusal of the key, whichever function meets it.
+        if isinstance(exc, ProviderAuthError | ConfigurationError):
+            # Their alarms watch every refused key and every broken setting or secret, whichever function meets
+            # it: a key left empty after the deploy alarms within one snapshot interval, before any opt-out.
             count(exc.metric)
         logger.error("snapshot failed, status not updated", error_type=exc.reason, error=str(exc))
         raise
@@ -194,6 +218,14 @@ def run_and_count(snapshot: Callable[[], SnapshotSync]) -> SnapshotReport:
     count("SnapshotDeletionsSkipped", report.deletions_skipped)
     metrics.add_metric(name="SnapshotDurationMs", unit=MetricUnit.Milliseconds, value=report.duration_ms)
     return report
+
+
+def _release(lease: Lease) -> None:
+    """A lease that cannot be given back expires on its own: the run's outcome stands."""
+    try:
+        lease.release()
+    except AwsServiceError as exc:
+        logger.warning("snapshot lease not released, it will expire", error=str(exc))
 
 
 @contextlib.contextmanager
