@@ -42,6 +42,7 @@ from devkit.template import create_resources, load_template
 
 API_KEY = "bench-key"
 SCALE = 0.1  # of the retry path's time constants, as of the outage
+IN_FLIGHT_SECONDS = 5.0
 
 
 def instance(
@@ -186,7 +187,8 @@ def main() -> None:
             process.join(timeout=60)
 
         done = honoured(resources.table_name)
-        steady = [done[n][0] for n, at in sent.items() if at < outage_began and n in done]
+        # Sent more than a few seconds before the outage: not in flight when it began.
+        steady = [done[n][0] for n, at in sent.items() if at < outage_began - IN_FLIGHT_SECONDS and n in done]
         share = Settings.from_env(env).provider_calls_per_minute * instances
         during = [n for n, at in sent.items() if outage_began <= at < returned]
         late_after_return = [done[n][1] - returned for n in during if n in done]

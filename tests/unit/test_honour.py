@@ -12,8 +12,8 @@ from stoplist.observability import metrics
 
 from devkit.template import load_template
 from tests.helpers import metrics_counted
-from tests.unit.test_optout import service
 from tests.unit.fakes import FakeProvider, FakeTable
+from tests.unit.test_optout import service
 
 
 def test_from_when_it_happened_to_the_confirmation() -> None:
