@@ -87,13 +87,17 @@ class SqsEventSourcePoller:
         batch_size: int = 10,
         retry_delay_seconds: int = 1,
         sqs: Any = None,
+        batching_window_seconds: float = 0.0,
     ) -> None:
+        """``batching_window_seconds``: as the event source's MaximumBatchingWindowInSeconds, a batch is
+        invoked once it is full or that long after its first message arrived (0: at once)."""
         self._url = queue_url
         self._arn = queue_arn
         self._invoke = invoke
         self._batch_size = min(batch_size, 10)  # ReceiveMessage's own limit
         self._sqs: Any = sqs or boto3.client("sqs")
         self._sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": str(retry_delay_seconds)})
+        self._window = batching_window_seconds
         self.stats = PollStats()
 
     def poll_once(self, wait_seconds: int = 0) -> int:
@@ -107,6 +111,7 @@ class SqsEventSourcePoller:
         ).get("Messages", [])
         if not messages:
             return 0
+        messages += self._fill(len(messages))
         self.stats.batches += 1
         self.stats.received += len(messages)
         by_id = {message["MessageId"]: message for message in messages}
@@ -127,6 +132,30 @@ class SqsEventSourcePoller:
         self.stats.deleted += len(done)
         self.stats.failed += len(failed_ids)
         return len(messages)
+
+    def _fill(self, have: int) -> list[dict[str, Any]]:
+        """More messages for the batch until it is full or the batching window ends."""
+        more: list[dict[str, Any]] = []
+        closes = time.monotonic() + self._window
+        while have + len(more) < self._batch_size and time.monotonic() < closes:
+            received = self._sqs.receive_message(
+                QueueUrl=self._url,
+                MaxNumberOfMessages=self._batch_size - have - len(more),
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            more += received
+            if not received:
+                time.sleep(min(0.02, max(0.0, closes - time.monotonic())))
+        return more
+
+    def run(self, until: Callable[[], bool], idle_sleep: float = 0.02) -> PollStats:
+        """Poll a steady stream until ``until()`` says so (``drain`` stops at the first empty queue)."""
+        while not until():
+            if self.poll_once(wait_seconds=0) == 0:
+                time.sleep(idle_sleep)
+        return self.stats
 
     def in_queue(self) -> int:
         return queue_depth(self._sqs, self._url)
