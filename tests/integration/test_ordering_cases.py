@@ -12,6 +12,7 @@ import boto3
 import pytest
 from stoplist.adapters.locks import NumberLeases
 from stoplist.adapters.opt_out_queue import RECEIVED_AT
+from stoplist.domain.ordering import utc_text
 
 from devkit.lambda_runtime import LocalFunction
 from devkit.standin import SmsPartnerStandIn
@@ -109,8 +110,9 @@ def test_2_an_opt_out_while_another_instance_holds_the_number_calls_nothing(
     sqs_function: LocalFunction, resources: LocalResources, standin: SmsPartnerStandIn
 ) -> None:
     leases = NumberLeases(resources.table_names["NumberLeaseTable"], boto3.client("dynamodb"))
-    until = (NOW + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    assert leases.acquire(NUMBER, "another-instance", until, NOW.strftime("%Y-%m-%dT%H:%M:%S.%fZ")) is None
+    now = datetime.now(UTC)  # not the module's NOW: the lease must still be held when the opt-out comes
+    until = utc_text(now + timedelta(minutes=1))
+    assert leases.acquire(NUMBER, "another-instance", until, utc_text(now)) is None
 
     assert deliver(sqs_function, stop("held")) == {"batchItemFailures": []}
     assert standin.counters["calls_add"] == 0
