@@ -15,7 +15,7 @@ A link is ``{base_url}/u/{token}``. The token is 36 characters of base64url (an 
   made before links carried their day, have none: they live as long as the key that made them was retired
   less than the lifetime ago (a token is never younger than its key's retirement).
 - **Rotation**: the key lives in ``LinkSigningKeySecret``; every version the secret keeps can open a token
-  (``BareSecret.history``), so a rotation never cuts a link short (docs/resilience.md has the procedure).
+  (``BareSecret.history``), so a rotation never cuts a link short (docs/http-doors.md has the procedure).
 - The 64-byte AES-SIV key is derived from the secret string with HKDF-SHA256 (the secret is a 48-character
   generated string, not raw key bytes). ``cryptography`` is imported on first use (cold start).
 

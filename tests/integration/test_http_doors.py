@@ -119,7 +119,7 @@ def test_links_live_their_lifetime_across_rotations(doors: Doors) -> None:
     old_campaign = make_unsubscribe_url(doors.url, "06 12 34 56 78", doors.link_key, issued_on=long_ago)
     secrets: Any = boto3.client("secretsmanager")
     keys = [f"rotated-key-{index}-" + "r" * 34 for index in range(4)]
-    for key in keys:  # the rotation procedure of docs/resilience.md, four times
+    for key in keys:  # the rotation procedure of docs/http-doors.md, four times
         secrets.put_secret_value(
             SecretId=doors.resources.secret_arns["LinkSigningKeySecret"],
             SecretString=key,
