@@ -29,7 +29,7 @@ from devkit.stream_poller import DynamoDbStreamPoller
 from devkit.template import create_resources, load_template
 
 API_KEY = "bench-key"
-WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
 
 class Calls:
@@ -48,6 +48,8 @@ class Calls:
         self.counts[name] += 1
         if name == "BatchWriteItem":
             self.items_written[name] += sum(len(requests) for requests in params.get("RequestItems", {}).values())
+        elif name == "TransactWriteItems":
+            self.items_written[name] += len(params.get("TransactItems", []))  # two write units each
         elif name == "PutEvents":
             self.items_written[name] += len(params.get("Entries", []))
         elif name in WRITES:

@@ -33,6 +33,7 @@ class PollStats:
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str = "eu-west-3") -> dict[str, Any]:
     """The event Lambda passes for these received messages (same keys and casing as AWS)."""
     records = []
+    now = str(int(time.time() * 1000))  # a message given without its attributes was sent now
     for message in messages:
         attributes = message.get("Attributes", {})
         records.append(
@@ -42,9 +43,9 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str = "eu-
                 "body": message["Body"],
                 "attributes": {
                     "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
-                    "SentTimestamp": attributes.get("SentTimestamp", "0"),
+                    "SentTimestamp": attributes.get("SentTimestamp", now),
                     "SenderId": attributes.get("SenderId", "AIDAEXAMPLE"),
-                    "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", "0"),
+                    "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", now),
                 },
                 "messageAttributes": {
                     name: {

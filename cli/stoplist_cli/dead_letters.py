@@ -17,8 +17,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from stoplist.adapters.opt_out_queue import RECEIVED_AT, received_at
 from stoplist.config import DEFAULT_PHONE_REGION
 from stoplist.domain.events import phone_in_body
+from stoplist.domain.ordering import utc_text
 from stoplist.domain.phone import to_e164
 from stoplist.errors import InvalidPhoneNumberError, PermanentError
 from stoplist.observability import mask_phone
@@ -49,6 +51,7 @@ class DeadLetter:
     phone: str  # masked
     replay_body: str  # what goes back to OptOutQueue
     replayable: bool
+    received_at: str = ""  # when the event first reached the stack; the replay carries it
     not_replayable_because: str = ""
 
     def summary(self) -> dict[str, Any]:
@@ -128,8 +131,18 @@ def describe(message: dict[str, Any], queue: str) -> DeadLetter:
         phone=masked_phone(payload),
         replay_body=payload,
         replayable=not truncated,
+        received_at=_first_received(message, attributes),
         not_replayable_because="the body was cut to fit SQS's size limit" if truncated else "",
     )
+
+
+def _first_received(message: dict[str, Any], attributes: dict[str, str]) -> str:
+    """``receivedAt`` as the functions wrote it; for a message the queue's redrive moved, which keeps its send
+    time, that time."""
+    if attributes.get(RECEIVED_AT):
+        return attributes[RECEIVED_AT]
+    sent = message.get("Attributes", {}).get("SentTimestamp")
+    return "" if not sent else utc_text(received_at(None, sent))
 
 
 @dataclass

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+from stoplist.adapters.opt_out_queue import RECEIVED_AT
 
 from stoplist_cli import queues
 from stoplist_cli.context import Session, json_option, pass_session
@@ -161,6 +162,11 @@ def move_back(
                     "replayOf": {"DataType": "String", "StringValue": letter.message_id},
                     "replayedErrorType": {"DataType": "String", "StringValue": letter.error_type[:256]},
                     "replayedAt": {"DataType": "String", "StringValue": now},
+                    **(
+                        {RECEIVED_AT: {"DataType": "String", "StringValue": letter.received_at}}
+                        if letter.received_at
+                        else {}
+                    ),
                 },
             }
             for index, (_, letter) in enumerate(batch)

@@ -19,6 +19,7 @@ from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources
 from tests.helpers import dead_letters, table_items
 from tests.integration.change_feed import ChangeFeed
+from tests.integration.test_cli import as_json, drain, publish, stoplist
 from tests.integration.test_optout_sqs import sqs_event
 
 pytestmark = pytest.mark.integration
@@ -223,3 +224,22 @@ def test_an_opt_out_older_than_an_applied_consent_is_kept_in_the_history_and_not
     feed.deliver()
     changes = [(entry.change, entry.event_id) for entry in feed.history(NUMBER)]
     assert changes == [("opt-out", "first"), ("opt-out-superseded", "replayed"), ("opt-in", "in")]
+
+
+def test_a_replayed_dead_letter_counts_from_its_first_receipt_not_from_the_replay(
+    sqs_function: LocalFunction, resources: LocalResources, standin: SmsPartnerStandIn
+) -> None:
+    """A STOP without occurredAt, dead-lettered; the person then subscribes again; the STOP replayed afterwards
+    counts from when it first arrived (the dead letter keeps it), so the later consent stands."""
+    publish(resources, {"phoneNumber": "06 11 22 33 44", "eventId": "stop-refused"})
+    standin.queue_codes(2)  # refused: dead-lettered with its reason
+    drain(resources, sqs_function)
+    deliver(sqs_function, consent("in", datetime.now(UTC)))
+
+    replayed = stoplist(resources, "--json", "dlq", "replay", "--reason", "provider_rejected")
+    assert len(as_json(replayed)["replayed"]) == 1
+    drain(resources, sqs_function)
+
+    assert NUMBER not in standin.stop_list()  # superseded by the consent, not blocked again
+    changes = [(entry.change, entry.event_id) for entry in ChangeFeed(resources).history(NUMBER)]
+    assert ("opt-out-superseded", "stop-refused") in changes

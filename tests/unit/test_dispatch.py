@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from stoplist.domain.dispatch import Delivery, EventDispatcher, process
 from stoplist.domain.events import OptOutRequest, RawEvent, Request, read_sqs_message
@@ -164,6 +166,13 @@ def queue_service(
 
 def sqs_raw(receive_count: int, body: str = '{"phoneNumber": "0612345678"}') -> RawEvent:
     return RawEvent(body, "msg-1", receive_count, receipt_handle="rh-1")
+
+
+def test_a_dead_letter_keeps_when_its_event_first_reached_the_stack() -> None:
+    svc, dead = service()
+    received = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    svc.handle(RawEvent('{"phoneNumber": "3639"}', "m", received_at=received), read_sqs_message)
+    assert [letter["received_at"] for letter in dead.sent] == [received]
 
 
 def test_a_failed_record_is_postponed_by_its_backoff_and_raised() -> None:

@@ -1,7 +1,8 @@
 """Dead-letter queue adapter: the original message, unchanged (so it can be redriven), with the reason attached.
 
 Reasons travel as message attributes: ``reason`` (a sentence), ``errorType`` (short code), ``eventId``,
-``failedAt`` (ISO 8601 UTC) and, when it came from SQS, ``originalMessageId`` and ``receiveCount``.
+``failedAt`` (ISO 8601 UTC), ``receivedAt`` (when the event first reached the stack, which a replay keeps) and,
+when it came from SQS, ``originalMessageId`` and ``receiveCount``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from stoplist.adapters.opt_out_queue import RECEIVED_AT
+from stoplist.domain.ordering import utc_text
 from stoplist.domain.ports import DeadLetter
 from stoplist.errors import aws_errors
 
@@ -39,6 +42,8 @@ class DeadLetterQueue:
             attributes["originalMessageId"] = letter.original_message_id
         if letter.receive_count is not None:
             attributes["receiveCount"] = str(letter.receive_count)
+        if letter.received_at is not None:
+            attributes[RECEIVED_AT] = utc_text(letter.received_at)
         body = letter.body
         encoded = body.encode("utf-8", errors="replace")
         if len(encoded) > _MAX_BODY_BYTES:

@@ -170,6 +170,7 @@ class EventDispatcher:
                 event_id=event_id,
                 original_message_id=raw.message_id,
                 receive_count=raw.receive_count,
+                received_at=raw.received_at,
             )
         )
 

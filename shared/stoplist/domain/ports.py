@@ -146,6 +146,9 @@ class DeadLetter:
     event_id: str | None
     original_message_id: str | None
     receive_count: int | None
+    # When the event first reached the stack: a replay keeps it, so the ordering rule still counts an opt-out
+    # without occurredAt from then, not from the replay.
+    received_at: datetime | None = None
 
 
 class StopListProvider(Protocol):

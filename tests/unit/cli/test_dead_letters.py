@@ -141,3 +141,12 @@ def test_replay_deletes_only_what_was_sent_and_after_the_send() -> None:
     assert failed == [batch[1][1]]
     assert kept == [batch[1][0]]  # made visible again, still dead-lettered
     assert len(replayed) == 2
+
+
+def test_a_replay_keeps_when_the_event_first_reached_the_stack() -> None:
+    """Written by the functions as ``receivedAt``; for a message the queue's redrive moved, its own send time."""
+    written = describe(message('{"phoneNumber": "0612345678"}', receivedAt="2026-03-01T09:00:00.000000Z"), "queue")
+    assert written.received_at == "2026-03-01T09:00:00.000000Z"
+    redriven = {**message('{"phoneNumber": "0612345678"}'), "Attributes": {"SentTimestamp": "1772355600000"}}
+    assert describe(redriven, "queue").received_at == "2026-03-01T09:00:00.000000Z"
+    assert describe(message('{"phoneNumber": "0612345678"}'), "queue").received_at == ""
