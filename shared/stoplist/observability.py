@@ -1,7 +1,8 @@
-"""The one Logger and the one Metrics of the application (Powertools), plus the helpers that keep logs clean.
+"""The one Logger and the one Metrics of the application (Powertools), its optional Tracer, plus the helpers
+that keep logs clean.
 
 Service name and metrics namespace come from POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE,
-which the template sets.
+which the template sets. The template's Tracing parameter sets POWERTOOLS_TRACE_DISABLED (true unless Active).
 """
 
 from __future__ import annotations
@@ -9,15 +10,22 @@ from __future__ import annotations
 import logging
 import os
 import re
+from functools import cache
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.shared.functions import strtobool
 
 SERVICE = os.getenv("POWERTOOLS_SERVICE_NAME", "smspartner-stoplist")
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=os.getenv("POWERTOOLS_METRICS_NAMESPACE", "SmsPartnerStopList"), service=SERVICE)
 
-__all__ = ["MetricUnit", "count", "logger", "mask_phone", "mask_phones_in", "metrics"]
+__all__ = ["MetricUnit", "count", "logger", "mask_phone", "mask_phones_in", "metrics", "start_tracing"]
+
+# botocore: every AWS call (DynamoDB, SQS, EventBridge, Secrets Manager); requests: the provider's. The X-Ray
+# SDK records a request's URL without its query (aws_xray_sdk.ext.util.strip_url): the key of the stop list's
+# GET stays out of the traces.
+TRACED_MODULES = ("botocore", "requests")
 
 _API_KEY_IN_URL = re.compile(r"(apiKey=)[^&\s\"']+", re.IGNORECASE)
 # Digits, possibly after a "+", in groups split by one kind of separator (spaces, dots or dashes): a number
@@ -72,3 +80,19 @@ logging.getLogger("botocore.parsers").addFilter(_DropResponseBodiesFilter())
 def count(name: str, value: float = 1) -> None:
     """Add to a Count metric (EMF, flushed by ``metrics.log_metrics`` at the end of the invocation)."""
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def tracing_enabled() -> bool:
+    """Off unless POWERTOOLS_TRACE_DISABLED says false: the X-Ray SDK ships only in the tracing layer."""
+    return not strtobool(os.getenv("POWERTOOLS_TRACE_DISABLED", "true"))
+
+
+@cache
+def start_tracing() -> None:
+    """Patch botocore and requests for X-Ray, once per container, when tracing is on; otherwise nothing is
+    imported (Powertools' Tracer imports the X-Ray SDK even when disabled). Called by ``stoplist.wiring`` before
+    the first client is made, so a cold start without tracing pays nothing for it."""
+    if tracing_enabled():
+        from aws_lambda_powertools import Tracer
+
+        Tracer(service=SERVICE, patch_modules=TRACED_MODULES)

@@ -40,6 +40,7 @@ from stoplist.domain.redelivery import RedeliverySchedule
 from stoplist.domain.replies import ReplyWebhook, StopKeywords
 from stoplist.domain.snapshot import ScheduledSnapshot, SnapshotSync, thread_pool
 from stoplist.domain.unsubscribe import UnsubscribeLinks
+from stoplist.observability import start_tracing
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -62,6 +63,7 @@ def aws_client(service: str, pool_size: int = 10) -> Any:
         connect_timeout=5,
         read_timeout=30,
     )
+    start_tracing()
     return boto3.client(service, config=config)  # type: ignore[call-overload]
 
 
@@ -72,6 +74,7 @@ def build_provider(
     pool_size: int = 8,
 ) -> SmsPartnerClient:
     settings.require("api_url", "api_key_secret_id")
+    start_tracing()
     api_key = ApiKeySource(
         settings.api_key_secret_id,
         settings.secret_max_age_seconds,

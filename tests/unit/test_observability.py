@@ -54,3 +54,31 @@ def test_urllib3_request_lines_lose_the_key() -> None:
         urllib3_logger.setLevel(logging.NOTSET)
     assert "abc123" not in stream.getvalue()
     assert "apiKey=***&_format=json" in stream.getvalue()
+
+
+@pytest.mark.parametrize(("disabled", "patched"), [("true", None), (None, None), ("false", ("botocore", "requests"))])
+def test_tracing_patches_botocore_and_requests_only_when_enabled(
+    monkeypatch: pytest.MonkeyPatch, disabled: str | None, patched: tuple[str, ...] | None
+) -> None:
+    """Off (the template's default, or unset), Powertools' Tracer is never built: it would import the X-Ray SDK,
+    which only the tracing layer carries."""
+    import aws_lambda_powertools
+    from stoplist import observability
+
+    built: list[tuple[str, ...]] = []
+
+    def tracer(service: str, patch_modules: tuple[str, ...]) -> None:
+        built.append(patch_modules)
+
+    monkeypatch.setattr(aws_lambda_powertools, "Tracer", tracer)
+    if disabled is None:
+        monkeypatch.delenv("POWERTOOLS_TRACE_DISABLED", raising=False)
+    else:
+        monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", disabled)
+    observability.start_tracing.cache_clear()
+    try:
+        observability.start_tracing()
+        observability.start_tracing()
+    finally:
+        observability.start_tracing.cache_clear()
+    assert built == ([] if patched is None else [patched])
