@@ -81,15 +81,18 @@ def sample(probe: str, path: str | None, tracing: bool) -> float:
 
 
 def sizes(folders: list[Path]) -> tuple[float, float]:
-    """Unzipped and zipped (deflate, as `sam deploy` uploads them) MB of these folders together."""
-    unzipped, buffer = 0, io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for folder in folders:
+    """Unzipped and zipped MB of these folders, each zipped on its own (deflate) as `sam deploy` uploads the
+    function's code and each layer."""
+    unzipped, zipped = 0, 0
+    for folder in folders:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for file in sorted(folder.rglob("*")):
                 if file.is_file():
                     unzipped += file.stat().st_size
                     archive.write(file, file.relative_to(folder))
-    return unzipped / MB, buffer.tell() / MB
+        zipped += buffer.tell()
+    return unzipped / MB, zipped / MB
 
 
 def main() -> None:
