@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,8 +27,6 @@ FUNCTIONS = of_type("AWS::Serverless::Function")
     [("SharedLayer", "shared/"), ("LinksLayer", "layers/links/"), ("TracingLayer", "layers/tracing/")],
 )
 def test_layers_build_from_their_locks(layer: str, content: str) -> None:
-    from pathlib import Path
-
     assert RESOURCES[layer]["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
     assert RESOURCES[layer]["Properties"]["ContentUri"] == content
     assert (Path(__file__).parents[2] / content / "requirements.txt").is_file()
