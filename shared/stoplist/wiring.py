@@ -40,7 +40,7 @@ from stoplist.domain.redelivery import RedeliverySchedule
 from stoplist.domain.replies import ReplyWebhook, StopKeywords
 from stoplist.domain.snapshot import ScheduledSnapshot, SnapshotSync, thread_pool
 from stoplist.domain.unsubscribe import UnsubscribeLinks
-from stoplist.observability import start_tracing
+from stoplist.observability import start_tracing, traced
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -80,7 +80,7 @@ def build_provider(
         settings.secret_max_age_seconds,
         SecretsProvider(boto3_client=secrets or aws_client("secretsmanager")),
     )
-    return SmsPartnerClient(
+    client = SmsPartnerClient(
         base_url=settings.api_url,
         api_key=api_key,
         session=session or new_session(pool_size, settings.api_url),
@@ -98,6 +98,7 @@ def build_provider(
             max_cooldown_seconds=settings.circuit_max_cooldown_seconds,
         ),
     )
+    return traced(client, "smspartner")
 
 
 def build_history(settings: Settings, dynamodb: DynamoDBClient) -> HistoryTable:
