@@ -100,7 +100,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--no-build", action="store_true", help="measure the build folder as it is")
     parser.add_argument("--tracing", choices=["Active", "PassThrough"], default="PassThrough")
-    parser.add_argument("--build-dir", type=Path, default=REPO / ".aws-sam" / "build")
+    parser.add_argument(
+        "--build-dir", type=Path, default=REPO / ".aws-sam" / "build", help="a build of this template.yaml"
+    )
     args = parser.parse_args()
     if not args.no_build:
         build()
