@@ -200,11 +200,11 @@ class _Resolver:
 
 
 def render(template: dict[str, Any], overrides: dict[str, str] | None = None) -> dict[str, Any]:
-    """The template as CloudFormation would deploy it with these parameters (defaults otherwise): resources and
-    outputs whose condition is false left out, ``Fn::If`` and conditions decided, ``AWS::NoValue`` removed,
-    parameters substituted; references to resources stay as written."""
+    """The template as CloudFormation would deploy it with these parameters (defaults otherwise): its Globals,
+    resources and outputs whose condition is false left out, ``Fn::If`` and conditions decided, ``AWS::NoValue``
+    removed, parameters substituted; references to resources stay as written."""
     resolve = _Resolver(template, template_parameters(template, overrides), {}, keep_unknown=True)
-    rendered = {}
+    rendered = {"Globals": resolve(template.get("Globals", {}))}
     for section in ("Resources", "Outputs"):
         rendered[section] = {
             name: resolve({key: value for key, value in spec.items() if key != "Condition"})

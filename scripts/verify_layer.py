@@ -1,4 +1,4 @@
-"""Checks that the layer `sam build` made is exactly the hashed lock, file by file.
+"""Checks that each layer `sam build` made is exactly its hashed lock, file by file.
 
 SAM installs `shared/requirements.txt` in pip's hash-checking mode, but only for its first download, made for
 the build machine (x86_64); a package whose wheel there is not arm64-compatible (charset-normalizer) is fetched
@@ -6,7 +6,7 @@ again for arm64 by name and version, without hashes (aws-lambda-builders' `downl
 downloads the arm64 python3.13 wheels of the lock itself with `--require-hashes`, and compares every file each
 wheel's RECORD lists with the file in the built layer, and the layer's distributions with the lock's pins.
 
-    .venv/bin/python scripts/verify_layer.py [LOCK] [LAYER_DIR]
+    .venv/bin/python scripts/verify_layer.py [LOCK LAYER_DIR]     (without arguments: every layer of LAYERS)
 """
 
 import base64
@@ -20,6 +20,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+# Each layer of template.yaml and the lock SAM builds it from.
+LAYERS = {
+    Path("shared/requirements.txt"): Path(".aws-sam/build/SharedLayer/python"),
+    Path("layers/links/requirements.txt"): Path(".aws-sam/build/LinksLayer/python"),
+    Path("layers/tracing/requirements.txt"): Path(".aws-sam/build/TracingLayer/python"),
+}
 # The wheels SAM accepts for python3.13 on arm64 (aws-lambda-builders' compatible_platforms).
 PLATFORMS = ["manylinux2014_aarch64", "manylinux_2_17_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64"]
 
@@ -74,9 +80,8 @@ def compare(wheel: Path, layer: Path) -> tuple[int, list[str]]:
     return compared, differing
 
 
-def main() -> int:
-    lock = Path(sys.argv[1] if len(sys.argv) > 1 else "shared/requirements.txt")
-    layer = Path(sys.argv[2] if len(sys.argv) > 2 else ".aws-sam/build/SharedLayer/python")
+def verify(lock: Path, layer: Path) -> list[str]:
+    """The problems of one layer against its lock (none: the layer is the lock)."""
     pins, dists = lock_pins(lock), layer_dists(layer)
     problems = [f"in the lock, not in the layer: {name}=={version}" for name, version in sorted(pins - dists)]
     problems += [f"in the layer, not in the lock: {name}=={version}" for name, version in sorted(dists - pins)]
@@ -87,12 +92,17 @@ def main() -> int:
             compared, differing = compare(wheel, layer)
             problems += [f"{wheel.name}: {path} missing or different in the layer" for path in differing]
             files += compared
+    if not problems:
+        print(f"verify_layer: {layer} is {lock}: {len(wheels)} hash-checked arm64 wheels, {files} files identical")
+    return [f"{layer}: {problem}" for problem in problems]
+
+
+def main() -> int:
+    pairs = [(Path(sys.argv[1]), Path(sys.argv[2]))] if len(sys.argv) > 2 else list(LAYERS.items())
+    problems = [problem for lock, layer in pairs for problem in verify(lock, layer)]
     for problem in problems:
         print(f"verify_layer: {problem}", file=sys.stderr)
-    if problems:
-        return 1
-    print(f"verify_layer: {layer} is {lock}: {len(wheels)} hash-checked arm64 wheels, {files} files identical")
-    return 0
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

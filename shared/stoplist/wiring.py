@@ -40,6 +40,7 @@ from stoplist.domain.redelivery import RedeliverySchedule
 from stoplist.domain.replies import ReplyWebhook, StopKeywords
 from stoplist.domain.snapshot import ScheduledSnapshot, SnapshotSync, thread_pool
 from stoplist.domain.unsubscribe import UnsubscribeLinks
+from stoplist.observability import start_tracing, traced
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -62,6 +63,7 @@ def aws_client(service: str, pool_size: int = 10) -> Any:
         connect_timeout=5,
         read_timeout=30,
     )
+    start_tracing()
     return boto3.client(service, config=config)  # type: ignore[call-overload]
 
 
@@ -72,12 +74,13 @@ def build_provider(
     pool_size: int = 8,
 ) -> SmsPartnerClient:
     settings.require("api_url", "api_key_secret_id")
+    start_tracing()
     api_key = ApiKeySource(
         settings.api_key_secret_id,
         settings.secret_max_age_seconds,
         SecretsProvider(boto3_client=secrets or aws_client("secretsmanager")),
     )
-    return SmsPartnerClient(
+    client = SmsPartnerClient(
         base_url=settings.api_url,
         api_key=api_key,
         session=session or new_session(pool_size, settings.api_url),
@@ -95,6 +98,7 @@ def build_provider(
             max_cooldown_seconds=settings.circuit_max_cooldown_seconds,
         ),
     )
+    return traced(client, "smspartner")
 
 
 def build_history(settings: Settings, dynamodb: DynamoDBClient) -> HistoryTable:

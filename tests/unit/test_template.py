@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,10 +22,49 @@ def of_type(kind: str) -> dict[str, dict[str, Any]]:
 FUNCTIONS = of_type("AWS::Serverless::Function")
 
 
+@pytest.mark.parametrize(
+    ("layer", "content"),
+    [("SharedLayer", "shared/"), ("LinksLayer", "layers/links/"), ("TracingLayer", "layers/tracing/")],
+)
+def test_layers_build_from_their_locks(layer: str, content: str) -> None:
+    assert RESOURCES[layer]["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert RESOURCES[layer]["Properties"]["ContentUri"] == content
+    assert (Path(__file__).parents[2] / content / "requirements.txt").is_file()
+
+
+def layers(function: str, overrides: dict[str, str] | None = None) -> list[str]:
+    """The layers a function gets as deployed: the Globals' then its own."""
+    rendered = render(TEMPLATE, overrides)
+    own = rendered["Resources"][function]["Properties"].get("Layers", [])
+    return [layer["Ref"] for layer in rendered["Globals"]["Function"]["Layers"] + own]
+
+
+@pytest.mark.parametrize("tracing", ["PassThrough", "Active"])
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_only_the_unsubscribe_page_carries_the_links_layer(function: str, tracing: str) -> None:
+    """cryptography and cffi (the links layer) serve the one function that opens links."""
+    attached = layers(function, {"Tracing": tracing})
+    assert attached[0] == "SharedLayer"
+    assert ("LinksLayer" in attached) == (function == "UnsubscribePageFunction")
+
+
+def test_tracing_is_off_by_default() -> None:
+    rendered = render(TEMPLATE)["Globals"]["Function"]
+    assert TEMPLATE["Parameters"]["Tracing"]["Default"] == "PassThrough"
+    assert rendered["Tracing"] == "PassThrough"
+    assert rendered["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
+    assert all("TracingLayer" not in layers(function) for function in FUNCTIONS)
+
+
+def test_active_tracing_traces_every_function_with_the_sdk_layer() -> None:
+    rendered = render(TEMPLATE, {"Tracing": "Active"})["Globals"]["Function"]
+    assert rendered["Tracing"] == "Active"
+    assert rendered["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "false"
+    assert all("TracingLayer" in layers(function, {"Tracing": "Active"}) for function in FUNCTIONS)
+
+
 def test_runtime_and_layer_build() -> None:
     assert GLOBAL_FUNCTION["Runtime"] == "python3.13"
-    assert RESOURCES["SharedLayer"]["Metadata"]["BuildMethod"] == "python3.13"
-    assert RESOURCES["SharedLayer"]["Properties"]["ContentUri"] == "shared/"
     assert set(FUNCTIONS) == {
         "OptOutSqsFunction",
         "OptOutEventBridgeFunction",
