@@ -32,8 +32,9 @@ from stoplist.errors import InvalidPhoneNumberError
 T = TypeVar("T")
 BATCH_GET_LIMIT = 100  # BatchGetItem's limit
 IN_FLIGHT = 8  # requests out at once: DynamoDB Local gave 11,300 keys/s with 1, 20,300 with 8 and with 16
-# Chunks held per request in flight. DynamoDB Local, 100,000 rows, three runs each, the scrub's time over the bare
-# loop's: 1.47 with 1 (a worker waits while this thread settles a chunk and reads the next), 1.15 with 2.
+# Chunks held per request in flight. DynamoDB Local, 100,000 rows, three runs each, the scrub's own time over the
+# bare loop's, on average: 1.47 with 1 (a worker waits while this thread settles a chunk and reads the next), 1.15
+# with 2.
 CHUNKS_PER_REQUEST = 2
 _CHUNK_ROWS = 1000  # a chunk also ends here, so that a file of repeats and invalid numbers stays bounded
 
