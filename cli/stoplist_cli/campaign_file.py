@@ -80,11 +80,12 @@ class CampaignFile:
 
     def _next(self) -> Record | None:
         """The next record that is not blank, with its text."""
+        read = self._read
         for cells in self._reader:
-            record = Record(cells, "".join(self._read))
-            self._read.clear()
-            if any(cell.strip() for cell in cells):
-                return record
+            text = read[0] if len(read) == 1 else "".join(read)  # one line a record, but for quoted line breaks
+            read.clear()
+            if "".join(cells).strip():  # some cell is not blank
+                return Record(cells, text)
         return None
 
     def records(self) -> Iterator[Record]:

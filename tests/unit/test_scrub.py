@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from stoplist.domain.sending_hours import SendingHours
 from stoplist.errors import AwsServiceError
-from stoplist.scrub import BATCH_GET_LIMIT, Reason, scrub
+from stoplist.scrub import BATCH_GET_LIMIT, CHUNKS_PER_REQUEST, Reason, scrub
 
 TUESDAY_NOON = datetime(2026, 6, 2, 12, 0, tzinfo=ZoneInfo("Europe/Paris"))
 TUESDAY_NIGHT = datetime(2026, 6, 2, 23, 0, tzinfo=ZoneInfo("Europe/Paris"))
@@ -82,7 +82,8 @@ def test_rows_of_any_shape_come_out_in_order_across_many_requests() -> None:
 
 
 def test_the_input_is_read_only_a_few_requests_ahead() -> None:
-    """Memory stays bounded: the scrub holds at most ``in_flight`` chunks of rows, whatever the input's size."""
+    """Memory stays bounded: the scrub holds at most ``CHUNKS_PER_REQUEST * in_flight`` chunks of rows, whatever
+    the input's size."""
     pulled = 0
 
     def endless() -> Iterator[str]:
@@ -94,7 +95,7 @@ def test_the_input_is_read_only_a_few_requests_ahead() -> None:
     first = list(itertools.islice(scrub(endless(), StopList(), "FR", in_flight=4), 10_000))
 
     assert len(first) == 10_000
-    assert 10_000 <= pulled <= 10_000 + 4 * BATCH_GET_LIMIT
+    assert 10_000 <= pulled <= 10_000 + CHUNKS_PER_REQUEST * 4 * BATCH_GET_LIMIT
 
 
 def test_a_chunk_without_new_numbers_asks_nothing() -> None:

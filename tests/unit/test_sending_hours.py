@@ -60,6 +60,11 @@ def test_the_moment_needs_an_offset() -> None:
         HOURS.allows(MOBILE, datetime(2026, 6, 2, 12, 0))
 
 
+def test_the_moment_of_a_campaign_needs_an_offset() -> None:
+    with pytest.raises(ValueError, match="UTC offset"):
+        HOURS.at(datetime(2026, 6, 2, 12, 0))
+
+
 def test_the_same_instant_written_in_utc() -> None:
     assert HOURS.allows(MOBILE, datetime(2026, 6, 2, 6, 0, tzinfo=ZoneInfo("UTC")))  # 08:00 in Paris (summer)
     assert not HOURS.allows(MOBILE, datetime(2026, 6, 2, 5, 59, tzinfo=ZoneInfo("UTC")))
@@ -189,6 +194,26 @@ def test_single_zone_codes_answer_as_the_full_lookup(national: str) -> None:
     number = phonenumbers.parse("+33" + national)
     full = tuple(sorted(zone for zone in timezone.time_zones_for_number(number) if zone != "Etc/Unknown"))
     assert time_zones("+33" + national) == (full or ("Europe/Paris",))
+
+
+# --- one moment, many numbers: the answer kept per mainland prefix ---------------------------------------------
+MOMENTS = [at(TUESDAY, 7, 59), at(TUESDAY, 12), at(date(2026, 12, 26), 10), at(date(2026, 4, 3), 10)]  # Good Friday
+CAMPAIGN_NUMBERS = [MOBILE, STRASBOURG, METZ, MULHOUSE, "+33612345679", "+33388000000", "+596696201234"]
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_a_campaigns_checker_answers_as_allows(moment: datetime) -> None:
+    allowed = HOURS.at(moment)
+    for number in CAMPAIGN_NUMBERS * 2:  # the second pass answers from what the first kept
+        assert allowed(number) == HOURS.allows(number, moment), number
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.from_regex(r"\A\+33[1-9][0-9]{8}\Z"), st.sampled_from(MOMENTS))
+def test_a_campaigns_checker_answers_as_allows_for_any_number(number: str, moment: datetime) -> None:
+    allowed = HOURS.at(moment)
+    allowed(number[:6] + "000000")  # the prefix's answer kept first, from another number
+    assert allowed(number) == HOURS.allows(number, moment)
 
 
 def test_sending_hours_defaults() -> None:

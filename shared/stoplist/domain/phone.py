@@ -230,11 +230,16 @@ def time_zones(e164: str) -> tuple[str, ...]:
     return zones or _calling_code_zones(parsed.country_code)
 
 
+def is_canonical_mainland(e164: str) -> bool:
+    """True for a mainland number in E.164 (``+33`` and a mainland range): France's region, Paris's zone."""
+    return _CANONICAL_MAINLAND.fullmatch(e164) is not None
+
+
 def regions(e164: str) -> tuple[str, ...]:
     """The ISO 3166 regions a valid E.164 number may belong to, by phonenumbers' metadata: one for most
     (``RE`` for ``+262 692…``), several where ranges are shared (a ``+590 690…`` mobile is Guadeloupe's,
     Saint-Barthélemy's or Saint-Martin's); empty for a number valid nowhere. Sorted."""
-    if _CANONICAL_MAINLAND.fullmatch(e164):
+    if is_canonical_mainland(e164):
         return ("FR",)
     phonenumbers = _phonenumbers()
     try:

@@ -23,12 +23,13 @@ means the recipient's: an evening in Martinique is the middle of the night in Pa
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
-from stoplist.domain.phone import regions, time_zones
+from stoplist.domain.phone import is_canonical_mainland, regions, time_zones
 
 DEFAULT_START = time(8, 0)
 DEFAULT_END = time(21, 30)
@@ -95,6 +96,27 @@ class SendingHours:
         if at.tzinfo is None:
             raise ValueError("the moment of the send needs a UTC offset")
         return _allowed(self, place_of(e164), at)
+
+    def at(self, moment: datetime) -> Callable[[str], bool]:
+        """``allows(e164, moment)`` for the many numbers of a campaign sent at one moment. A mainland number's
+        place depends on its first six characters alone (``+33`` has one zone, Paris, for all its numbers;
+        the region is France; ``+33387``... tells the local-law department), so the answer is kept per
+        prefix: ``allows`` costs ~10 us a number (the place, then the hash of an aware datetime), a dict
+        lookup under 1 us. Other numbers go through ``allows``."""
+        if moment.tzinfo is None:
+            raise ValueError("the moment of the send needs a UTC offset")
+        by_prefix: dict[str, bool] = {}
+
+        def allows(e164: str) -> bool:
+            if not is_canonical_mainland(e164):
+                return self.allows(e164, moment)
+            prefix = e164[:6]
+            answer = by_prefix.get(prefix)
+            if answer is None:
+                answer = by_prefix[prefix] = self.allows(e164, moment)
+            return answer
+
+        return allows
 
 
 @lru_cache(maxsize=4096)  # a campaign: one moment, a handful of places
