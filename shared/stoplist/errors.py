@@ -1,17 +1,12 @@
 """Every exception type the domain raises.
 
-Adapters translate provider codes, HTTP failures and botocore ``ClientError``s into these, so that callers
-decide on *kind* (permanent, transient, auth) and never on a library's exception. Messages are written to be
-safe to log and to put in a dead-letter message: they never carry the API key, a URL with a query string,
-or a full phone number.
+Adapters translate provider codes, HTTP failures and botocore ``ClientError``s (``stoplist.adapters.aws``) into
+these, so that callers decide on *kind* (permanent, transient, auth) and never on a library's exception.
+Messages are written to be safe to log and to put in a dead-letter message: they never carry the API key, a URL
+with a query string, or a full phone number.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 
 class StopListError(Exception):
@@ -159,37 +154,6 @@ class AwsServiceError(RetryableError):
     def __init__(self, message: str, code: str = "") -> None:
         super().__init__(message)
         self.code = code
-
-
-# A conditional write whose condition did not hold: an answer the caller expects and decides on.
-CONDITION_FAILED = "ConditionalCheckFailedException"
-
-
-def aws_error_code(exc: ClientError | BotoCoreError) -> str:
-    """botocore's error code (``ConditionalCheckFailedException``, ...) or the exception's type name."""
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
-    return type(exc).__name__
-
-
-@contextmanager
-def aws_errors(action: str, expected: frozenset[str] = frozenset()) -> Iterator[None]:
-    """The one translation of botocore failures: ``with aws_errors("scan the table"): client.scan(...)``.
-
-    Only the error code is kept (botocore's messages may quote request values, a phone number or a key), and the
-    cause is dropped (``from None``). Codes in ``expected`` (e.g. ``ConditionalCheckFailedException``) are not
-    translated: they propagate as botocore raised them, for the caller to catch.
-    """
-    try:
-        yield
-    except ClientError as exc:
-        code = aws_error_code(exc)
-        if code in expected:
-            raise
-        raise AwsServiceError(f"cannot {action}: {code}", code) from None
-    except BotoCoreError as exc:
-        code = aws_error_code(exc)
-        raise AwsServiceError(f"cannot {action}: {code}", code) from None
 
 
 class ConfigurationError(RetryableError):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from stoplist.adapters.aws import aws_errors
 from stoplist.errors import (
     AwsServiceError,
     ConfigurationError,
@@ -9,7 +10,6 @@ from stoplist.errors import (
     ProviderAuthError,
     ProviderError,
     ProviderUnavailableError,
-    aws_errors,
 )
 
 

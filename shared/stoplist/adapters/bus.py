@@ -12,8 +12,9 @@ import random
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from stoplist.domain.changes import ANNOUNCEMENT_SOURCE, Announcement
-from stoplist.errors import aws_errors
+from stoplist.adapters.aws import aws_errors
+from stoplist.domain.changes import ANNOUNCEMENT_SOURCE
+from stoplist.domain.records import Announcement
 from stoplist.observability import logger
 
 if TYPE_CHECKING:

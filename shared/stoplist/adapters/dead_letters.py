@@ -10,8 +10,8 @@ import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from stoplist.adapters.aws import aws_errors
 from stoplist.domain.ports import DeadLetter
-from stoplist.errors import aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
