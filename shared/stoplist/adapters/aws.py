@@ -14,13 +14,13 @@ The domain never imports this module (tests/unit/test_layers.py): it sees ``AwsS
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from stoplist.domain.backoff import Backoff
 from stoplist.errors import AwsServiceError
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ def conditional_write(action: str, write: Callable[[], object]) -> bool:
 MAX_ROUNDS = 8
 _BASE_DELAY_SECONDS = 0.05
 _MAX_DELAY_SECONDS = 1.0
+UNPROCESSED_BACKOFF = Backoff(_BASE_DELAY_SECONDS, _MAX_DELAY_SECONDS)
 
 
 def until_processed(
@@ -85,6 +86,7 @@ def until_processed(
     action: str,
     sleep: Callable[[float], None],
     rounds: int = MAX_ROUNDS,
+    backoff: Backoff = UNPROCESSED_BACKOFF,
 ) -> Iterator[dict[str, Any]]:
     """Send ``request``, then what each answer's ``unprocessed_key`` hands back, and yield every answer.
 
@@ -92,7 +94,7 @@ def until_processed(
     """
     for round_ in range(rounds):
         if round_:
-            sleep(random.uniform(0, min(_MAX_DELAY_SECONDS, _BASE_DELAY_SECONDS * 2 ** (round_ - 1))))  # noqa: S311
+            sleep(backoff.delay(round_))
         with aws_errors(action):
             answer = send(request)
         yield answer
