@@ -12,20 +12,15 @@ from __future__ import annotations
 class StopListError(Exception):
     """Base of the project's errors.
 
-    ``reason`` is a short machine-friendly code for logs and dead-letter attributes; ``metric`` is the Count
-    metric an event that fails this way counts in (``stoplist.domain.optout.process`` counts it; the snapshot's
-    ``run_and_count`` counts ``ProviderAuthError``'s and ``ConfigurationError``'s too, so that their alarms see a
-    key refused to the snapshot, or a secret it cannot use).
+    ``reason`` is a short machine-friendly code for logs and dead-letter attributes.
     """
 
     reason = "error"
-    metric = "Error"
 
 
 # --- permanent: retrying cannot help; the message goes to the dead-letter queue with its reason -----------
 class PermanentError(StopListError):
     reason = "permanent"
-    metric = "OptOutRejected"
 
 
 class InvalidEventError(PermanentError):
@@ -64,7 +59,6 @@ class InvalidReplyError(StopListError):
     """An SMS reply posted to the webhook is not one of the provider's documented reply shapes (HTTP 400)."""
 
     reason = "invalid_reply"
-    metric = "ReplyRefused"
 
 
 class RequestRefusedError(StopListError):
@@ -72,7 +66,6 @@ class RequestRefusedError(StopListError):
     Each door counts its refusals as its own outcome (``ReplyRefused``, ``UnsubscribeRequestRefused``)."""
 
     reason = "request_refused"
-    metric = "RequestRefused"
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -81,6 +74,11 @@ class RequestRefusedError(StopListError):
 
 # --- retryable: the record fails and comes back later --------------------------------------------------------
 class RetryableError(StopListError):
+    """``metric`` is the Count metric an event that fails this way counts in (``stoplist.domain.dispatch.process``
+    counts it; the snapshot's ``run_and_count`` counts ``ProviderAuthError``'s and ``ConfigurationError``'s too, so
+    that their alarms see a key refused to the snapshot, or a secret it cannot use). A final outcome, a permanent
+    failure included, counts in its ``Disposition`` instead."""
+
     reason = "retryable"
     metric = "ProviderTransientError"
     # The provider's state or another event's, not this record's: it comes back after ``retry_after`` as a new
@@ -162,9 +160,3 @@ class ConfigurationError(RetryableError):
 
     reason = "configuration"
     metric = "ConfigurationError"
-
-
-class SnapshotAbortedError(StopListError):
-    """The snapshot left the table untouched because the provider's list could not be trusted."""
-
-    reason = "snapshot_aborted"
