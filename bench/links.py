@@ -15,7 +15,7 @@ import random
 import time
 from datetime import UTC, datetime
 
-from stoplist.links import link_key
+from stoplist.domain.links import link_key
 from stoplist_cli.links_csv import mint_csv
 
 KEY = "bench-key-0123456789abcdefghijklmnopqrstuvwxyz"

@@ -13,7 +13,7 @@ import shlex
 from dataclasses import dataclass
 
 import requests
-from stoplist.links import make_unsubscribe_url
+from stoplist.domain.links import make_unsubscribe_url
 
 from devkit.services import REPO_ROOT
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from stoplist.config import Settings
 from stoplist.domain.dispatch import Delivery, EventDispatcher, process
-from stoplist.domain.events import RawEvent, read_eventbridge_event
+from stoplist.domain.events import RawEvent, eventbridge_reader
 from stoplist.domain.ordering import parse_time, to_utc
 from stoplist.observability import logger, metrics
 
@@ -34,7 +34,7 @@ def dependencies() -> EventDispatcher:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     event_id = event.get("id") if isinstance(event.get("id"), str) else "unknown"
     raw = RawEvent(json.dumps(event, default=str), str(event_id), received_at=_event_time(event))
-    disposition = process(dependencies, raw, read_eventbridge_event, context)
+    disposition = process(dependencies, raw, eventbridge_reader(event), context)
     return {"eventId": raw.message_id, "disposition": disposition.name}
 
 

@@ -26,6 +26,7 @@ TEST_TUNING = {
     "RETRY_BACKOFF_BASE_SECONDS": "0",  # failed records come back at once (the backoff tests set theirs)
     "CIRCUIT_COOLDOWN_SECONDS": "0.5",  # records skipped by an open circuit come back after 1 s
     "PROVIDER_RETRY_BASE_DELAY_SECONDS": "0.01",
+    "PUBLISH_RETRY_BASE_SECONDS": "0.01",
     "PROVIDER_RETRY_MAX_DELAY_SECONDS": "0.05",
     "PROVIDER_READ_TIMEOUT_SECONDS": "0.5",
     "PROVIDER_CONNECT_TIMEOUT_SECONDS": "0.5",

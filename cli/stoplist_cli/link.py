@@ -1,4 +1,4 @@
-"""``stoplist link NUMBER...``: unsubscribe links minted with the stack's key (``stoplist.links``), for a few
+"""``stoplist link NUMBER...``: unsubscribe links minted with the stack's key (``stoplist.domain.links``), for a few
 numbers on the terminal, or ``--csv FILE`` for every recipient of a campaign (``links_csv.mint_csv``).
 
 The base URL is the stack's ``UnsubscribeLinkBaseUrl`` output (locally: the served HTTP API), the key the

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import IO
 
 from stoplist.config import DEFAULT_PHONE_REGION
+from stoplist.domain.links import make_unsubscribe_url
 from stoplist.errors import InvalidPhoneNumberError
-from stoplist.links import make_unsubscribe_url
 
 from stoplist_cli.phone_columns import has_header, phone_column, sniff_dialect
 

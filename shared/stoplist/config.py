@@ -51,8 +51,8 @@ class Settings:
     # The template's EventBridgeReservedConcurrency: 0 (none reserved) by default, as a new account allows.
     eventbridge_reserved_concurrency: int = _setting(0, "EVENTBRIDGE_RESERVED_CONCURRENCY")
     # Failed records come back after 120 s, 240 s, ... (capped under 12 h), times a jitter in [0.75, 1].
-    retry_backoff_base_seconds: float = _setting(120.0, "RETRY_BACKOFF_BASE_SECONDS")
-    retry_backoff_min_jitter: float = _setting(0.75, "RETRY_BACKOFF_MIN_JITTER")
+    redelivery_base_seconds: float = _setting(120.0, "RETRY_BACKOFF_BASE_SECONDS")
+    redelivery_min_jitter: float = _setting(0.75, "RETRY_BACKOFF_MIN_JITTER")
     # Kept from the invocation's time for what follows the calls (dead-lettering, visibility, the response).
     deadline_margin_seconds: float = _setting(3.0, "DEADLINE_MARGIN_SECONDS")
     circuit_failure_threshold: int = _setting(5, "CIRCUIT_FAILURE_THRESHOLD")
@@ -63,8 +63,9 @@ class Settings:
     read_timeout_seconds: float = _setting(10.0, "PROVIDER_READ_TIMEOUT_SECONDS")
     # Attempts per provider call inside one invocation (the SQS redelivery is the outer retry).
     provider_max_attempts: int = _setting(3, "PROVIDER_MAX_ATTEMPTS")
-    retry_base_delay_seconds: float = _setting(0.2, "PROVIDER_RETRY_BASE_DELAY_SECONDS")
-    retry_max_delay_seconds: float = _setting(2.0, "PROVIDER_RETRY_MAX_DELAY_SECONDS")
+    # Their waits: 0.2 s, 0.4 s, ... capped at 2 s, full jitter (``stoplist.domain.backoff``).
+    provider_retry_base_seconds: float = _setting(0.2, "PROVIDER_RETRY_BASE_DELAY_SECONDS")
+    provider_retry_max_seconds: float = _setting(2.0, "PROVIDER_RETRY_MAX_DELAY_SECONDS")
     # Same value as the queue's redrive policy: on the last receive we dead-letter with a reason ourselves.
     max_receive_count: int = _setting(12, "MAX_RECEIVE_COUNT")
     snapshot_max_delete_percent: float = _setting(10.0, "SNAPSHOT_MAX_DELETE_PERCENT")
@@ -92,6 +93,8 @@ class Settings:
     consent_clock_skew_seconds: int = _setting(300, "CONSENT_CLOCK_SKEW_SECONDS")
     # PutEvents attempts for the entries it refused, inside one publisher invocation (the stream retries after).
     publish_max_attempts: int = _setting(3, "PUBLISH_MAX_ATTEMPTS")
+    # Their waits: 0.2 s, then 0.4 s, full jitter (uncapped: the attempts bound them).
+    publish_retry_base_seconds: float = _setting(0.2, "PUBLISH_RETRY_BASE_SECONDS")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "api_url", self.api_url.rstrip("/"))

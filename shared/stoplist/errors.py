@@ -1,36 +1,26 @@
 """Every exception type the domain raises.
 
-Adapters translate provider codes, HTTP failures and botocore ``ClientError``s into these, so that callers
-decide on *kind* (permanent, transient, auth) and never on a library's exception. Messages are written to be
-safe to log and to put in a dead-letter message: they never carry the API key, a URL with a query string,
-or a full phone number.
+Adapters translate provider codes, HTTP failures and botocore ``ClientError``s (``stoplist.adapters.aws``) into
+these, so that callers decide on *kind* (permanent, transient, auth) and never on a library's exception.
+Messages are written to be safe to log and to put in a dead-letter message: they never carry the API key, a URL
+with a query string, or a full phone number.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 
 class StopListError(Exception):
     """Base of the project's errors.
 
-    ``reason`` is a short machine-friendly code for logs and dead-letter attributes; ``metric`` is the Count
-    metric an event that fails this way counts in (``stoplist.domain.optout.process`` counts it; the snapshot's
-    ``run_and_count`` counts ``ProviderAuthError``'s and ``ConfigurationError``'s too, so that their alarms see a
-    key refused to the snapshot, or a secret it cannot use).
+    ``reason`` is a short machine-friendly code for logs and dead-letter attributes.
     """
 
     reason = "error"
-    metric = "Error"
 
 
 # --- permanent: retrying cannot help; the message goes to the dead-letter queue with its reason -----------
 class PermanentError(StopListError):
     reason = "permanent"
-    metric = "OptOutRejected"
 
 
 class InvalidEventError(PermanentError):
@@ -69,7 +59,6 @@ class InvalidReplyError(StopListError):
     """An SMS reply posted to the webhook is not one of the provider's documented reply shapes (HTTP 400)."""
 
     reason = "invalid_reply"
-    metric = "ReplyRefused"
 
 
 class RequestRefusedError(StopListError):
@@ -77,7 +66,6 @@ class RequestRefusedError(StopListError):
     Each door counts its refusals as its own outcome (``ReplyRefused``, ``UnsubscribeRequestRefused``)."""
 
     reason = "request_refused"
-    metric = "RequestRefused"
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -86,6 +74,11 @@ class RequestRefusedError(StopListError):
 
 # --- retryable: the record fails and comes back later --------------------------------------------------------
 class RetryableError(StopListError):
+    """``metric`` is the Count metric an event that fails this way counts in (``stoplist.domain.dispatch.process``
+    counts it; the snapshot's ``run_and_count`` counts ``ProviderAuthError``'s and ``ConfigurationError``'s too, so
+    that their alarms see a key refused to the snapshot, or a secret it cannot use). A final outcome, a permanent
+    failure included, counts in its ``Disposition`` instead."""
+
     reason = "retryable"
     metric = "ProviderTransientError"
     # The provider's state or another event's, not this record's: it comes back after ``retry_after`` as a new
@@ -161,46 +154,9 @@ class AwsServiceError(RetryableError):
         self.code = code
 
 
-# A conditional write whose condition did not hold: an answer the caller expects and decides on.
-CONDITION_FAILED = "ConditionalCheckFailedException"
-
-
-def aws_error_code(exc: ClientError | BotoCoreError) -> str:
-    """botocore's error code (``ConditionalCheckFailedException``, ...) or the exception's type name."""
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
-    return type(exc).__name__
-
-
-@contextmanager
-def aws_errors(action: str, expected: frozenset[str] = frozenset()) -> Iterator[None]:
-    """The one translation of botocore failures: ``with aws_errors("scan the table"): client.scan(...)``.
-
-    Only the error code is kept (botocore's messages may quote request values, a phone number or a key), and the
-    cause is dropped (``from None``). Codes in ``expected`` (e.g. ``ConditionalCheckFailedException``) are not
-    translated: they propagate as botocore raised them, for the caller to catch.
-    """
-    try:
-        yield
-    except ClientError as exc:
-        code = aws_error_code(exc)
-        if code in expected:
-            raise
-        raise AwsServiceError(f"cannot {action}: {code}", code) from None
-    except BotoCoreError as exc:
-        code = aws_error_code(exc)
-        raise AwsServiceError(f"cannot {action}: {code}", code) from None
-
-
 class ConfigurationError(RetryableError):
     """The deployment is wrong (missing setting, unreadable or empty secret): events come back until an
     operator fixes it, and on their last receive go to the dead-letter queue with this reason."""
 
     reason = "configuration"
     metric = "ConfigurationError"
-
-
-class SnapshotAbortedError(StopListError):
-    """The snapshot left the table untouched because the provider's list could not be trusted."""
-
-    reason = "snapshot_aborted"

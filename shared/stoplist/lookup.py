@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 
+from stoplist.adapters.aws import MAX_ROUNDS, aws_errors, until_processed
 from stoplist.adapters.history import HistoryTable
-from stoplist.adapters.unprocessed import MAX_ROUNDS, until_processed
 from stoplist.config import DEFAULT_PHONE_REGION
-from stoplist.domain.changes import HistoryEntry
 from stoplist.domain.phone import to_e164
+from stoplist.domain.records import HistoryEntry
 from stoplist.domain.sending_hours import SendingHours
-from stoplist.errors import InvalidPhoneNumberError, aws_errors
+from stoplist.errors import InvalidPhoneNumberError
 from stoplist.scrub import BATCH_GET_LIMIT, IN_FLIGHT, Scrubbed, scrub
 
 if TYPE_CHECKING:

@@ -26,11 +26,11 @@ from stoplist.domain.changes import (
     CHANGE_OPT_OUT,
     CHANGE_OPT_OUT_SUPERSEDED,
     CHANGE_SNAPSHOT_ADDITION,
-    HistoryEntry,
 )
 from stoplist.domain.erasure import CHANGE_ERASURE
 from stoplist.domain.events import IMPORT_SOURCE
 from stoplist.domain.ordering import stored_time
+from stoplist.domain.records import HistoryEntry
 from stoplist.domain.replies import SOURCE as REPLY_SOURCE
 from stoplist.domain.unsubscribe import SOURCE as LINK_SOURCE
 from stoplist.errors import ConsentSupersededError

@@ -88,8 +88,8 @@ def build_provider(
         read_timeout=settings.read_timeout_seconds,
         retry=RetryPolicy(
             max_attempts=settings.provider_max_attempts,
-            base_delay=settings.retry_base_delay_seconds,
-            max_delay=settings.retry_max_delay_seconds,
+            base_delay=settings.provider_retry_base_seconds,
+            max_delay=settings.provider_retry_max_seconds,
         ),
         pacer=Pacer(calls_per_minute=settings.provider_calls_per_minute, burst=settings.provider_burst),
         circuit=CircuitBreaker(
@@ -147,7 +147,7 @@ def build_dispatcher(
         delivery=delivery,
         max_receive_count=settings.max_receive_count,
         schedule=RedeliverySchedule(
-            base_seconds=settings.retry_backoff_base_seconds, min_jitter=settings.retry_backoff_min_jitter
+            base_seconds=settings.redelivery_base_seconds, min_jitter=settings.redelivery_min_jitter
         ),
         deadline_margin_seconds=settings.deadline_margin_seconds,
     )
@@ -165,7 +165,7 @@ def build_change_publisher(
             settings.event_bus_name,
             events or aws_client("events"),
             max_attempts=settings.publish_max_attempts,
-            base_delay=settings.retry_base_delay_seconds,
+            base_delay=settings.publish_retry_base_seconds,
             sleep=time.sleep,
         ),
     )

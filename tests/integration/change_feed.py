@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import boto3
-from stoplist.domain.changes import HistoryEntry
+from stoplist.domain.records import HistoryEntry
 from stoplist.lookup import StopListLookup
 
 from devkit.lambda_runtime import LocalFunction

@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 import requests
-from stoplist.links import make_unsubscribe_url
+from stoplist.domain.links import make_unsubscribe_url
 
 from devkit.http_api import LocalHttpApi
 from devkit.lambda_runtime import LocalFunction

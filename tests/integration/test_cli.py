@@ -199,7 +199,7 @@ def test_history_tells_a_number_s_story(resources: LocalResources, sqs_function:
 
 
 def test_link_mints_links_the_page_can_open(resources: LocalResources) -> None:
-    from stoplist.links import open_token
+    from stoplist.domain.links import open_token
 
     secret = resources.secret_arns["LinkSigningKeySecret"]
     base = "https://stop.example.fr"

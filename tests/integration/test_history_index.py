@@ -8,7 +8,8 @@ from typing import Any
 import boto3
 import pytest
 from stoplist.adapters.history import HistoryTable
-from stoplist.domain.changes import CHANGE_OPT_IN, CHANGE_OPT_OUT, HistoryEntry
+from stoplist.domain.changes import CHANGE_OPT_IN, CHANGE_OPT_OUT
+from stoplist.domain.records import HistoryEntry
 
 from devkit.template import LocalResources
 

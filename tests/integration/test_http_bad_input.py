@@ -171,7 +171,7 @@ def _token(doors: Doors, kind: str) -> str:
 
 
 def _other_key_token() -> str:
-    from stoplist.links import make_unsubscribe_url
+    from stoplist.domain.links import make_unsubscribe_url
 
     return make_unsubscribe_url("x", "06 12 34 56 77", "some-other-key-0123456789abcdef").rsplit("/", 1)[1]
 

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from stoplist.links import make_unsubscribe_url
+from stoplist.domain.links import make_unsubscribe_url
 
 from devkit.emf import tally_metrics
 from devkit.standin import SmsPartnerStandIn

@@ -11,7 +11,8 @@ from typing import Any
 import boto3
 import pytest
 from stoplist.adapters.history import HistoryTable
-from stoplist.domain.changes import CHANGE_OPT_IN, CHANGE_OPT_OUT, CHANGE_SNAPSHOT_ADDITION, HistoryEntry
+from stoplist.domain.changes import CHANGE_OPT_IN, CHANGE_OPT_OUT, CHANGE_SNAPSHOT_ADDITION
+from stoplist.domain.records import HistoryEntry
 
 from devkit.template import LocalResources
 from tests.integration.test_cli import stoplist

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import requests
-from stoplist.links import make_unsubscribe_url
+from stoplist.domain.links import make_unsubscribe_url
 
 from devkit.services import REPO_ROOT
 from devkit.standin import SmsPartnerStandIn

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from stoplist.adapters.table import BATCH_WRITE_LIMIT, OPT_IN_MARK_ATTRIBUTES, opt_in_mark_attributes
-from stoplist.domain.changes import CHANGE_OPT_IN, Announcement, HistoryEntry, StreamRecord
+from stoplist.adapters.aws import BATCH_WRITE_LIMIT, CONDITION_FAILED
+from stoplist.adapters.table import OPT_IN_MARK_ATTRIBUTES, opt_in_mark_attributes
+from stoplist.domain.changes import CHANGE_OPT_IN, StreamRecord
 from stoplist.domain.deadline import Deadline
 from stoplist.domain.ordering import utc_text
 from stoplist.domain.phone import PARIS, provider_e164
@@ -33,7 +34,8 @@ from stoplist.domain.ports import (
     StopEntry,
     StoredOptOut,
 )
-from stoplist.errors import CONDITION_FAILED, AwsServiceError, ProviderUnavailableError
+from stoplist.domain.records import Announcement, HistoryEntry
+from stoplist.errors import AwsServiceError, ProviderUnavailableError
 
 from tests.simulation.scheduler import Scheduler
 

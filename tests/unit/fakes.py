@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import requests
 from stoplist.adapters.provider import HttpSession
 from stoplist.adapters.secrets import SecretReader
-from stoplist.domain.changes import CHANGE_OPT_IN, Announcement, HistoryEntry
+from stoplist.domain.changes import CHANGE_OPT_IN
 from stoplist.domain.deadline import Deadline
 from stoplist.domain.ports import (
     AddResult,
@@ -45,6 +45,7 @@ from stoplist.domain.ports import (
     StoredOptOut,
     WebhookToken,
 )
+from stoplist.domain.records import Announcement, HistoryEntry
 from stoplist.errors import AwsServiceError
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from stoplist.adapters.bus import EventBus
-from stoplist.domain.changes import Announcement
+from stoplist.domain.records import Announcement
 from stoplist.errors import AwsServiceError
 
 

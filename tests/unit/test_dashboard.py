@@ -12,7 +12,7 @@ import ast
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from stoplist import errors
@@ -40,8 +40,11 @@ SQS_METRICS = {
 }
 
 
-def _subclasses(kind: type[errors.StopListError]) -> list[type[errors.StopListError]]:
-    found = []
+E = TypeVar("E", bound=errors.StopListError)
+
+
+def _subclasses(kind: type[E]) -> list[type[E]]:
+    found: list[type[E]] = []
     for subclass in kind.__subclasses__():
         found += [subclass, *_subclasses(subclass)]
     return found
@@ -67,7 +70,7 @@ def _literal_metric_calls() -> set[str]:
 def emitted_metrics() -> set[str]:
     # The outcome enums: each value is the metric its outcome counts in (counted as ``count(outcome.value)``).
     names = {outcome.value for kind in (Disposition, ReplyOutcome, LinkOutcome) for outcome in kind}
-    retryable: list[type[errors.StopListError]] = [errors.RetryableError, *_subclasses(errors.RetryableError)]
+    retryable: list[type[errors.RetryableError]] = [errors.RetryableError, *_subclasses(errors.RetryableError)]
     names |= {kind.metric for kind in retryable}
     return names | _literal_metric_calls()
 

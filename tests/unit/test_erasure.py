@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from stoplist.domain.changes import CHANGE_OPT_IN, CHANGE_OPT_OUT, HistoryEntry
+from stoplist.domain.changes import CHANGE_OPT_IN, CHANGE_OPT_OUT
 from stoplist.domain.dispatch import Delivery, EventDispatcher
 from stoplist.domain.erasure import CHANGE_ERASURE, FORGET_SOURCE, ErasureService, erased_fields
 from stoplist.domain.events import RawEvent, read_sqs_message
 from stoplist.domain.optout import OptOutService
 from stoplist.domain.outcomes import Disposition
+from stoplist.domain.records import HistoryEntry
 from stoplist.domain.redelivery import RedeliverySchedule
 from stoplist.domain.replies import SOURCE as REPLY_SOURCE
 

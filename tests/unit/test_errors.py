@@ -2,14 +2,13 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from stoplist.adapters.aws import aws_errors
 from stoplist.errors import (
     AwsServiceError,
     ConfigurationError,
-    InvalidEventError,
     ProviderAuthError,
     ProviderError,
     ProviderUnavailableError,
-    aws_errors,
 )
 
 
@@ -50,7 +49,6 @@ def test_an_expected_code_propagates_untranslated() -> None:
         (ProviderError("x"), "ProviderTransientError"),
         (AwsServiceError("x"), "AwsServiceError"),
         (ConfigurationError("x"), "ConfigurationError"),
-        (InvalidEventError("x"), "OptOutRejected"),
     ],
 )
 def test_each_error_kind_names_its_metric(error: Exception, metric: str) -> None:

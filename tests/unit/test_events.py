@@ -3,7 +3,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from stoplist.domain.events import MAX_EVENT_BYTES, OptInRequest, OptOutRequest, parse_eventbridge_event, parse_sqs_body
+from stoplist.domain.events import (
+    MAX_EVENT_BYTES,
+    OptInRequest,
+    OptOutRequest,
+    RawEvent,
+    eventbridge_reader,
+    parse_eventbridge_event,
+    parse_sqs_body,
+)
 from stoplist.errors import InvalidConsentError, InvalidEventError
 
 
@@ -52,6 +60,13 @@ def test_sns_wrapping_eventbridge_is_unwrapped() -> None:
     event = {"id": "eb-2", "detail-type": "SmsOptOutRequested", "detail": {"phoneNumber": "07"}}
     envelope = {"Type": "Notification", "TopicArn": "arn", "MessageId": "sns", "Message": json.dumps(event)}
     assert parse_sqs_body(json.dumps(envelope), "m").event_id == "eb-2"
+
+
+def test_a_bus_delivery_is_read_as_lambda_handed_it_over_not_from_its_json() -> None:
+    event = {"id": "eb-9", "detail-type": "SmsOptOutRequested", "detail": {"phoneNumber": "0612345678"}}
+    # The body is what a dead letter carries; the reader never parses it.
+    request = eventbridge_reader(event)(RawEvent("not json", "eb-9"))
+    assert request == OptOutRequest(phone_number="0612345678", event_id="eb-9")
 
 
 def test_eventbridge_detail_is_the_contract_object() -> None:

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from stoplist.adapters.history import EXPIRES_AT, expires_at, history_entry, history_item
 from stoplist.config import Settings
-from stoplist.domain.changes import CHANGE_OPT_OUT, HistoryEntry
+from stoplist.domain.changes import CHANGE_OPT_OUT
+from stoplist.domain.records import HistoryEntry
 from stoplist.wiring import build_history
 
 ENTRY = HistoryEntry(

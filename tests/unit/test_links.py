@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stoplist.domain.links import TOKEN_LENGTH, OpenedToken, make_unsubscribe_url, open_token, token_fingerprint
 from stoplist.errors import ConfigurationError, InvalidPhoneNumberError
-from stoplist.links import TOKEN_LENGTH, OpenedToken, make_unsubscribe_url, open_token, token_fingerprint
 
 KEY = "k" * 16 + "0123456789abcdefghijklmnopqrstuv"
 OLD_KEY = "o" * 48
@@ -111,7 +111,7 @@ def test_fingerprint_is_stable_and_hides_the_token() -> None:
 @settings(max_examples=300, deadline=None)
 @given(digits=st.from_regex(r"\A[1-9][0-9]{6,14}\Z"), key=st.text(min_size=16, max_size=64).filter(str.strip))
 def test_any_e164_round_trips_under_any_key(digits: str, key: str) -> None:
-    from stoplist.links import link_key
+    from stoplist.domain.links import link_key
 
     if len(key.strip()) < 16:
         return

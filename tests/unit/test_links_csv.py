@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
-from stoplist.links import open_token
+from stoplist.domain.links import open_token
 from stoplist_cli.links_csv import MintReport, main, mint_csv
 
 KEY = "campaign-key-0123456789abcdefghijklmnop"

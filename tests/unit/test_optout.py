@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from stoplist.domain.changes import CHANGE_OPT_IN, CHANGE_OPT_OUT_SUPERSEDED, HistoryEntry
+from stoplist.domain.changes import CHANGE_OPT_IN, CHANGE_OPT_OUT_SUPERSEDED
 from stoplist.domain.events import OptOutRequest
 from stoplist.domain.optout import OptOutService
 from stoplist.domain.outcomes import Disposition
+from stoplist.domain.records import HistoryEntry
 from stoplist.errors import NumberBusyError, ProviderUnavailableError
 
 from tests.unit.fakes import FakeHistory, FakeLocks, FakeProvider, FakeTable

@@ -9,9 +9,7 @@ from devkit.template import load_template
 
 def default_schedule() -> RedeliverySchedule:
     settings = Settings.from_env({})
-    return RedeliverySchedule(
-        base_seconds=settings.retry_backoff_base_seconds, min_jitter=settings.retry_backoff_min_jitter
-    )
+    return RedeliverySchedule(base_seconds=settings.redelivery_base_seconds, min_jitter=settings.redelivery_min_jitter)
 
 
 def test_waits_double_and_stay_under_the_sqs_visibility_limit() -> None:

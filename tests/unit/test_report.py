@@ -14,9 +14,9 @@ from stoplist.domain.changes import (
     CHANGE_OPT_OUT,
     CHANGE_OPT_OUT_SUPERSEDED,
     CHANGE_SNAPSHOT_ADDITION,
-    HistoryEntry,
 )
 from stoplist.domain.erasure import CHANGE_ERASURE
+from stoplist.domain.records import HistoryEntry
 from stoplist.report import FIELDS_READ, build_report, door_of, percentile
 from stoplist_cli.report_render import duration, to_csv, to_html
 

@@ -6,7 +6,14 @@ from collections.abc import Iterator
 import pytest
 from stoplist.domain.deadline import Deadline
 from stoplist.domain.ports import ListedEntry, ProviderFields, StopEntry
-from stoplist.domain.snapshot import LEASE_MARGIN_SECONDS, ScheduledSnapshot, SnapshotSync, run_and_count
+from stoplist.domain.snapshot import (
+    LEASE_MARGIN_SECONDS,
+    ScheduledSnapshot,
+    SnapshotSync,
+    SyncPlan,
+    plan_sync,
+    run_and_count,
+)
 from stoplist.errors import AwsServiceError, ConfigurationError, ProviderUnavailableError
 
 from tests.helpers import metrics_counted
@@ -207,3 +214,34 @@ def test_an_unusable_api_key_counts_as_a_configuration_error_for_its_alarm() -> 
         run_and_count(lambda: scheduled(EmptyKey(), FakeTable(), FakeLease()), seconds_left=900)
 
     assert counted == {"SnapshotFailed": 1, "ConfigurationError": 1}
+
+
+def fields(stop_id: int, created: str = "2024-01-01 00:00:00") -> ProviderFields:
+    return ProviderFields.of([ListedEntry(stop_id, created)])
+
+
+def test_the_plan_adds_what_the_list_has_changes_what_differs_and_removes_what_it_lost() -> None:
+    desired = {"+33611": fields(1), "+33612": fields(2), "+33613": fields(30)}
+    current = {"+33612": fields(2), "+33613": fields(3), "+33614": fields(4)}
+    plan = plan_sync(desired, current, max_delete_percent=50)
+    assert plan == SyncPlan(additions=[("+33611", fields(1))], changes=[("+33613", fields(30))], removals=["+33614"])
+
+
+def test_the_guard_keeps_the_additions_and_drops_changes_and_removals() -> None:
+    current = {f"+336{n}": fields(n) for n in range(10)}
+    desired = {"+33699": fields(99), "+3360": fields(100), **{f"+336{n}": fields(n) for n in range(1, 8)}}
+    # 2 removals of 10 items: 20 % is over a 10 % limit, at it with 20 %.
+    tripped = plan_sync(desired, current, max_delete_percent=10)
+    assert tripped == SyncPlan(
+        additions=[("+33699", fields(99))], changes=[], removals=[], guard_tripped=True, deletions_skipped=2
+    )
+    kept = plan_sync(desired, current, max_delete_percent=20)
+    assert kept.removals == ["+3368", "+3369"]
+    assert kept.changes == [("+3360", fields(100))]
+    assert not kept.guard_tripped
+
+
+def test_an_empty_list_never_empties_the_table_and_an_empty_table_takes_the_whole_list() -> None:
+    table = {"+33611": fields(1)}
+    assert plan_sync({}, table, max_delete_percent=100) == SyncPlan([], [], [], guard_tripped=True, deletions_skipped=1)
+    assert plan_sync(table, {}, max_delete_percent=0) == SyncPlan([("+33611", fields(1))], [], [])

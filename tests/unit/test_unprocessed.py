@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from stoplist.adapters.unprocessed import until_processed
+from stoplist.adapters.aws import until_processed
 from stoplist.errors import AwsServiceError
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from stoplist.domain.links import make_unsubscribe_url
 from stoplist.domain.ports import SecretVersion
 from stoplist.domain.unsubscribe import OpenedLink, UnsubscribeLinks
-from stoplist.links import make_unsubscribe_url
 
 from tests.unit.fakes import FakePublisher, FakeSigningKeys
 

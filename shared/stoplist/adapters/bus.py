@@ -12,8 +12,10 @@ import random
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from stoplist.domain.changes import ANNOUNCEMENT_SOURCE, Announcement
-from stoplist.errors import aws_errors
+from stoplist.adapters.aws import aws_errors
+from stoplist.domain.backoff import Backoff, Uniform
+from stoplist.domain.changes import ANNOUNCEMENT_SOURCE
+from stoplist.domain.records import Announcement
 from stoplist.observability import logger
 
 if TYPE_CHECKING:
@@ -31,11 +33,13 @@ class EventBus:
         max_attempts: int,
         base_delay: float,
         sleep: Callable[[float], None],
+        uniform: Uniform = random.uniform,
     ) -> None:
         self.name = bus_name
         self._client = client
         self._attempts = max(1, max_attempts)
-        self._base_delay = base_delay
+        # Uncapped: ``max_attempts`` bounds the waits (3 attempts: two waits, of at most base and 2 x base).
+        self._backoff = Backoff(base_delay, uniform=uniform)
         self._sleep = sleep
         self.requests = 0  # PutEvents calls made, for the cost figures
 
@@ -69,7 +73,7 @@ class EventBus:
             logger.warning("putevents refused entries", failed=len(failed), attempt=attempt, error_codes=codes)
             pending = failed
             if attempt < self._attempts:
-                self._sleep(random.uniform(0, self._base_delay * 2 ** (attempt - 1)))  # noqa: S311 - jitter
+                self._sleep(self._backoff.delay(attempt))
         return pending[0]
 
     def _entry(self, announcement: Announcement) -> dict[str, str]:

@@ -11,10 +11,10 @@ import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from stoplist.adapters.aws import aws_errors
 from stoplist.adapters.opt_out_queue import RECEIVED_AT
 from stoplist.domain.ordering import utc_text
 from stoplist.domain.ports import DeadLetter
-from stoplist.errors import aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -17,10 +17,10 @@ from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stoplist.adapters.table import BATCH_WRITE_LIMIT, batch_write, conditional_write
-from stoplist.domain.changes import CHANGE_OPT_IN, HistoryEntry
+from stoplist.adapters.aws import BATCH_WRITE_LIMIT, aws_errors, batch_write, conditional_write
+from stoplist.domain.changes import CHANGE_OPT_IN
 from stoplist.domain.ordering import stored_time
-from stoplist.errors import aws_errors
+from stoplist.domain.records import HistoryEntry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

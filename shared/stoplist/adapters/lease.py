@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from stoplist.adapters.table import conditional_write
+from stoplist.adapters.aws import conditional_write
 from stoplist.domain.keys import SNAPSHOT_LEASE_KEY
 from stoplist.domain.ports import utc_now
 from stoplist.observability import logger

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from stoplist.adapters.aws import CONDITION_FAILED, aws_error_code, aws_errors
 from stoplist.domain.ordering import parse_time
-from stoplist.errors import CONDITION_FAILED, aws_error_code, aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -66,10 +66,6 @@ class Pacer:
         self._window = window_seconds
         self._starts: list[float] = []  # the start times of the calls granted in the last window, sorted
 
-    @property
-    def full_rate_per_second(self) -> float:
-        return self._full_rate
-
     def rate(self, now: float | None = None) -> float:
         """Calls per second allowed now: the full share, or on its way back to it after a 429."""
         now = self._clock() if now is None else now

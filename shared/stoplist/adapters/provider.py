@@ -16,7 +16,7 @@ import contextlib
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import requests
@@ -26,6 +26,7 @@ from stoplist.adapters.circuit import CircuitBreaker
 from stoplist.adapters.list_body import BodyError, ListBody
 from stoplist.adapters.pacing import Pacer
 from stoplist.adapters.secrets import ApiKeySource
+from stoplist.domain.backoff import Backoff, Uniform
 from stoplist.domain.deadline import Deadline
 from stoplist.domain.ports import AddResult, DeleteResult, StopEntry
 from stoplist.errors import (
@@ -71,10 +72,11 @@ class RetryPolicy:
     max_attempts: int
     base_delay: float
     max_delay: float
+    uniform: Uniform = field(default=random.uniform, compare=False, repr=False)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Full jitter on an exponential backoff; a (capped) Retry-After is a floor."""
-        backoff = random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))  # noqa: S311
+        backoff = Backoff(self.base_delay, self.max_delay, uniform=self.uniform).delay(attempt)
         if retry_after is not None:
             return max(backoff, min(retry_after, MAX_RETRY_AFTER_SECONDS))
         return backoff

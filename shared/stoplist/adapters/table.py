@@ -27,18 +27,17 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.exceptions import ClientError
 
+from stoplist.adapters.aws import aws_errors, conditional_write
 from stoplist.adapters.group_write import GroupWriter
-from stoplist.adapters.unprocessed import until_processed
 from stoplist.domain.keys import STATUS_KEY, is_control_key
 from stoplist.domain.ports import ListedEntry, OptInMark, OptOutRecord, ProviderFields, StoredOptOut, utc_now
-from stoplist.errors import CONDITION_FAILED, AwsServiceError, aws_error_code, aws_errors
+from stoplist.errors import AwsServiceError
 from stoplist.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-BATCH_WRITE_LIMIT = 25
 TRANSACT_WRITE_LIMIT = 100  # actions in one TransactWriteItems
 _TRANSACTION_CANCELED = "TransactionCanceledException"
 OPT_IN_MARK_ATTRIBUTES = (
@@ -311,18 +310,6 @@ class StopListTable:
             self._client.put_item(TableName=self.name, Item=item)
 
 
-def conditional_write(action: str, write: Callable[[], object]) -> bool:
-    """Run a conditional DynamoDB write; False when its condition did not hold, other failures translated."""
-    try:
-        with aws_errors(action, expected=frozenset({CONDITION_FAILED})):
-            write()
-    except ClientError as exc:
-        if aws_error_code(exc) == CONDITION_FAILED:
-            return False
-        raise
-    return True
-
-
 def _update_request(
     number: str,
     assignments: dict[str, str | int | float | None],
@@ -365,18 +352,6 @@ def _update_request(
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
-
-
-def batch_write(
-    client: DynamoDBClient, table_name: str, chunk: list[dict[str, Any]], sleep: Callable[[float], None]
-) -> None:
-    """One BatchWriteItem of at most 25 requests, what it leaves unprocessed sent again (``until_processed``)."""
-
-    def send(request: dict[str, Any]) -> dict[str, Any]:
-        return dict(client.batch_write_item(RequestItems=request))
-
-    for _answer in until_processed(send, {table_name: chunk}, "UnprocessedItems", "batch-write items", sleep=sleep):
-        pass
 
 
 def opt_in_mark_attributes(mark: OptInMark, requested_at: str) -> dict[str, str | None]:

@@ -26,6 +26,7 @@ from typing import Any
 from stoplist.domain.keys import is_control_key
 from stoplist.domain.ordering import parse_time, provider_time, to_utc, utc_text
 from stoplist.domain.ports import AnnouncementBus, HistoryWriter
+from stoplist.domain.records import Announcement, HistoryEntry
 from stoplist.observability import count, logger
 
 ANNOUNCEMENT_SOURCE = "smspartner-stoplist"
@@ -41,44 +42,6 @@ CHANGE_OPT_IN = "opt-in"
 CHANGE_OPT_OUT_SUPERSEDED = "opt-out-superseded"
 CHANGE_SNAPSHOT_ADDITION = "snapshot-addition"
 CHANGE_SNAPSHOT_REMOVAL = "snapshot-removal"
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One line of a number's story. ``at`` is when it took effect (the opt-out's ``occurredAt``, the opt-in's
-    ``consentAt``, when the snapshot saw it), UTC and fixed width, so that the sort key sorts in time."""
-
-    phone_number: str
-    at: str
-    event_id: str
-    change: str
-    recorded_by: str
-    recorded_at: str
-    source: str | None = None
-    provider_stop_id: int | None = None
-    reason: str | None = None
-    occurred_at: str | None = None
-    consent_source: str | None = None
-    consent_at: str | None = None
-    consent_text: str | None = None
-    provider_created_at: str | None = None
-    # How the opt-out arrived (``queue`` or ``bus``; None for the HTTP doors' and older entries, which came
-    # through the queue too) and how long it took to be honoured (docs/privacy.md, "Time to honour").
-    channel: str | None = None
-    received_at: str | None = None
-    receive_count: int | None = None
-    honoured_at: str | None = None
-    honour_seconds: float | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.at}#{self.event_id}"
-
-
-@dataclass(frozen=True)
-class Announcement:
-    detail_type: str
-    detail: dict[str, Any]
 
 
 @dataclass(frozen=True)

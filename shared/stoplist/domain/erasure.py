@@ -19,12 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from stoplist.domain.changes import PROVIDER_SOURCE, HistoryEntry
+from stoplist.domain.changes import PROVIDER_SOURCE
 from stoplist.domain.events import IMPORT_SOURCE, ErasureRequest
 from stoplist.domain.ordering import opt_out_time, utc_text
 from stoplist.domain.outcomes import Disposition, log_done
 from stoplist.domain.phone import to_e164
 from stoplist.domain.ports import ErasureHistory, ErasureStore, utc_now
+from stoplist.domain.records import HistoryEntry
 from stoplist.domain.replies import SOURCE as REPLY_SOURCE
 from stoplist.domain.unsubscribe import SOURCE as LINK_SOURCE
 from stoplist.observability import logger, mask_phone

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -114,12 +115,14 @@ def read_sqs_message(raw: RawEvent) -> Request:
     return parse_sqs_body(raw.body, raw.message_id)
 
 
-def read_eventbridge_event(raw: RawEvent) -> Request:
-    """The parser of a bus delivery, whose ``raw.body`` is the whole EventBridge event as JSON."""
-    event = _load_json(raw.body, "EventBridge event")
-    if not isinstance(event, dict):
-        raise InvalidEventError(f"EventBridge event is a JSON {_json_type(event)}, not an object")
-    return parse_eventbridge_event(event)
+def eventbridge_reader(event: dict[str, Any]) -> Callable[[RawEvent], Request]:
+    """The parser of a bus delivery: it reads the event as Lambda handed it over, not its JSON (``raw.body``, the
+    whole event as JSON, is what a dead letter or a requeue carries)."""
+
+    def read(_raw: RawEvent) -> Request:
+        return parse_eventbridge_event(event)
+
+    return read
 
 
 def parse_sqs_body(body: str, message_id: str) -> Request:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
-from stoplist.domain.changes import CHANGE_OPT_IN, HistoryEntry
+from stoplist.domain.changes import CHANGE_OPT_IN
 from stoplist.domain.deadline import Deadline
 from stoplist.domain.events import OptInRequest
 from stoplist.domain.number_lease import number_held
@@ -32,6 +32,7 @@ from stoplist.domain.ports import (
     OptInStore,
     StoredOptOut,
 )
+from stoplist.domain.records import HistoryEntry
 from stoplist.errors import ConsentSupersededError, InvalidConsentError, RetryableError
 
 # The snapshot writing the item between our read and our mark, again and again, is not a steady state.

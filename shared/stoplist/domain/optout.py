@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from stoplist.domain.changes import CHANGE_OPT_OUT_SUPERSEDED, HistoryEntry
+from stoplist.domain.changes import CHANGE_OPT_OUT_SUPERSEDED
 from stoplist.domain.deadline import Deadline
 from stoplist.domain.events import OptOutRequest
 from stoplist.domain.honour import honour
@@ -22,6 +22,7 @@ from stoplist.domain.ordering import opt_out_time, stored_time, superseded, utc_
 from stoplist.domain.outcomes import Disposition, log_done
 from stoplist.domain.phone import to_e164
 from stoplist.domain.ports import ConsentHistory, NumberLocks, OptOutRecord, OptOutStore, StopListProvider
+from stoplist.domain.records import HistoryEntry
 
 
 class OptOutService:

@@ -9,13 +9,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, ClassVar, Protocol
-
-if TYPE_CHECKING:
-    from stoplist.domain.changes import Announcement, HistoryEntry
+from typing import ClassVar, Protocol
 
 from stoplist.domain.deadline import Deadline
 from stoplist.domain.ordering import utc_text
+from stoplist.domain.records import Announcement, HistoryEntry
 
 
 def utc_now() -> str:

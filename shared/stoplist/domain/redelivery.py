@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from stoplist.domain.backoff import Backoff, Uniform
 
 SQS_MAX_VISIBILITY_SECONDS = 43_200
 # A receive's own time before its wait starts: the wait is set at the end of an invocation (30 s timeout, 1 s
@@ -32,14 +34,19 @@ class RedeliverySchedule:
     base_seconds: float
     min_jitter: float
     cap_seconds: float = MAX_BACKOFF_SECONDS
+    uniform: Uniform = field(default=random.uniform, compare=False, repr=False)
+
+    @property
+    def _backoff(self) -> Backoff:
+        return Backoff(self.base_seconds, self.cap_seconds, self.min_jitter, self.uniform)
 
     def step(self, receive_count: int) -> float:
         """The wait after a failed receive, before jitter."""
-        return min(self.cap_seconds, self.base_seconds * 2.0 ** max(0, receive_count - 1))
+        return self._backoff.step(receive_count)
 
     def backoff(self, receive_count: int) -> int:
         """Seconds a record that failed on this receive stays invisible."""
-        return math.floor(self.step(receive_count) * random.uniform(self.min_jitter, 1.0))  # noqa: S311
+        return math.floor(self._backoff.delay(receive_count))
 
     def guaranteed_wait(self, max_receive_count: int) -> float:
         """The least total wait before the last receive: the floor of every wait after receives 1 .. max - 1."""

@@ -108,33 +108,19 @@ class SnapshotSync:
             scanned = time.monotonic()
             report.scan_ms = int((scanned - started) * 1000)
             report.table_size_before = len(current)
-            additions = [(number, fields) for number, fields in desired.items() if number not in current]
-            changes = [
-                (number, fields)
-                for number, fields in desired.items()
-                if number in current and current[number] != fields
-            ]
-            removals = [number for number in current if number not in desired]
+            plan = plan_sync(desired, current, self._max_delete_percent)
             del current
-
-            if self._guard_trips(len(desired), report.table_size_before, len(removals)):
+            if plan.guard_tripped:
                 report.guard_tripped = True
-                report.deletions_skipped = len(removals)
+                report.deletions_skipped = plan.deletions_skipped
                 logger.error(
                     "snapshot would remove too much of the table, applying additions only",
-                    removals=len(removals),
+                    removals=plan.deletions_skipped,
                     table_size=report.table_size_before,
                     list_size=len(desired),
                     max_delete_percent=self._max_delete_percent,
                 )
-                changes, removals = [], []
-
-            now = self._clock()
-            chunks = _chunks(additions, self._table.batch_write_limit)
-            report.added = sum(pool.map(lambda chunk: self._table.put_new(chunk, now), chunks))
-            list(pool.map(lambda change: self._table.merge_provider_fields(change[0], change[1], now), changes))
-            report.updated = len(changes)
-            deleted = list(pool.map(lambda number: self._table.delete_unless_written_since(number, cutoff), removals))
+            deleted = self._apply(plan, pool, cutoff, report)
         report.write_ms = int((time.monotonic() - scanned) * 1000)
         report.removed = sum(deleted)
         report.removals_skipped_recent_write = len(deleted) - report.removed
@@ -177,12 +163,50 @@ class SnapshotSync:
     def _scan_segment(self, segment: int) -> dict[str, ProviderFields]:
         return dict(self._table.scan_segment(segment, self._segments))
 
-    def _guard_trips(self, list_size: int, table_size: int, removals: int) -> bool:
-        if table_size == 0 or removals == 0:
-            return False
-        if list_size == 0:
-            return True
-        return removals * 100 > self._max_delete_percent * table_size
+    def _apply(self, plan: SyncPlan, pool: Executor, cutoff: str, report: SnapshotReport) -> list[bool]:
+        """Write the plan with the run's pool: additions in batches, changes and removals one by one (a removal
+        is conditional on no write since ``cutoff``). Returns whether each removal deleted its item."""
+        now = self._clock()
+        chunks = _chunks(plan.additions, self._table.batch_write_limit)
+        report.added = sum(pool.map(lambda chunk: self._table.put_new(chunk, now), chunks))
+        list(pool.map(lambda change: self._table.merge_provider_fields(change[0], change[1], now), plan.changes))
+        report.updated = len(plan.changes)
+        return list(pool.map(lambda number: self._table.delete_unless_written_since(number, cutoff), plan.removals))
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """What a snapshot writes: numbers to add, numbers whose provider fields changed, numbers to remove. When the
+    guard trips (the list would remove too much of the table), changes and removals are left out, additions kept,
+    and ``deletions_skipped`` counts the removals left out."""
+
+    additions: list[tuple[str, ProviderFields]]
+    changes: list[tuple[str, ProviderFields]]
+    removals: list[str]
+    guard_tripped: bool = False
+    deletions_skipped: int = 0
+
+
+def plan_sync(
+    desired: dict[str, ProviderFields], current: dict[str, ProviderFields], max_delete_percent: float
+) -> SyncPlan:
+    """The plan that makes the table (``current``) equal to the provider's list (``desired``); pure, no I/O."""
+    additions = [(number, fields) for number, fields in desired.items() if number not in current]
+    changes = [
+        (number, fields) for number, fields in desired.items() if number in current and current[number] != fields
+    ]
+    removals = [number for number in current if number not in desired]
+    if _guard_trips(len(desired), len(current), len(removals), max_delete_percent):
+        return SyncPlan(additions, [], [], guard_tripped=True, deletions_skipped=len(removals))
+    return SyncPlan(additions, changes, removals)
+
+
+def _guard_trips(list_size: int, table_size: int, removals: int, max_delete_percent: float) -> bool:
+    if table_size == 0 or removals == 0:
+        return False
+    if list_size == 0:
+        return True
+    return removals * 100 > max_delete_percent * table_size
 
 
 @dataclass(frozen=True)

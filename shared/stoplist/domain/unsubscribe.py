@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from stoplist.domain.events import optout_event
+from stoplist.domain.links import OpenedToken, open_token, token_fingerprint
 from stoplist.domain.ports import SECRET_REREAD_SECONDS, OptOutPublisher, SigningKeys
 from stoplist.errors import RequestRefusedError
-from stoplist.links import OpenedToken, open_token, token_fingerprint
 from stoplist.observability import count, logger, mask_phone
 
 SOURCE = "unsubscribe-link"
