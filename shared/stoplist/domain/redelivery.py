@@ -4,7 +4,7 @@ A record that failed for a transient reason is made invisible for ``base * 2^(re
 just under SQS's 12-hour visibility limit, times a jitter factor drawn in ``[min_jitter, 1]`` (so a backlog
 spreads out, and the waits keep a floor that :meth:`RedeliverySchedule.guaranteed_wait` can count on). With
 the defaults (120 s, 0.75, MaxReceiveCount 12) the waits before dead-lettering add up to at least 30.7 hours
-(the arithmetic: docs/provider-limits.md, "Outages"; ``tests/unit/test_redelivery.py`` checks it against the
+(the arithmetic: docs/provider-limits.md, "Outages"; ``tests/unit/domain/test_redelivery.py`` checks it against the
 template). The longest waits bound the receive count: past 36, a message whose jitter draws are all high would
 outlive the queue's 14-day retention before its last receive (:meth:`RedeliverySchedule.most_receives_within`).
 
@@ -60,7 +60,7 @@ class RedeliverySchedule:
 
     def most_receives_within(self, retention_seconds: float) -> int:
         """The largest receive count whose longest wait ends within the retention (the template's MaxValue of
-        MaxReceiveCount; tests/unit/test_redelivery.py holds the two together)."""
+        MaxReceiveCount; tests/unit/domain/test_redelivery.py holds the two together)."""
         receives = 1
         while self.longest_wait(receives + 1) <= retention_seconds:
             receives += 1

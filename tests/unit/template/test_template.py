@@ -29,7 +29,7 @@ FUNCTIONS = of_type("AWS::Serverless::Function")
 def test_layers_build_from_their_locks(layer: str, content: str) -> None:
     assert RESOURCES[layer]["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
     assert RESOURCES[layer]["Properties"]["ContentUri"] == content
-    assert (Path(__file__).parents[2] / content / "requirements.txt").is_file()
+    assert (Path(__file__).parents[3] / content / "requirements.txt").is_file()
 
 
 def layers(function: str, overrides: dict[str, str] | None = None) -> list[str]:
