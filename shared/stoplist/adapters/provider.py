@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -145,7 +145,7 @@ class SmsPartnerClient:
             return self._session.post(f"{self._base_url}/stop-sms/add", json=body, timeout=timeout)
 
         document = self._call(
-            "stop-sms/add", send, _read_document, accept_codes={CODE_ALREADY_LISTED}, deadline=deadline
+            _Endpoint("stop-sms/add", send, _read_document, accept_codes=frozenset({CODE_ALREADY_LISTED})), deadline
         )
         code = document.get("code")
         if code == CODE_ALREADY_LISTED:
@@ -169,7 +169,7 @@ class SmsPartnerClient:
             params = {"apiKey": key, "_format": "json"}
             return self._session.get(f"{self._base_url}/stop-sms/list", params=params, timeout=timeout, stream=True)
 
-        opened = self._call("stop-sms/list", send, _open_list, accept_codes=frozenset(), deadline=deadline)
+        opened = self._call(_Endpoint("stop-sms/list", send, _open_list), deadline)
         return self._list_entries(opened, deadline)
 
     def _list_entries(self, opened: _OpenList, deadline: Deadline | None) -> Iterator[StopEntry]:
@@ -206,40 +206,31 @@ class SmsPartnerClient:
             return self._session.get(f"{self._base_url}/stop-sms/delete", params=params, timeout=timeout)
 
         document = self._call(
-            "stop-sms/delete",
-            send,
-            _read_document,
-            accept_codes={CODE_ID_NOT_FOUND},
-            rejected_codes={CODE_PHONE_REQUIRED, CODE_ID_REQUIRED},
-            deadline=deadline,
+            _Endpoint(
+                "stop-sms/delete",
+                send,
+                _read_document,
+                accept_codes=frozenset({CODE_ID_NOT_FOUND}),
+                rejected_codes=frozenset({CODE_PHONE_REQUIRED, CODE_ID_REQUIRED}),
+            ),
+            deadline,
         )
         return DeleteResult(found=document.get("code") != CODE_ID_NOT_FOUND)
 
-    def _call(
-        self,
-        endpoint: str,
-        send: Callable[[str, tuple[float, float]], requests.Response],
-        read: Callable[[str, requests.Response, Check], T],
-        accept_codes: frozenset[int] | set[int],
-        rejected_codes: frozenset[int] | set[int] = frozenset({CODE_PHONE_REQUIRED}),
-        deadline: Deadline | None = None,
-    ) -> T:
-        """Send with bounded retries of transient failures and one re-read of the secret on an auth code.
-
-        ``read`` turns the answer into the call's result, ``Check`` judging its document (a failure it raises
-        is one of the attempt's)."""
+    def _call(self, endpoint: _Endpoint[T], deadline: Deadline | None) -> T:
+        """Send with bounded retries of transient failures and one re-read of the secret on an auth code."""
         key = self._api_key.get()
         refreshed = False
         attempt = 0
         while True:
             attempt += 1
             try:
-                return self._attempt(endpoint, send, read, key, accept_codes, rejected_codes, deadline)
+                return self._attempt(endpoint, key, deadline)
             except ProviderAuthError:
                 if refreshed:
                     raise
                 refreshed = True
-                logger.warning("provider refused the api key, reading the secret again", endpoint=endpoint)
+                logger.warning("provider refused the api key, reading the secret again", endpoint=endpoint.name)
                 key = self._api_key.refresh_after_rejection(key)
                 attempt -= 1  # the re-read is not one of the transient attempts
             except ProviderUnavailableError as exc:
@@ -252,7 +243,7 @@ class SmsPartnerClient:
                     raise  # no time for another attempt: the record comes back later
                 logger.info(
                     "provider call failed, retrying",
-                    endpoint=endpoint,
+                    endpoint=endpoint.name,
                     attempt=attempt,
                     delay_seconds=round(delay, 3),
                     error=str(exc),
@@ -260,28 +251,19 @@ class SmsPartnerClient:
                 if delay:
                     self._sleep(delay)
 
-    def _attempt(
-        self,
-        endpoint: str,
-        send: Callable[[str, tuple[float, float]], requests.Response],
-        read: Callable[[str, requests.Response, Check], T],
-        key: str,
-        accept_codes: frozenset[int] | set[int],
-        rejected_codes: frozenset[int] | set[int],
-        deadline: Deadline | None,
-    ) -> T:
+    def _attempt(self, endpoint: _Endpoint[T], key: str, deadline: Deadline | None) -> T:
         """One call, if the circuit lets it through and the pacer gives it a slot before the deadline."""
         circuit = self._circuit
         if circuit is not None and (blocked := circuit.blocked(self._probe_patience(deadline))) is not None:
             why, wait = blocked
-            raise ProviderUnavailableError(f"{endpoint}: {why}", retry_after=wait, circuit_open=True)
+            raise ProviderUnavailableError(f"{endpoint.name}: {why}", retry_after=wait, circuit_open=True)
         try:
-            timeout = self._slot(endpoint, deadline)
-            result = self._once(endpoint, send, read, key, accept_codes, rejected_codes, timeout)
+            timeout = self._slot(endpoint.name, deadline)
+            result = self._once(endpoint, key, timeout)
         except ProviderThrottledError as exc:
             if exc.attempted and self._pacer is not None:
                 self._pacer.throttled(exc.retry_after)
-                logger.warning("provider throttled the call", endpoint=endpoint, retry_after=exc.retry_after)
+                logger.warning("provider throttled the call", endpoint=endpoint.name, retry_after=exc.retry_after)
             if circuit is not None and exc.attempted:
                 circuit.succeeded()  # a 429 is an answer: the provider is up
             elif circuit is not None:
@@ -330,36 +312,42 @@ class SmsPartnerClient:
             raise ProviderUnavailableError(f"{endpoint}: no time left in the invocation", attempted=False)
         return (min(self._connect_timeout, left), min(self._read_timeout, left))
 
-    def _once(
-        self,
-        endpoint: str,
-        send: Callable[[str, tuple[float, float]], requests.Response],
-        read: Callable[[str, requests.Response, Check], T],
-        key: str,
-        accept_codes: frozenset[int] | set[int],
-        rejected_codes: frozenset[int] | set[int],
-        timeout: tuple[float, float],
-    ) -> T:
+    def _once(self, endpoint: _Endpoint[T], key: str, timeout: tuple[float, float]) -> T:
+        name = endpoint.name
         try:
-            response = send(key, timeout)
+            response = endpoint.send(key, timeout)
         except requests.RequestException as exc:
             # requests' messages carry the URL, and the URL of the GET carries the key: name the type only.
-            raise ProviderUnavailableError(f"{endpoint}: {type(exc).__name__}") from None
+            raise ProviderUnavailableError(f"{name}: {type(exc).__name__}") from None
         with _closed_on_error(response):
             status = response.status_code
             retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
             if status == 429:
-                raise ProviderThrottledError(f"{endpoint}: HTTP 429", retry_after=retry_after)
+                raise ProviderThrottledError(f"{name}: HTTP 429", retry_after=retry_after)
             if status >= 500:
-                raise ProviderUnavailableError(f"{endpoint}: HTTP {status}", retry_after=retry_after)
+                raise ProviderUnavailableError(f"{name}: HTTP {status}", retry_after=retry_after)
 
             def check(document: dict[str, Any]) -> dict[str, Any]:
-                return _check_code(endpoint, document, status, accept_codes, rejected_codes, key)
+                return _check_code(endpoint, document, status, key)
 
             try:
-                return read(endpoint, response, check)
+                return endpoint.read(name, response, check)
             except requests.RequestException as exc:
-                raise ProviderUnavailableError(f"{endpoint}: {type(exc).__name__}") from None
+                raise ProviderUnavailableError(f"{name}: {type(exc).__name__}") from None
+
+
+@dataclass(frozen=True)
+class _Endpoint(Generic[T]):
+    """One call of the API, as every attempt of it needs it: its name (in logs and error texts), how it is sent
+    with a key and timeouts, how its answer is read into the call's result (``Check`` judging its document), and
+    what its codes mean: ``accept_codes`` are answers too, ``rejected_codes`` a request that can never succeed
+    (permanent)."""
+
+    name: str
+    send: Callable[[str, tuple[float, float]], requests.Response]
+    read: Callable[[str, requests.Response, Check], T]
+    accept_codes: frozenset[int] = frozenset()
+    rejected_codes: frozenset[int] = frozenset({CODE_PHONE_REQUIRED})
 
 
 @contextlib.contextmanager
@@ -410,28 +398,22 @@ def _open_list(endpoint: str, response: requests.Response, check: Check) -> _Ope
     return _OpenList(response, body, check)
 
 
-def _check_code(
-    endpoint: str,
-    document: dict[str, Any],
-    status: int,
-    accept_codes: frozenset[int] | set[int],
-    rejected_codes: frozenset[int] | set[int],
-    key: str,
-) -> dict[str, Any]:
-    """``rejected_codes``: the endpoint's codes for a request that can never succeed (permanent)."""
+def _check_code(endpoint: _Endpoint[Any], document: dict[str, Any], status: int, key: str) -> dict[str, Any]:
+    """The endpoint's answer judged by its codes: accepted, or the typed error it stands for."""
     code = document.get("code")
     if document.get("success") is True and code in (CODE_SUCCESS, None):
         return document
-    if code in accept_codes:
+    if code in endpoint.accept_codes:
         return document
+    name = endpoint.name
     message = _safe_message(document.get("message"), key)
     if code in AUTH_CODES:
-        raise ProviderAuthError(f"{endpoint}: code {code} ({message})")
+        raise ProviderAuthError(f"{name}: code {code} ({message})")
     if code == CODE_INVALID_PHONE:
-        raise InvalidPhoneNumberError(f"{endpoint}: code 9 ({message})")
-    if code in rejected_codes:
-        raise ProviderRejectedError(f"{endpoint}: code {code} ({message})")
-    raise ProviderError(f"{endpoint}: HTTP {status}, unexpected code {_safe_message(repr(code), key)} ({message})")
+        raise InvalidPhoneNumberError(f"{name}: code 9 ({message})")
+    if code in endpoint.rejected_codes:
+        raise ProviderRejectedError(f"{name}: code {code} ({message})")
+    raise ProviderError(f"{name}: HTTP {status}, unexpected code {_safe_message(repr(code), key)} ({message})")
 
 
 def _safe_message(message: object, key: str) -> str:
