@@ -44,7 +44,7 @@ def main() -> None:
     aws.apply_environment()
     try:
         import boto3
-        from stoplist.adapters.table import StopListTable
+        from stoplist.adapters.table import SnapshotTable, StopListTable
         from stoplist.domain.ports import ListedEntry, OptOutRecord, ProviderFields
 
         with tempfile.TemporaryDirectory() as directory:
@@ -82,7 +82,7 @@ def main() -> None:
             now = "2026-01-01T00:00:00.000000Z"
             at = "2024-02-01T10:00:00.000000Z"
             half = args.items // 2
-            table.put_new(
+            SnapshotTable(resources.table_name, boto3.client("dynamodb")).put_new(
                 ((f"+336{i:08d}", ProviderFields((ListedEntry(i, "2015-07-20 10:19:45"),))) for i in range(half)), now
             )
             for i in range(half, args.items):

@@ -29,7 +29,7 @@ from stoplist.adapters.opt_out_queue import OptOutQueue
 from stoplist.adapters.pacing import Pacer
 from stoplist.adapters.provider import RetryPolicy, SmsPartnerClient, new_session
 from stoplist.adapters.secrets import ApiKeySource, BareSecret
-from stoplist.adapters.table import StopListTable
+from stoplist.adapters.table import SnapshotTable, StopListTable
 from stoplist.config import Settings
 from stoplist.domain.changes import ChangePublisher
 from stoplist.domain.dispatch import Delivery, EventDispatcher
@@ -181,7 +181,7 @@ def build_snapshot_sync(
     threads = settings.snapshot_write_threads
     return SnapshotSync(
         provider=build_provider(settings, secrets, session, pool_size=1),
-        table=StopListTable(settings.table_name, dynamodb or aws_client("dynamodb", threads + 2)),
+        table=SnapshotTable(settings.table_name, dynamodb or aws_client("dynamodb", threads + 2)),
         default_region=settings.default_phone_region,
         max_delete_percent=settings.snapshot_max_delete_percent,
         write_threads=threads,

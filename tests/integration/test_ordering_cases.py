@@ -234,7 +234,8 @@ def test_a_replayed_dead_letter_counts_from_its_first_receipt_not_from_the_repla
     publish(resources, {"phoneNumber": "06 11 22 33 44", "eventId": "stop-refused"})
     standin.queue_codes(2)  # refused: dead-lettered with its reason
     drain(resources, sqs_function)
-    deliver(sqs_function, consent("in", datetime.now(UTC)))
+    # Stamped a little ahead (consentAt has whole seconds): it counts from its own receipt, after the STOP's.
+    deliver(sqs_function, consent("in", datetime.now(UTC) + timedelta(seconds=2)))
 
     replayed = stoplist(resources, "--json", "dlq", "replay", "--reason", "provider_rejected")
     assert len(as_json(replayed)["replayed"]) == 1

@@ -21,7 +21,6 @@ last snapshot's status, ``#snapshot-lease`` is held by the running snapshot; nei
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -71,17 +70,17 @@ ITEM_ATTRIBUTES = (
 
 
 class StopListTable:
-    """Implements ``OptOutStore`` and ``SnapshotStore`` (``stoplist.domain.ports``)."""
+    """A number's item as the events write it: ``OptOutStore``, ``OptInStore`` and ``ErasureStore``
+    (``stoplist.domain.ports``). The snapshot's reads and writes are ``SnapshotTable``'s."""
 
-    batch_write_limit: ClassVar[int] = TRANSACT_WRITE_LIMIT
-
-    def __init__(self, table_name: str, client: DynamoDBClient, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self.name = table_name
         self._client = client
-        self._sleep = sleep
         # Concurrent records' write-throughs leave together (stoplist.adapters.group_write).
-        self._write_through = GroupWriter(
-            self._write_updates, key=lambda update: update["Key"]["phoneNumber"]["S"], limit=TRANSACT_WRITE_LIMIT
+        self._write_through: GroupWriter[dict[str, Any]] = GroupWriter(
+            lambda updates: write_updates(client, table_name, updates),
+            key=lambda update: update["Key"]["phoneNumber"]["S"],
+            limit=TRANSACT_WRITE_LIMIT,
         )
 
     # --- write-through from the opt-out handlers ----------------------------------------------------------
@@ -214,7 +213,16 @@ class StopListTable:
             ),
         )
 
-    # --- snapshot ------------------------------------------------------------------------------------------
+
+class SnapshotTable:
+    """What the snapshot reads and writes of the stop-list table: ``SnapshotStore`` (``stoplist.domain.ports``)."""
+
+    batch_write_limit: ClassVar[int] = TRANSACT_WRITE_LIMIT
+
+    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
+        self.name = table_name
+        self._client = client
+
     def scan_segment(self, segment: int, total_segments: int) -> Iterator[tuple[str, ProviderFields]]:
         """One segment of a parallel scan, projected to what the snapshot compares."""
         kwargs: dict[str, Any] = {
@@ -244,9 +252,8 @@ class StopListTable:
         The price: two write units an item instead of one, on additions only (the provider's own STOPs)."""
         updates = [_provider_update(number, fields, now) for number, fields in entries]
         for start in range(0, len(updates), TRANSACT_WRITE_LIMIT):
-            failed = next(
-                (error for error in self._write_updates(updates[start : start + TRANSACT_WRITE_LIMIT]) if error), None
-            )
+            errors = write_updates(self._client, self.name, updates[start : start + TRANSACT_WRITE_LIMIT])
+            failed = next((error for error in errors if error is not None), None)
             if failed is not None:
                 raise failed
         return len(updates)
@@ -255,39 +262,6 @@ class StopListTable:
         """Update the provider's entries on an item, keeping its audit fields."""
         with aws_errors("update an item"):
             self._client.update_item(TableName=self.name, **_provider_update(number, fields, now))
-
-    def _write_updates(self, updates: Sequence[dict[str, Any]]) -> list[Exception | None]:
-        """UpdateItems written together: the write-through's (``GroupWriter``) and the snapshot's additions. A
-        write alone is one UpdateItem; writes that waited together are one TransactWriteItems, two write units
-        an item instead of one (with on-demand capacity, 1.25 dollars more per million opt-outs) for one request
-        instead of ten. A transaction is cancelled
-        whole when one of its items is being written by someone else (a snapshot, another instance): each
-        item is then written alone, so that only the one in conflict can fail."""
-        if len(updates) > 1:
-            items: list[TransactWriteItemTypeDef] = [
-                {"Update": {"TableName": self.name, **update}}  # type: ignore[typeddict-item]
-                for update in updates
-            ]
-            try:
-                with aws_errors("write to the table", expected=frozenset({_TRANSACTION_CANCELED})):
-                    self._client.transact_write_items(TransactItems=items)
-            except ClientError as exc:
-                reasons = [reason.get("Code") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
-                logger.info("write-through transaction cancelled, writing each item alone", reasons=reasons)
-            except AwsServiceError as exc:
-                return [exc] * len(updates)
-            else:
-                return [None] * len(updates)
-        errors: list[Exception | None] = []
-        for update in updates:
-            try:
-                with aws_errors("write to the table"):
-                    self._client.update_item(TableName=self.name, **update)
-            except AwsServiceError as exc:
-                errors.append(exc)
-            else:
-                errors.append(None)
-        return errors
 
     def delete_unless_written_since(self, number: str, cutoff: str) -> bool:
         """Delete ``number`` unless it was written at or after ``cutoff`` (a write-through that raced us)."""
@@ -308,6 +282,40 @@ class StopListTable:
             item[name] = {"S": value} if isinstance(value, str) else {"N": str(value)}
         with aws_errors("write the snapshot status"):
             self._client.put_item(TableName=self.name, Item=item)
+
+
+def write_updates(client: DynamoDBClient, table_name: str, updates: Sequence[dict[str, Any]]) -> list[Exception | None]:
+    """UpdateItems written together: the write-through's (``GroupWriter``) and the snapshot's additions. A
+    write alone is one UpdateItem; writes that waited together are one TransactWriteItems, two write units
+    an item instead of one (with on-demand capacity, 1.25 dollars more per million opt-outs) for one request
+    instead of ten. A transaction is cancelled
+    whole when one of its items is being written by someone else (a snapshot, another instance): each
+    item is then written alone, so that only the one in conflict can fail."""
+    if len(updates) > 1:
+        items: list[TransactWriteItemTypeDef] = [
+            {"Update": {"TableName": table_name, **update}}  # type: ignore[typeddict-item]
+            for update in updates
+        ]
+        try:
+            with aws_errors("write to the table", expected=frozenset({_TRANSACTION_CANCELED})):
+                client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            reasons = [reason.get("Code") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
+            logger.info("write-through transaction cancelled, writing each item alone", reasons=reasons)
+        except AwsServiceError as exc:
+            return [exc] * len(updates)
+        else:
+            return [None] * len(updates)
+    errors: list[Exception | None] = []
+    for update in updates:
+        try:
+            with aws_errors("write to the table"):
+                client.update_item(TableName=table_name, **update)
+        except AwsServiceError as exc:
+            errors.append(exc)
+        else:
+            errors.append(None)
+    return errors
 
 
 def _update_request(

@@ -203,7 +203,7 @@ class NumberLocks(Protocol):
 
 
 class SnapshotStore(Protocol):
-    """What the snapshot reads and writes of the table (``stoplist.adapters.table.StopListTable``)."""
+    """What the snapshot reads and writes of the table (``stoplist.adapters.table.SnapshotTable``)."""
 
     # Most new items one ``put_new`` call writes in one request: the snapshot hands them over in such chunks.
     batch_write_limit: ClassVar[int]

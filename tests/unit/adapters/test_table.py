@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from botocore.exceptions import ClientError
-from stoplist.adapters.table import ITEM_ATTRIBUTES, StopListTable
+from stoplist.adapters.table import ITEM_ATTRIBUTES, SnapshotTable, StopListTable
 from stoplist.domain.ports import ListedEntry, OptOutRecord, ProviderFields
 from stoplist.errors import AwsServiceError
 
@@ -35,8 +35,9 @@ def test_every_attribute_written_is_in_item_attributes_and_the_reverse() -> None
     table.record_opt_out(
         OptOutRecord("+33612345678", "e", "2024-01-01", "2024-01-02", source="crm", reason="r", stop_id=1), now="n"
     )
-    table.merge_provider_fields("+33612345678", ProviderFields((ListedEntry(1, "2015-07-20 10:19:45"),)), "n")
-    table.put_new([("+33612345679", ProviderFields((ListedEntry(2, "2015-07-20 10:19:45"),)))], "n")
+    snapshot = SnapshotTable("t", client)  # type: ignore[arg-type]
+    snapshot.merge_provider_fields("+33612345678", ProviderFields((ListedEntry(1, "2015-07-20 10:19:45"),)), "n")
+    snapshot.put_new([("+33612345679", ProviderFields((ListedEntry(2, "2015-07-20 10:19:45"),)))], "n")
 
     assert client.attributes == set(ITEM_ATTRIBUTES)
 
