@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from stoplist.domain.keys import is_control_key
-from stoplist.domain.ordering import parse_time, provider_time, to_utc, utc_text
+from stoplist.domain.ordering import provider_time, stored_time, utc_text
 from stoplist.domain.ports import AnnouncementBus, HistoryWriter
 from stoplist.domain.records import Announcement, HistoryEntry
 from stoplist.observability import count, logger
@@ -133,7 +133,9 @@ def _left(number: str, image: Mapping[str, Any], record: StreamRecord) -> Histor
     if last_write is not None:
         # The stream's time has whole seconds only: a removal sorts after the item's last write all the same.
         with contextlib.suppress(ValueError):
-            removed_at = max(removed_at, utc_text(to_utc(parse_time(last_write)) + timedelta(microseconds=1)))
+            written = stored_time(last_write)
+            if written is not None:
+                removed_at = max(removed_at, utc_text(written + timedelta(microseconds=1)))
     return HistoryEntry(
         phone_number=number,
         at=removed_at,
@@ -182,10 +184,10 @@ def _seconds(image: Mapping[str, Any], name: str) -> float | None:
 def _utc(text: str) -> str:
     """A stored time in the sort key's form; one that does not parse (never written by us) is kept as is."""
     try:
-        moment = parse_time(text)
-        return utc_text(to_utc(moment) if moment.tzinfo is not None else moment.replace(tzinfo=UTC))
+        moment = stored_time(text)
     except ValueError:
         return text
+    return text if moment is None else utc_text(moment)
 
 
 class ChangePublisher:

@@ -1,4 +1,4 @@
-"""One opt-out, opt-in or erasure of a number at a time, across every instance (the ``NumberLocks`` port).
+"""One opt-out or opt-in of a number at a time, across every instance (the ``NumberLocks`` port).
 
 Why a lease rather than optimistic versions alone: the provider is not transactional. An opt-out's ``add`` and an
 opt-in's ``delete`` of the same number can reach SMS Partner in one order and the table in the other, and no
