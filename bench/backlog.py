@@ -2,17 +2,18 @@
 
 The stand-in allows ``--provider-limit`` calls in any 60 s and ``--burst-limit`` calls in any 5 s (two
 sliding windows; 429 beyond either, with a JSON error and no Retry-After: SMS Partner documents a per-minute
-limit without saying how it counts it). ``ProviderRequestsPerMinute`` is set to 90 % of the tighter of the
-two (per minute), as the template's default is to SMS Partner's 2,000. Each instance is its own process, the
+limit without saying how it counts it; ``--burst-limit 0``, the default, counts per minute only).
+``ProviderRequestsPerMinute`` is set to the tighter of the two (per minute) times the template's default over SMS
+Partner's 2,000 (1,950 / 2,000). Each instance is its own process, the
 event source poller on the real (moto) queue and the real SQS handler (pacing, circuit, backoff, requeue of
 throttled records), with write-through to DynamoDB Local. The limits are scaled down from 2,000 a minute so
 that a run takes under a minute on these 2-core machines.
 
-    python -m bench.backlog [--events 500] [--provider-limit 1200] [--burst-limit 100] [--latency 0.05]
+    python -m bench.backlog [--events 500] [--provider-limit 1200] [--burst-limit 0] [--latency 0.05]
                             [--unpaced]
 
-Reports the drain time against N / ProviderRequestsPerMinute and against N / the queue's share of it, and for
-each window its limit, the busiest such window the stand-in served and the share of calls it answered 429;
+Reports the drain time against N / ProviderRequestsPerMinute, and for each window its limit, the busiest such
+window the stand-in served and the share of calls it answered 429;
 provider calls per opt-out, and how many were dead-lettered or lost.
 Targets: under 2 % answered 429, at most 1.05 calls per opt-out, none dead-lettered, none lost.
 """
@@ -35,6 +36,7 @@ from devkit.template import create_resources, load_template
 
 API_KEY = "bench-key"
 BURST_WINDOW = 5.0
+SMS_PARTNER_LIMIT = 2000  # requests a minute per IP
 
 
 def instance(
@@ -58,7 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=500)
     parser.add_argument("--provider-limit", type=int, default=1200, help="calls the stand-in allows in any 60 s")
-    parser.add_argument("--burst-limit", type=int, default=100, help="calls it allows in any 5 s (0: no such limit)")
+    parser.add_argument("--burst-limit", type=int, default=0, help="calls it allows in any 5 s (0: no such limit)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds the stand-in takes per answer")
     parser.add_argument("--unpaced", action="store_true", help="for comparison: a budget far above the limit")
     args = parser.parse_args()
@@ -73,7 +75,8 @@ def main() -> None:
     standin.rate_limit = (args.provider_limit, 60.0)
     standin.burst_limit = (args.burst_limit, BURST_WINDOW) if args.burst_limit else None
     per_minute = min(limit * 60 / window for window, limit in windows.items())
-    budget = 6_000_000 if args.unpaced else round(per_minute * 0.9)
+    default = float(load_template()["Parameters"]["ProviderRequestsPerMinute"]["Default"])
+    budget = 6_000_000 if args.unpaced else round(per_minute * default / SMS_PARTNER_LIMIT)
     try:
         resources = create_resources(
             load_template(),
@@ -86,10 +89,6 @@ def main() -> None:
         batch = int(parameters["BatchSize"])
         env = dict(resources.function_env["OptOutSqsFunction"])
         env["RETRY_BACKOFF_BASE_SECONDS"] = "5"  # a real failure would come back in seconds, not minutes
-        from stoplist.config import Settings
-
-        share = Settings.from_env(env).provider_calls_per_minute * instances
-
         sqs: Any = boto3.client("sqs")
         queue_url = resources.queue_urls["OptOutQueue"]
         wanted = [f"+3362{index:07d}" for index in range(args.events)]
@@ -128,15 +127,13 @@ def main() -> None:
         calls = standin.counters["calls_add"]
         throttled = standin.counters["rate_limited"]
         ideal = args.events / budget * 60
-        ideal_share = args.events / share * 60
         limits = " and ".join(f"{limit} calls in any {window:g} s" for window, limit in sorted(windows.items()))
         print(
             f"backlog drain: {args.events} opt-outs, {instances} instances x batches of {batch}; stand-in allows "
-            f"{limits}; ProviderRequestsPerMinute {budget} (queue share {share:.0f})"
+            f"{limits}; ProviderRequestsPerMinute {budget}, one budget counted per second for every instance"
         )
         print(
-            f"  drained in {seconds:.1f} s: {seconds / ideal:.2f} x N/ProviderRequestsPerMinute ({ideal:.1f} s), "
-            f"{seconds / ideal_share:.2f} x N/queue share ({ideal_share:.1f} s)"
+            f"  drained in {seconds:.1f} s: {seconds / ideal:.2f} x N/ProviderRequestsPerMinute ({ideal:.1f} s)"
         )
         print(
             f"  provider calls {calls} = {calls / args.events:.3f} per opt-out; answered 429: {throttled} "

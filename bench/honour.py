@@ -6,18 +6,25 @@ backlog bench's scale of SMS Partner's 2,000, so that these shared 2-core machin
 90 % of it, each event with ``occurredAt`` = when it was sent. MaximumConcurrency instances (each its own
 process) run devkit's queue poller with the template's batching window (MaximumBatchingWindowInSeconds) and the
 real SQS handler against moto's queue and DynamoDB Local; each opt-out's ``honourSeconds`` is read back from
-the table.
+the table. ``ProviderRequestsPerMinute`` is the stand-in's limit times the template's default over SMS Partner's
+2,000 (1,950 / 2,000: 585 for 600).
 
 Phases: ``--steady`` seconds with the provider up; ``--outage`` seconds of HTTP 503 on every call; ``--after``
-seconds up again, the stream going on throughout. The outage is a tenth of the 10 minutes the target speaks of,
-and every time constant of the retry path is scaled by the same tenth (backoff base 120 s -> 12 s, circuit
-cooldown 30 s -> 3 s, its ceiling 600 s -> 60 s), so the shape of the recovery is the same.
+seconds up again, the stream going on throughout, at ``--outage-rate`` of the limit from the outage on (30 %). The
+outage is a tenth of the 10 minutes the target speaks of, and every time constant of the retry path is scaled by
+the same tenth (backoff base 120 s -> 12 s, circuit cooldown 30 s -> 3 s, its ceiling 600 s -> 60 s), so the shape
+of the recovery is the same.
 
     python -m bench.honour [--steady 60] [--outage 60] [--after 60] [--provider-limit 600] [--latency 0.1]
+                           [--rate 0.9] [--outage-rate 0.3]
 
 Targets: while the provider is up, p99 within 1.5 times the floor (batching window + one provider round
 trip); after the outage, every STOP honoured within one backoff step of the provider's return (the step a
-STOP first refused when the outage began is waiting at that moment: the longest any can wait).
+STOP first refused when the outage began is waiting at that moment: the longest any can wait), or, when it
+is longer, within the time the budget left over by the stream needs to carry what piled up (the backlog over
+the budget less the stream). No design beats that bound: the provider takes one number a call. A stream at
+90 % of the limit through a 10-minute outage piles up 9 minutes of the limit, which the 7.5 % the stream leaves
+free carry in 2 hours; at 30 % the backlog goes within the step.
 """
 
 from __future__ import annotations
@@ -31,7 +38,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from stoplist.config import Settings
 from stoplist.report import percentile as report_percentile
 
 from devkit.lambda_runtime import LocalFunction
@@ -43,6 +49,7 @@ from devkit.template import create_resources, load_template
 API_KEY = "bench-key"
 SCALE = 0.1  # of the retry path's time constants, as of the outage
 IN_FLIGHT_SECONDS = 5.0
+SMS_PARTNER_LIMIT = 2000  # requests a minute per IP
 
 
 def instance(
@@ -66,18 +73,22 @@ def instance(
     poller.run(until=stop.is_set)
 
 
-def stream(sqs: Any, queue_url: str, per_second: float, seconds: float, sent: dict[str, float]) -> None:
-    """Send one STOP every 1/per_second s (on an absolute schedule), each stamped with when it was sent."""
-    start = time.monotonic()
+def stream(sqs: Any, queue_url: str, phases: list[tuple[float, float]], sent: dict[str, float]) -> None:
+    """For each phase (STOPs a second, seconds), send one STOP every 1/rate s on an absolute schedule, each stamped
+    with when it was sent."""
     index = 0
-    while (due := start + index / per_second) < start + seconds:
-        time.sleep(max(0.0, due - time.monotonic()))
-        number = f"+3367{index:07d}"
-        now = datetime.now(UTC)
-        body = {"phoneNumber": number, "source": "bench", "occurredAt": now.isoformat()}
-        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(body))
-        sent[number] = now.timestamp()
-        index += 1
+    for per_second, seconds in phases:
+        start = time.monotonic()
+        step = 0
+        while (due := start + step / per_second) < start + seconds:
+            time.sleep(max(0.0, due - time.monotonic()))
+            number = f"+3367{index:07d}"
+            now = datetime.now(UTC)
+            body = {"phoneNumber": number, "source": "bench", "occurredAt": now.isoformat()}
+            sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(body))
+            sent[number] = now.timestamp()
+            index += 1
+            step += 1
 
 
 def percentile(values: list[float], rank: float) -> float:
@@ -127,6 +138,7 @@ def main() -> None:
     parser.add_argument("--provider-limit", type=int, default=600, help="calls the stand-in allows in any 60 s")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds the stand-in takes per answer")
     parser.add_argument("--rate", type=float, default=0.9, help="the stream, as a share of the provider's limit")
+    parser.add_argument("--outage-rate", type=float, default=0.3, help="the stream from the outage on, as a share")
     args = parser.parse_args()
 
     aws = start_local_aws()
@@ -134,7 +146,8 @@ def main() -> None:
     standin = SmsPartnerStandIn(api_keys=(API_KEY,)).start()
     standin.faults.latency_seconds = args.latency
     standin.rate_limit = (args.provider_limit, 60.0)
-    budget = round(args.provider_limit * 0.9)
+    default = float(load_template()["Parameters"]["ProviderRequestsPerMinute"]["Default"])
+    budget = round(args.provider_limit * default / SMS_PARTNER_LIMIT)
     try:
         template = load_template()
         resources = create_resources(
@@ -166,9 +179,10 @@ def main() -> None:
         warm_up(resources.queue_urls["OptOutQueue"], resources.table_name, instances * batch)
 
         rate = args.provider_limit * args.rate / 60.0
+        later_rate = args.provider_limit * args.outage_rate / 60.0
         sent: dict[str, float] = {}
-        total = args.steady + args.outage + args.after
-        producer = threading.Thread(target=stream, args=(boto3.client("sqs"), queue[0], rate, total, sent))
+        phases = [(rate, args.steady), (later_rate, args.outage + args.after)]
+        producer = threading.Thread(target=stream, args=(boto3.client("sqs"), queue[0], phases, sent))
         started = time.time()
         producer.start()
         time.sleep(args.steady)
@@ -179,8 +193,14 @@ def main() -> None:
         returned = time.time()
         producer.join()
         step = longest_step(base, args.outage)
-        deadline = time.time() + 2 * step + 60
-        while time.time() < deadline and len(honoured(resources.table_name)) < len(sent):
+        done = honoured(resources.table_name)
+        # Waiting at the provider's return: sent before it and not honoured before the outage.
+        backlog = sum(1 for n, at in sent.items() if at < returned and not (n in done and done[n][1] < outage_began))
+        spare = budget / 60.0 - later_rate
+        bound = backlog / spare if spare > 0 else float("inf")
+        recovery_target = max(step, bound)
+        deadline = time.time() + min(2 * recovery_target, 3600) + 60
+        while time.time() < deadline and sum(1 for n in honoured(resources.table_name) if n in sent) < len(sent):
             time.sleep(2)
         stop.set()
         for process in processes:
@@ -189,14 +209,14 @@ def main() -> None:
         done = honoured(resources.table_name)
         # Sent more than a few seconds before the outage: not in flight when it began.
         steady = [done[n][0] for n, at in sent.items() if at < outage_began - IN_FLIGHT_SECONDS and n in done]
-        share = Settings.from_env(env).provider_calls_per_minute * instances
         during = [n for n, at in sent.items() if outage_began <= at < returned]
-        late_after_return = [done[n][1] - returned for n in during if n in done]
+        waiting = [n for n, at in sent.items() if at < returned and n in done and done[n][1] >= outage_began]
+        late_after_return = [done[n][1] - returned for n in waiting]
         after = [done[n][0] for n, at in sent.items() if at >= returned + step and n in done]
         floor = window + args.latency
         print(
             f"time to honour: a STOP every {1 / rate:.3f} s ({rate * 60:.0f} a minute, {args.rate:.0%} of the "
-            f"stand-in's {args.provider_limit}; ProviderRequestsPerMinute {budget}, the queue's share {share:.0f}), "
+            f"stand-in's {args.provider_limit}; ProviderRequestsPerMinute {budget}, one budget for every instance), "
             f"{instances} instances x batches of {batch}, batching window {window:.0f} s, "
             f"stand-in answering in {args.latency * 1000:.0f} ms; moto server and DynamoDB Local on a shared, "
             f"loaded 2-core machine"
@@ -211,9 +231,10 @@ def main() -> None:
                 )
         print(
             f"  outage of {args.outage:.0f} s (10 minutes scaled by {SCALE}, backoff base {base:.0f} s, circuit "
-            f"cooldown {30 * SCALE:.0f} s to {600 * SCALE:.0f} s): {len(during)} STOPs sent during it, "
-            f"{len(late_after_return)} honoured; the last {max(late_after_return, default=0):.1f} s after the "
-            f"provider's return (one backoff step: {step:.0f} s)"
+            f"cooldown {30 * SCALE:.0f} s to {600 * SCALE:.0f} s), the stream at {args.outage_rate:.0%} from its "
+            f"start: {len(during)} STOPs sent during it, {backlog} waiting at the provider's return; the last "
+            f"honoured {max(late_after_return, default=0):.1f} s after the return (one backoff step: {step:.0f} s; "
+            f"the backlog over the budget the stream leaves: {bound:.1f} s)"
         )
         missing = len(sent) - sum(1 for number in sent if number in done)
         print(f"  sent {len(sent)}, honoured {len(done)}, not honoured {missing}; ran {time.time() - started:.0f} s")
@@ -221,7 +242,7 @@ def main() -> None:
             bool(steady)
             and percentile(steady, 99) <= 1.5 * floor
             and missing == 0
-            and max(late_after_return, default=0) <= step
+            and max(late_after_return, default=0) <= recovery_target
         )
         print("OK" if ok else "TARGET MISSED")
     finally:

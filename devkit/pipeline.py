@@ -274,9 +274,6 @@ def _run(
     local = {
         # Backoff in seconds, not minutes: the first wait is the poller's retry delay.
         "RETRY_BACKOFF_BASE_SECONDS": str(options.retry_delay_seconds),
-        # One instance of each function runs here: the provider's budget is split between those two.
-        "MAXIMUM_CONCURRENCY": "1",
-        "EVENTBRIDGE_RESERVED_CONCURRENCY": "1",
     }
     sqs: Any = boto3.client("sqs")
     functions = LocalFunctions(resources, {**local, **options.extra_env}, options.retry_delay_seconds, sqs)

@@ -16,8 +16,6 @@ from stoplist.errors import ConfigurationError
 DEFAULT_API_URL = "https://api.smspartner.fr/v1"
 # Region of a national number that comes without ``country``; also the lookup helper's default.
 DEFAULT_PHONE_REGION = "FR"
-# The bus function's part of the provider budget (see Settings.provider_calls_per_minute).
-BUS_SHARE = 0.10
 # French and English opt-out words for SMS replies (the template's StopKeywords default, kept equal by a
 # test). Matched on normalised text, so accents and case do not matter.
 DEFAULT_STOP_KEYWORDS = (
@@ -44,12 +42,10 @@ class Settings:
     # a batch goes out in one wave (BatchSize 10 with 8 gave two waves: 3.4x the sequential client, not 10x).
     record_concurrency: int = _setting(10, "RECORD_CONCURRENCY")
     batch_size: int = _setting(10, "BATCH_SIZE")
-    # SMS Partner allows 2,000 a minute per IP; every caller shares this budget (see provider_calls_per_minute).
-    provider_requests_per_minute: float = _setting(1800.0, "PROVIDER_REQUESTS_PER_MINUTE")
-    provider_caller: str = _setting("queue", "PROVIDER_CALLER")  # queue | bus | snapshot: whose share
-    maximum_concurrency: int = _setting(5, "MAXIMUM_CONCURRENCY")
-    # The template's EventBridgeReservedConcurrency: 0 (none reserved) by default, as a new account allows.
-    eventbridge_reserved_concurrency: int = _setting(0, "EVENTBRIDGE_RESERVED_CONCURRENCY")
+    # SMS Partner allows 2,000 a minute per IP. Every caller spends this one budget, counted per second in
+    # provider_calls_table_name (stoplist.adapters.pacing): at most 1,983 calls in any 60 s at 1,950.
+    provider_requests_per_minute: float = _setting(1950.0, "PROVIDER_REQUESTS_PER_MINUTE")
+    provider_calls_table_name: str = _setting("", "PROVIDER_CALLS_TABLE")
     # Failed records come back after 120 s, 240 s, ... (capped under 12 h), times a jitter in [0.75, 1].
     redelivery_base_seconds: float = _setting(120.0, "RETRY_BACKOFF_BASE_SECONDS")
     redelivery_min_jitter: float = _setting(0.75, "RETRY_BACKOFF_MIN_JITTER")
@@ -121,33 +117,6 @@ class Settings:
     def variables(cls) -> dict[str, str]:
         """Field name -> environment variable: what the template and the local runtime must set."""
         return {setting.name: setting.metadata["env"] for setting in fields(cls)}
-
-    @property
-    def provider_calls_per_minute(self) -> float:
-        """This instance's share of ``provider_requests_per_minute``.
-
-        CloudFormation cannot divide, so every function gets the budget and the instance counts, and divides
-        here. The snapshot makes at most ``provider_max_attempts`` calls a run: it keeps that many a minute.
-        Of the rest the bus function's reserved instances share 10 % (live opt-outs, one per invocation;
-        beyond their share they hand events over to the queue) and the queue's MaximumConcurrency instances
-        90 %, so that a backlog, which is always in the queue, drains at 90 % of the budget. Without a
-        reservation (0) the bus share is divided as if 10 instances ran (a new account's whole quota).
-        """
-        snapshot = float(self.provider_max_attempts)
-        rest = max(0.0, self.provider_requests_per_minute - snapshot)
-        if self.provider_caller == "snapshot":
-            return snapshot
-        if self.provider_caller == "bus":
-            return rest * BUS_SHARE / (self.eventbridge_reserved_concurrency or 10)
-        return rest * (1 - BUS_SHARE) / max(1, self.maximum_concurrency)
-
-    @property
-    def provider_burst(self) -> int:
-        """Calls an instance may make at once from a full bucket: a batch for the queue (one wave), one event
-        for the bus, a run's attempts for the snapshot."""
-        if self.provider_caller == "queue":
-            return self.batch_size
-        return self.provider_max_attempts if self.provider_caller == "snapshot" else 1
 
     def require(self, *names: str) -> None:
         """Fail early, with the missing names, instead of on the first record."""

@@ -20,13 +20,14 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
 from stoplist.adapters.bus import EventBus
+from stoplist.adapters.call_counts import ProviderCallCounts
 from stoplist.adapters.circuit import CircuitBreaker
 from stoplist.adapters.dead_letters import DeadLetterQueue
 from stoplist.adapters.history import HistoryTable
 from stoplist.adapters.lease import TableLease
 from stoplist.adapters.locks import NumberLeases
 from stoplist.adapters.opt_out_queue import OptOutQueue
-from stoplist.adapters.pacing import Pacer
+from stoplist.adapters.pacing import CallCounts, LocalCallCounts, Pacer
 from stoplist.adapters.provider import RetryPolicy, SmsPartnerClient, new_session
 from stoplist.adapters.secrets import ApiKeySource, BareSecret
 from stoplist.adapters.table import SnapshotTable, StopListTable
@@ -75,6 +76,11 @@ def build_provider(
 ) -> SmsPartnerClient:
     settings.require("api_url", "api_key_secret_id")
     start_tracing()
+    counts: CallCounts = (
+        ProviderCallCounts(settings.provider_calls_table_name, aws_client("dynamodb", pool_size))
+        if settings.provider_calls_table_name
+        else LocalCallCounts()  # one process (the command line, tests): its own budget
+    )
     api_key = ApiKeySource(
         settings.api_key_secret_id,
         settings.secret_max_age_seconds,
@@ -91,7 +97,7 @@ def build_provider(
             base_delay=settings.provider_retry_base_seconds,
             max_delay=settings.provider_retry_max_seconds,
         ),
-        pacer=Pacer(calls_per_minute=settings.provider_calls_per_minute, burst=settings.provider_burst),
+        pacer=Pacer(calls_per_minute=settings.provider_requests_per_minute, counts=counts),
         circuit=CircuitBreaker(
             threshold=settings.circuit_failure_threshold,
             cooldown_seconds=settings.circuit_cooldown_seconds,

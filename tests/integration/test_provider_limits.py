@@ -56,18 +56,17 @@ def visible(resources: LocalResources) -> int:
 
 
 # --- 1. the rate limit -----------------------------------------------------------------------------------------
-def test_a_burst_drains_at_the_pace_of_the_share_without_429s_or_dead_letters(
+def test_a_burst_drains_at_the_pace_of_the_budget_without_429s_or_dead_letters(
     resources: LocalResources, standin: SmsPartnerStandIn
 ) -> None:
-    # The stand-in allows 40 calls in any 5 s (480 a minute); the budget is 300 a minute, all for one queue
-    # instance: 267 a minute (4.45/s) and a burst of a batch (10) -> at most 10 + 22 calls in any 5 s.
+    # The stand-in allows 40 calls in any 5 s (480 a minute); the budget is 300 a minute, 5 places a second:
+    # any 5 s meets at most 6 seconds' places (30).
     standin.rate_limit = (40, 5.0)
     function = local_function(
         resources,
         "OptOutSqsFunction",
         "handlers.optout_sqs",
         PROVIDER_REQUESTS_PER_MINUTE="300",
-        MAXIMUM_CONCURRENCY="1",
     )
     wanted = numbers(60)
     send(resources, [optout(number) for number in wanted])
@@ -84,10 +83,10 @@ def test_a_burst_drains_at_the_pace_of_the_share_without_429s_or_dead_letters(
     assert standin.counters["rate_limited"] <= 0.02 * calls  # under 2 % answered 429
     assert calls <= 1.05 * len(wanted)
     assert dead_letters(resources.queue_urls["OptOutDeadLetterQueue"]) == []
-    assert elapsed >= (len(wanted) - 10) / (267 / 60) * 0.9  # paced: not faster than the share allows
+    assert elapsed >= (len(wanted) - 5) / 5 * 0.9  # paced: not faster than the budget's places
 
 
-def test_429s_slow_the_instance_and_a_throttled_record_is_requeued_even_on_its_last_receive(
+def test_429s_pause_every_caller_and_a_throttled_record_is_requeued_even_on_its_last_receive(
     resources: LocalResources, standin: SmsPartnerStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
     function = local_function(resources, "OptOutSqsFunction", "handlers.optout_sqs")

@@ -45,20 +45,3 @@ def test_each_default_is_the_field_default() -> None:
     assert settings.default_phone_region == DEFAULT_PHONE_REGION
 
 
-def test_the_provider_budget_is_split_so_that_all_callers_together_stay_under_it() -> None:
-    env = {"PROVIDER_REQUESTS_PER_MINUTE": "1800", "MAXIMUM_CONCURRENCY": "5", "EVENTBRIDGE_RESERVED_CONCURRENCY": "5"}
-    share = {caller: Settings.from_env({**env, "PROVIDER_CALLER": caller}) for caller in ("queue", "bus", "snapshot")}
-    total = (
-        5 * share["queue"].provider_calls_per_minute
-        + 5 * share["bus"].provider_calls_per_minute
-        + share["snapshot"].provider_calls_per_minute
-    )
-    assert total == pytest.approx(1800)
-    assert 5 * share["queue"].provider_calls_per_minute == pytest.approx(0.9 * 1797)  # a backlog drains at 90 %
-    bursts = 5 * share["queue"].provider_burst + 5 * share["bus"].provider_burst + share["snapshot"].provider_burst
-    assert total + bursts <= 2000  # SMS Partner's limit, even when every bucket is full at once
-
-
-def test_an_unreserved_bus_function_is_counted_as_ten_instances() -> None:
-    settings = Settings.from_env({"PROVIDER_CALLER": "bus", "EVENTBRIDGE_RESERVED_CONCURRENCY": "0"})
-    assert settings.provider_calls_per_minute == pytest.approx(1797 * 0.1 / 10)

@@ -5,9 +5,9 @@ timeouts, JSON asked with ``_format=json``. The body is read whatever the HTTP s
 not say which status an error comes with. Provider codes become the typed errors of ``stoplist.errors``.
 
 Every attempt first asks the instance's circuit breaker (is the provider known down? while its half-open
-probe is under way, the attempt waits for the probe's answer) and its pacer (a slot in the instance's share of
-the rate limit), and is bounded by the caller's deadline: its read timeout, the wait for a probe and the waits
-between attempts end before the invocation's time is up.
+probe is under way, the attempt waits for the probe's answer) and the pacer (a place in a second of the
+stack's budget of calls, shared by every instance), and is bounded by the caller's deadline: its read
+timeout, the wait for a probe and the waits between attempts end before the invocation's time is up.
 """
 
 from __future__ import annotations
@@ -296,12 +296,12 @@ class SmsPartnerClient:
         return max(0.0, patience)
 
     def _slot(self, endpoint: str, deadline: Deadline | None) -> tuple[float, float]:
-        """Wait for the pacer's slot; the call's timeouts, shortened to what the deadline leaves."""
+        """Wait for the pacer's place; the call's timeouts, shortened to what the deadline leaves."""
         if self._pacer is not None:
-            throttled = self._pacer.acquire(None if deadline is None else deadline.at - MIN_CALL_SECONDS)
+            throttled = self._pacer.acquire(None if deadline is None else deadline.remaining() - MIN_CALL_SECONDS)
             if throttled is not None:
                 raise ProviderThrottledError(
-                    f"{endpoint}: no slot in this instance's share of the rate limit before the deadline",
+                    f"{endpoint}: no place in the provider's budget before the deadline",
                     retry_after=throttled.wait_seconds,
                     attempted=False,
                 )

@@ -14,7 +14,7 @@ how the event arrived (``Delivery``):
   that it comes back later and later; on its last receive it is dead-lettered with the reason here rather than
   redriven there bare;
 - a record that waits on the provider's state or on another event of its number (``RetryableError.requeued``: a
-  429, no slot in the instance's share, the number held) is sent to the queue again as a new message, delayed by
+  429, no place in the provider's budget, the number held) is sent to the queue again as a new message, delayed by
   that wait, and the received one acknowledged: a visibility delay would spend one of its receives;
 - from the bus (no receive count), any retryable failure hands the whole event over to the queue, where the same
   backoff applies; the invocation succeeds.

@@ -8,7 +8,7 @@ the defaults (120 s, 0.75, MaxReceiveCount 12) the waits before dead-lettering a
 template). The longest waits bound the receive count: past 36, a message whose jitter draws are all high would
 outlive the queue's 14-day retention before its last receive (:meth:`RedeliverySchedule.most_receives_within`).
 
-A throttled record (429, or no slot in this instance's share of the rate limit) is not a failure: it waits
+A throttled record (429, or no place in the provider's budget before the deadline) is not a failure: it waits
 about as long as the pacer says, at most SQS's 15-minute message delay.
 """
 

@@ -313,13 +313,6 @@ def test_reservations_are_there_when_asked_for() -> None:
     assert TEMPLATE["Parameters"]["SnapshotReservedConcurrency"]["MaxValue"] == 1  # one snapshot at a time
 
 
-def test_the_settings_pace_the_bus_function_as_the_template_reserves_it() -> None:
-    from stoplist.config import Settings
-
-    default = TEMPLATE["Parameters"]["EventBridgeReservedConcurrency"]["Default"]
-    assert default == Settings().eventbridge_reserved_concurrency == 0
-
-
 def test_the_snapshot_may_take_and_give_back_its_lease() -> None:
     [statement] = [
         statement
@@ -344,18 +337,35 @@ def test_every_variable_the_template_sets_is_a_setting(function: str) -> None:
     assert unknown == set()
 
 
-def test_the_provider_budget_reaches_every_function_with_its_role() -> None:
-    assert TEMPLATE["Parameters"]["ProviderRequestsPerMinute"]["Default"] == 1800  # 90 % of 2,000 a minute
+def test_one_provider_budget_under_the_limit_reaches_every_caller_with_its_shared_counts() -> None:
+    import math
+
+    from stoplist.config import Settings
+
+    default = TEMPLATE["Parameters"]["ProviderRequestsPerMinute"]["Default"]
+    assert default == Settings().provider_requests_per_minute
+    assert default + math.ceil(default / 60) < 2000  # any 60 s meets 61 seconds' places: under SMS Partner's limit
     env = GLOBAL_FUNCTION["Environment"]["Variables"]
     assert env["PROVIDER_REQUESTS_PER_MINUTE"] == {"Ref": "ProviderRequestsPerMinute"}
-    assert env["MAXIMUM_CONCURRENCY"] == {"Ref": "MaximumConcurrency"}
-    assert env["EVENTBRIDGE_RESERVED_CONCURRENCY"] == {"Ref": "EventBridgeReservedConcurrency"}
-    roles = {  # the functions that call the provider, and whose share each spends
-        name: spec["Properties"]["Environment"]["Variables"]["PROVIDER_CALLER"]
+    assert env["PROVIDER_CALLS_TABLE"] == {"Ref": "ProviderCallsTable"}
+    callers = {  # the functions that read the API key call the provider
+        name
         for name, spec in FUNCTIONS.items()
-        if "PROVIDER_CALLER" in spec["Properties"].get("Environment", {}).get("Variables", {})
+        for policy in spec["Properties"]["Policies"]
+        if isinstance(policy, dict)
+        and policy.get("AWSSecretsManagerGetSecretValuePolicy", {}).get("SecretArn") == {"Ref": "ApiKeySecret"}
     }
-    assert roles == {"OptOutSqsFunction": "queue", "OptOutEventBridgeFunction": "bus", "SnapshotFunction": "snapshot"}
+    counting = {
+        name
+        for name, spec in FUNCTIONS.items()
+        for policy in spec["Properties"]["Policies"]
+        for statement in (policy.get("Statement", []) if isinstance(policy, dict) else [])
+        if statement.get("Resource") == {"Fn::GetAtt": ["ProviderCallsTable", "Arn"]}
+        and statement["Action"] == "dynamodb:UpdateItem"
+    }
+    assert callers == counting == {"OptOutSqsFunction", "OptOutEventBridgeFunction", "SnapshotFunction"}
+    table = TEMPLATE["Resources"]["ProviderCallsTable"]["Properties"]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
 
 
 def test_one_wave_per_batch_by_default() -> None:
