@@ -1,4 +1,4 @@
-"""EventBridge (detail-type SmsOptOutRequested) -> SMS Partner stop list.
+"""EventBridge (detail-type SmsOptOutRequested, SmsOptInRequested or SmsErasureRequested) -> the stop list.
 
 Invoked asynchronously. A permanent failure is dead-lettered here, with its reason, and the invocation
 succeeds. A transient one (provider down, slow, throttled) hands the whole event over to OptOutQueue, whose

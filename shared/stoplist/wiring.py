@@ -120,7 +120,8 @@ def build_dispatcher(
     dynamodb: DynamoDBClient | None = None,
     session: requests.Session | None = None,
 ) -> EventDispatcher:
-    """The opt-out functions' one object: the opt-out and opt-in services behind the dispatcher."""
+    """The opt-out functions' one object: the opt-out, opt-in and erasure services behind the dispatcher, one
+    number lease (``locks``) shared by the three."""
     settings.require(
         "dead_letter_queue_url", "opt_out_queue_url", "table_name", "history_table_name", "lease_table_name"
     )
@@ -147,7 +148,7 @@ def build_dispatcher(
             default_region=settings.default_phone_region,
             clock_skew_seconds=settings.consent_clock_skew_seconds,
         ),
-        erasure=ErasureService(table=table, history=history, default_region=settings.default_phone_region),
+        erasure=ErasureService(table=table, locks=locks, history=history, default_region=settings.default_phone_region),
         dead_letters=DeadLetterQueue(settings.dead_letter_queue_url, sqs),
         queue=OptOutQueue(queue_url=settings.opt_out_queue_url, client=sqs),
         delivery=delivery,

@@ -162,7 +162,7 @@ def put_on_the_bus(resources: LocalResources, kinds: list[tuple[str, str]]) -> l
     return sorted((event["detail-type"], event["source"]) for event in delivered)
 
 
-def test_template_rule_matches_opt_outs_and_named_sources_opt_ins_only(resources: LocalResources) -> None:
+def test_template_rule_matches_opt_outs_erasures_and_named_sources_opt_ins_only(resources: LocalResources) -> None:
     """Events put on the bus reach the handler's delivery queue only when the template's pattern matches."""
     crm = load_event("eventbridge_optin.json")["source"]  # named in OptInEventSources for the local stacks
     assert resources.parameters["OptInEventSources"] == crm
@@ -171,6 +171,7 @@ def test_template_rule_matches_opt_outs_and_named_sources_opt_ins_only(resources
         resources,
         [
             ("SmsOptOutRequested", "com.example.web"),
+            ("SmsErasureRequested", "com.example.web"),  # an erasure never un-blocks: from any source
             ("SmsOptInRequested", crm),
             ("SmsOptInRequested", "com.example.web"),  # a source nobody named
             ("smsoptoutrequested", "com.example.web"),
@@ -178,7 +179,11 @@ def test_template_rule_matches_opt_outs_and_named_sources_opt_ins_only(resources
         ],
     )
 
-    assert delivered == [("SmsOptInRequested", crm), ("SmsOptOutRequested", "com.example.web")]
+    assert delivered == [
+        ("SmsErasureRequested", "com.example.web"),
+        ("SmsOptInRequested", crm),
+        ("SmsOptOutRequested", "com.example.web"),
+    ]
 
 
 def test_with_no_named_source_the_bus_re_opts_in_no_one(local_aws: LocalAws, standin: SmsPartnerStandIn) -> None:
@@ -190,7 +195,9 @@ def test_with_no_named_source_the_bus_re_opts_in_no_one(local_aws: LocalAws, sta
     )
     crm = load_event("eventbridge_optin.json")["source"]
 
-    delivered = put_on_the_bus(resources, [("SmsOptOutRequested", crm), ("SmsOptInRequested", crm)])
+    delivered = put_on_the_bus(
+        resources, [("SmsOptOutRequested", crm), ("SmsOptInRequested", crm), ("SmsErasureRequested", crm)]
+    )
 
-    assert delivered == [("SmsOptOutRequested", crm)]
-    assert resources.rule_pattern == {"detail-type": ["SmsOptOutRequested"]}
+    assert delivered == [("SmsErasureRequested", crm), ("SmsOptOutRequested", crm)]
+    assert resources.rule_pattern == {"detail-type": ["SmsOptOutRequested", "SmsErasureRequested"]}

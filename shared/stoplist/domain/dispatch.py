@@ -96,7 +96,7 @@ class EventDispatcher:
             if isinstance(request, ErasureRequest):
                 if self._erasure is None:
                     raise ConfigurationError("this function is not set up for erasures")
-                return self._erasure.erase(request, raw.received_at)
+                return self._erasure.erase(request, raw.received_at, deadline)
             return self._opt_out.opt_out(request, raw.received_at, deadline)
         except PermanentError as exc:
             logger.warning("event rejected", event_id=event_id, error_type=exc.reason, error=str(exc))

@@ -6,7 +6,7 @@ strings. Unknown fields are ignored. An SQS body may also be an SNS notification
 event wrapping that object, or a Lambda invocation record (OnFailure destination) around such an event.
 
 ``action`` is ``opt-out`` (the default), ``opt-in`` or ``erase``; on the bus, detail-type ``SmsOptInRequested``
-means ``opt-in`` (``erase`` comes through the queue, e.g. from ``stoplist forget``). An opt-in needs consent
+means ``opt-in`` and ``SmsErasureRequested`` means ``erase`` (``DETAIL_TYPES``). An opt-in needs consent
 evidence: ``consentSource`` and ``consentAt`` (ISO 8601 with a UTC offset), ``consentText`` optional. An
 ``occurredAt`` without offset is accepted: ``stoplist.domain.ordering`` reads it in the number's own time zone.
 The parsers return an ``OptOutRequest``, an ``OptInRequest`` or an ``ErasureRequest``, so that what an event asks
@@ -37,8 +37,8 @@ ERASE = "erase"
 ACTIONS = (OPT_OUT, OPT_IN, ERASE)
 # The ``source`` of opt-outs loaded by ``stoplist import`` (a door of the stack's own, as the HTTP doors' are).
 IMPORT_SOURCE = "import"
-# EventBridge detail-type -> action; the rule of template.yaml matches exactly these.
-DETAIL_TYPES = {"SmsOptOutRequested": OPT_OUT, "SmsOptInRequested": OPT_IN}
+# EventBridge detail-type -> action; the rule of template.yaml matches exactly these (tests/unit/template checks).
+DETAIL_TYPES = {"SmsOptOutRequested": OPT_OUT, "SmsOptInRequested": OPT_IN, "SmsErasureRequested": ERASE}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""One opt-out or opt-in of a number at a time, across every instance (the ``NumberLocks`` port).
+"""One opt-out, opt-in or erasure of a number at a time, across every instance (the ``NumberLocks`` port).
 
 Why a lease rather than optimistic versions alone: the provider is not transactional. An opt-out's ``add`` and an
 opt-in's ``delete`` of the same number can reach SMS Partner in one order and the table in the other, and no
@@ -6,7 +6,9 @@ condition on the item can undo a call already answered. Holding the number while
 every decision see what the others finished: the opt-in sees every opt-out that reached the provider, and the
 opt-out sees every consent applied. Two events of one number at once are rare (a person does not STOP and
 subscribe in the same second), so the cost is two small writes an event, and a record that finds the number
-held comes back a few seconds later without spending a receive.
+held comes back a few seconds later without spending a receive. An erasure (``stoplist.domain.erasure``) calls
+no provider but rewrites the item and the history: held too, its rewrites never interleave with an opt-out's or
+an opt-in's writes of the same number.
 
 The lease ends by itself at the invocation's deadline plus ``LEASE_MARGIN_SECONDS``: the calls made under it end
 before the deadline (``Deadline``), so an instance killed mid-call leaves the number held no longer than that.

@@ -14,7 +14,7 @@ provider may have received a STOP itself (or hold a second spelling of the numbe
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from stoplist.domain.changes import CHANGE_OPT_IN
 from stoplist.domain.deadline import Deadline
@@ -31,6 +31,7 @@ from stoplist.domain.ports import (
     OptInProvider,
     OptInStore,
     StoredOptOut,
+    utc_clock,
 )
 from stoplist.domain.records import HistoryEntry
 from stoplist.errors import ConsentSupersededError, InvalidConsentError, RetryableError
@@ -49,7 +50,7 @@ class OptInService:
         history: ConsentHistory,
         default_region: str,
         clock_skew_seconds: float,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utc_clock,
     ) -> None:
         self._provider = provider
         self._table = table

@@ -11,7 +11,7 @@ sees this opt-out once it reached the provider and the table, never in between (
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from stoplist.domain.changes import CHANGE_OPT_OUT_SUPERSEDED
 from stoplist.domain.deadline import Deadline
@@ -21,7 +21,14 @@ from stoplist.domain.number_lease import number_held
 from stoplist.domain.ordering import opt_out_time, stored_time, superseded, utc_text
 from stoplist.domain.outcomes import Disposition, log_done
 from stoplist.domain.phone import to_e164
-from stoplist.domain.ports import ConsentHistory, NumberLocks, OptOutRecord, OptOutStore, StopListProvider
+from stoplist.domain.ports import (
+    ConsentHistory,
+    NumberLocks,
+    OptOutRecord,
+    OptOutStore,
+    StopListProvider,
+    utc_clock,
+)
 from stoplist.domain.records import HistoryEntry
 
 
@@ -34,7 +41,7 @@ class OptOutService:
         locks: NumberLocks,
         history: ConsentHistory,
         default_region: str,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utc_clock,
     ) -> None:
         self._provider = provider
         self._table = table

@@ -16,10 +16,16 @@ from stoplist.domain.ordering import utc_text
 from stoplist.domain.records import Announcement, HistoryEntry
 
 
+def utc_clock() -> datetime:
+    """The services' clock: now, an aware datetime in UTC (what every ``clock: Callable[[], datetime]`` defaults
+    to; tests pass their own)."""
+    return datetime.now(UTC)
+
+
 def utc_now() -> str:
     """Every timestamp the application stores: fixed-width ISO 8601 UTC with microseconds, so it compares
     correctly as a string (the snapshot's conditional deletes rely on that)."""
-    return utc_text(datetime.now(UTC))
+    return utc_text(utc_clock())
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from stoplist.domain.changes import CHANGE_OPT_IN, CHANGE_OPT_OUT
 from stoplist.domain.dispatch import Delivery, EventDispatcher
 from stoplist.domain.erasure import CHANGE_ERASURE, FORGET_SOURCE, ErasureService, erased_fields
-from stoplist.domain.events import RawEvent, read_sqs_message
+from stoplist.domain.events import RawEvent, eventbridge_reader, read_sqs_message
 from stoplist.domain.optout import OptOutService
 from stoplist.domain.outcomes import Disposition
 from stoplist.domain.records import HistoryEntry
@@ -19,6 +20,7 @@ from tests.unit.fakes import FakeDeadLetters, FakeHistory, FakeLocks, FakeProvid
 
 NUMBER = "+33612345678"
 RECEIVED = datetime(2026, 4, 1, tzinfo=UTC)
+NOW = datetime(2026, 4, 1, 0, 0, 2, tzinfo=UTC)  # the services' clock: when the erasure is recorded
 
 
 def opt_out(at: str, event_id: str, source: str, reason: str) -> HistoryEntry:
@@ -51,19 +53,24 @@ def stocked() -> tuple[FakeTable, FakeHistory]:
 
 
 def erasure_service(
-    table: FakeTable, history: FakeHistory, dead: FakeDeadLetters | None = None, erasing: bool = True
+    table: FakeTable,
+    history: FakeHistory,
+    dead: FakeDeadLetters | None = None,
+    erasing: bool = True,
+    locks: FakeLocks | None = None,
+    queue: FakeQueue | None = None,
+    delivery: Delivery = Delivery.QUEUE,
 ) -> EventDispatcher:
-    """The dispatcher of an opt-out function, with the erasure (``erasing``) or without it."""
-    erasure = ErasureService(table=table, history=history, default_region="FR", clock=lambda: "2026-04-01T00:00:00Z")
+    """The dispatcher of an opt-out function, with the erasure (``erasing``) or without it; one lease for both."""
+    locks = locks or FakeLocks()
+    erasure = ErasureService(table=table, locks=locks, history=history, default_region="FR", clock=lambda: NOW)
     return EventDispatcher(
-        opt_out=OptOutService(
-            provider=FakeProvider(), table=table, locks=FakeLocks(), history=history, default_region="FR"
-        ),
+        opt_out=OptOutService(provider=FakeProvider(), table=table, locks=locks, history=history, default_region="FR"),
         opt_in=None,
         erasure=erasure if erasing else None,
         dead_letters=dead or FakeDeadLetters(),
-        queue=FakeQueue(),
-        delivery=Delivery.QUEUE,
+        queue=queue or FakeQueue(),
+        delivery=delivery,
         max_receive_count=1,
         schedule=RedeliverySchedule(base_seconds=120, min_jitter=0.75),
         deadline_margin_seconds=3.0,
@@ -95,6 +102,7 @@ def test_an_erase_event_strips_every_entry_and_the_item_and_records_itself() -> 
     assert entries[1].consent_source == "web-form"
     assert entries[1].consent_at == "2026-02-01T10:00:00Z"
     assert entries[3].at == "2026-04-01T00:00:00.000000Z"  # no occurredAt: its receipt
+    assert entries[3].recorded_at == "2026-04-01T00:00:02.000000Z"  # the clock's datetime, as the table stores it
 
 
 def test_an_erasure_again_finds_nothing_to_remove_and_records_the_same_entry() -> None:
@@ -123,3 +131,56 @@ def test_a_function_without_the_erasure_dead_letters_the_event_as_a_configuratio
     service = erasure_service(FakeTable(), FakeHistory(), dead, erasing=False)
     assert service.handle(erase_event(), read_sqs_message) is Disposition.DEAD_LETTERED
     assert "not set up for erasures" in dead.sent[0]["reason"]
+
+
+def test_an_erasure_holds_the_number_while_it_rewrites_and_gives_it_back() -> None:
+    table, history = stocked()
+    locks = FakeLocks()
+    held_while: list[bool] = []
+
+    class WatchedHistory(FakeHistory):
+        def remove_details(self, entry: HistoryEntry, fields: Collection[str]) -> None:
+            held_while.append(NUMBER in locks.held)
+            super().remove_details(entry, fields)
+
+    watched = WatchedHistory(by_key=history.by_key)
+
+    assert erasure_service(table, watched, locks=locks).handle(erase_event(), read_sqs_message) is Disposition.ERASED
+    assert held_while == [True, True, True]  # each of the three entries rewritten under the lease
+    assert locks.taken == [NUMBER]
+    assert locks.held == {}  # given back
+
+
+def test_an_erasure_of_a_held_number_rewrites_nothing_and_comes_back_from_the_queue() -> None:
+    """An opt-out or opt-in of the number under way: the erasure is requeued (no receive spent), not interleaved."""
+    table, history = stocked()
+    before_items, before_history = dict(table.items), dict(history.by_key)
+    locks = FakeLocks(held={NUMBER: "2026-04-01T00:00:05.000000Z"})  # the holder's lease ends 3 s after NOW
+    queue = FakeQueue()
+
+    outcome = erasure_service(table, history, locks=locks, queue=queue).handle(erase_event(), read_sqs_message)
+
+    assert outcome is Disposition.THROTTLED
+    assert (table.items, history.by_key) == (before_items, before_history)
+    [requeued] = queue.requeued
+    assert json.loads(requeued["body"])["action"] == "erase"
+    assert 3 <= requeued["delay"] <= 5  # the holder's 3 s, spread by up to half again
+
+
+def test_an_erasure_from_the_bus_is_the_queue_s_erasure() -> None:
+    """The same object in the ``detail`` of an ``SmsErasureRequested`` event: the same result as from the queue."""
+    event = {
+        "id": "eb-erase-1",
+        "detail-type": "SmsErasureRequested",
+        "source": "com.example.crm",
+        "detail": {"action": "erase", "phoneNumber": "06 12 34 56 78", "eventId": "forget-1"},
+    }
+    from_bus, from_queue = stocked(), stocked()
+
+    bus = erasure_service(*from_bus, delivery=Delivery.BUS)
+    outcome = bus.handle(RawEvent(json.dumps(event), "eb-erase-1", received_at=RECEIVED), eventbridge_reader(event))
+    erasure_service(*from_queue).handle(erase_event(), read_sqs_message)
+
+    assert outcome is Disposition.ERASED
+    assert from_bus[0].items == from_queue[0].items
+    assert from_bus[1].by_key == from_queue[1].by_key

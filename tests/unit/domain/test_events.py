@@ -5,6 +5,7 @@ import json
 import pytest
 from stoplist.domain.events import (
     MAX_EVENT_BYTES,
+    ErasureRequest,
     OptInRequest,
     OptOutRequest,
     RawEvent,
@@ -156,6 +157,27 @@ def test_bad_action_and_consent_are_refused_with_a_reason(
     body = {name: value for name, value in body.items() if value is not None}
     with pytest.raises(error, match=message):
         parse_sqs_body(json.dumps(body), "m")
+
+
+def test_detail_type_sms_erasure_requested_means_erase_with_or_without_the_action() -> None:
+    erase = {"phoneNumber": "0612345678", "eventId": "forget-1"}
+    for detail in (erase, {**erase, "action": "erase"}):  # the queue's object as it is, or without its action
+        request = parse_eventbridge_event({"id": "e-1", "detail-type": "SmsErasureRequested", "detail": detail})
+        assert isinstance(request, ErasureRequest)
+        assert (request.phone_number, request.event_id) == ("0612345678", "forget-1")
+    wrapped = json.dumps({"id": "e-2", "detail-type": "SmsErasureRequested", "source": "crm", "detail": erase})
+    assert isinstance(parse_sqs_body(wrapped, "m"), ErasureRequest)  # handed over to the queue, still an erasure
+
+
+@pytest.mark.parametrize(
+    ("detail_type", "action"),
+    [("SmsOptOutRequested", "erase"), ("SmsErasureRequested", "opt-out"), ("SmsErasureRequested", "opt-in")],
+)
+def test_an_erasure_and_another_action_never_stand_for_each_other(detail_type: str, action: str) -> None:
+    """An erasure keeps the number as it is: it is neither an opt-out nor an opt-in, whatever the event says."""
+    event = {"id": "e-1", "detail-type": detail_type, "detail": {**OPT_IN, "action": action}}
+    with pytest.raises(InvalidEventError, match="contradicts the detail-type"):
+        parse_eventbridge_event(event)
 
 
 def test_an_action_contradicting_the_detail_type_is_refused() -> None:

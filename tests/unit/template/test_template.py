@@ -121,10 +121,11 @@ def bus_pattern(overrides: dict[str, str] | None = None) -> Any:
     return function["Properties"]["Events"]["OptOutRequested"]["Properties"]["Pattern"]
 
 
-def test_by_default_the_bus_takes_opt_outs_from_anyone_and_re_opt_ins_from_no_one() -> None:
+def test_by_default_the_bus_takes_opt_outs_and_erasures_from_anyone_and_re_opt_ins_from_no_one() -> None:
     parameter = TEMPLATE["Parameters"]["OptInEventSources"]
     assert (parameter["Type"], parameter["Default"]) == ("CommaDelimitedList", "")
-    assert bus_pattern() == {"detail-type": ["SmsOptOutRequested"]}  # no empty list in the pattern either
+    # No empty list in the pattern either.
+    assert bus_pattern() == {"detail-type": ["SmsOptOutRequested", "SmsErasureRequested"]}
 
 
 def test_re_opt_ins_come_only_from_the_named_sources() -> None:
@@ -133,7 +134,7 @@ def test_re_opt_ins_come_only_from_the_named_sources() -> None:
     pattern = bus_pattern({"OptInEventSources": "com.example.crm, com.example.shop"})
     assert pattern == {
         "$or": [
-            {"detail-type": ["SmsOptOutRequested"]},
+            {"detail-type": ["SmsOptOutRequested", "SmsErasureRequested"]},
             {"detail-type": ["SmsOptInRequested"], "source": ["com.example.crm", "com.example.shop"]},
         ]
     }
