@@ -12,7 +12,7 @@ the table. ``ProviderRequestsPerMinute`` is the stand-in's limit times the templ
 Phases: ``--steady`` seconds with the provider up; ``--outage`` seconds of HTTP 503 on every call; ``--after``
 seconds up again, the stream going on throughout, at ``--outage-rate`` of the limit from the outage on (30 %). The
 outage is a tenth of the 10 minutes the target speaks of, and every time constant of the retry path is scaled by
-the same tenth (backoff base 120 s -> 12 s, circuit cooldown 30 s -> 3 s, its ceiling 600 s -> 60 s), so the shape
+the same tenth (backoff base 120 s -> 12 s, circuit cooldown 30 s -> 3 s, its ceiling 60 s -> 6 s), so the shape
 of the recovery is the same.
 
     python -m bench.honour [--steady 60] [--outage 60] [--after 60] [--provider-limit 600] [--latency 0.1]
@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from stoplist.config import Settings
 from stoplist.report import percentile as report_percentile
 
 from devkit.lambda_runtime import LocalFunction
@@ -161,11 +162,14 @@ def main() -> None:
         instances = int(resources.parameters["MaximumConcurrency"])
         batch = int(resources.parameters["BatchSize"])
         env = dict(resources.function_env["OptOutSqsFunction"])
-        base = 120.0 * SCALE
+        defaults = Settings()
+        base = defaults.redelivery_base_seconds * SCALE
+        cooldown = defaults.circuit_cooldown_seconds * SCALE
+        max_cooldown = defaults.circuit_max_cooldown_seconds * SCALE
         env |= {
             "RETRY_BACKOFF_BASE_SECONDS": str(base),
-            "CIRCUIT_COOLDOWN_SECONDS": str(30.0 * SCALE),
-            "CIRCUIT_MAX_COOLDOWN_SECONDS": str(600.0 * SCALE),
+            "CIRCUIT_COOLDOWN_SECONDS": str(cooldown),
+            "CIRCUIT_MAX_COOLDOWN_SECONDS": str(max_cooldown),
         }
         queue = (resources.queue_urls["OptOutQueue"], resources.queue_arns["OptOutQueue"])
         context = multiprocessing.get_context("spawn")
@@ -231,7 +235,7 @@ def main() -> None:
                 )
         print(
             f"  outage of {args.outage:.0f} s (10 minutes scaled by {SCALE}, backoff base {base:.0f} s, circuit "
-            f"cooldown {30 * SCALE:.0f} s to {600 * SCALE:.0f} s), the stream at {args.outage_rate:.0%} from its "
+            f"cooldown {cooldown:g} s to {max_cooldown:g} s), the stream at {args.outage_rate:.0%} from its "
             f"start: {len(during)} STOPs sent during it, {backlog} waiting at the provider's return; the last "
             f"honoured {max(late_after_return, default=0):.1f} s after the return (one backoff step: {step:.0f} s; "
             f"the backlog over the budget the stream leaves: {bound:.1f} s)"

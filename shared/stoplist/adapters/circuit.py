@@ -3,9 +3,10 @@
 After ``threshold`` consecutive failures (HTTP 5xx, timeouts, connection errors, unreadable answers; not 429s,
 which the pacer handles, and not error codes, which are answers) the circuit opens for ``cooldown_seconds``:
 calls fail at once with the last error. Then one call goes through as a probe (half-open): its success closes
-the circuit, its failure opens it again for twice as long, up to ``max_cooldown_seconds``. So during an
-outage an instance makes a handful of calls on its first batch, then about one per cooldown, however many
-records come back.
+the circuit, its failure opens it again for twice as long, up to ``max_cooldown_seconds`` (a minute by default:
+the provider's return is seen within a minute, for about one call a minute per instance while it is down). So
+during an outage an instance makes a handful of calls on its first batch, then about one per cooldown, however
+many records come back.
 
 While the probe is under way the other calls of the batch wait for its answer (``patience`` seconds at most,
 which the caller bounds by its deadline) instead of failing: when the provider is back, the whole first batch
