@@ -132,9 +132,7 @@ def main() -> None:
             f"backlog drain: {args.events} opt-outs, {instances} instances x batches of {batch}; stand-in allows "
             f"{limits}; ProviderRequestsPerMinute {budget}, one budget counted per second for every instance"
         )
-        print(
-            f"  drained in {seconds:.1f} s: {seconds / ideal:.2f} x N/ProviderRequestsPerMinute ({ideal:.1f} s)"
-        )
+        print(f"  drained in {seconds:.1f} s: {seconds / ideal:.2f} x N/ProviderRequestsPerMinute ({ideal:.1f} s)")
         print(
             f"  provider calls {calls} = {calls / args.events:.3f} per opt-out; answered 429: {throttled} "
             f"({throttled / max(calls, 1):.2%})"

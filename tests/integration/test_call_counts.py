@@ -28,9 +28,9 @@ def test_concurrent_adds_are_all_counted_and_the_item_expires(resources: LocalRe
         answers = list(pool.map(lambda _: shared.add(1_800_000_000, 1), range(40)))
     assert sorted(answers) == list(range(1, 41))  # every add saw its own count: none lost, none twice
     client: Any = boto3.client("dynamodb")
-    item = client.get_item(
-        TableName=resources.table_names["ProviderCallsTable"], Key={"second": {"N": "1800000000"}}
-    )["Item"]
+    item = client.get_item(TableName=resources.table_names["ProviderCallsTable"], Key={"second": {"N": "1800000000"}})[
+        "Item"
+    ]
     assert item["expiresAt"] == {"N": str(1_800_000_000 + EXPIRY_AFTER_SECONDS)}
 
 

@@ -43,5 +43,3 @@ def test_each_default_is_the_field_default() -> None:
     settings = Settings.from_env({})
     assert settings == Settings()
     assert settings.default_phone_region == DEFAULT_PHONE_REGION
-
-
