@@ -12,11 +12,11 @@ the table. ``ProviderRequestsPerMinute`` is the stand-in's limit times the templ
 Phases: ``--steady`` seconds with the provider up; ``--outage`` seconds of HTTP 503 on every call; ``--after``
 seconds up again, the stream going on throughout, at ``--outage-rate`` of the limit from the outage on (30 %). The
 outage is a tenth of the 10 minutes the target speaks of, and every time constant of the retry path is scaled by
-the same tenth (backoff base 120 s -> 12 s, circuit cooldown 30 s -> 3 s, its ceiling 60 s -> 6 s), so the shape
-of the recovery is the same.
+the same tenth (``--scale``: backoff base 120 s -> 12 s, circuit cooldown 30 s -> 3 s, its ceiling 60 s -> 6 s),
+so the shape of the recovery is the same; ``--scale 1 --outage 600`` runs the 10 minutes themselves.
 
     python -m bench.honour [--steady 60] [--outage 60] [--after 60] [--provider-limit 600] [--latency 0.1]
-                           [--rate 0.9] [--outage-rate 0.3]
+                           [--rate 0.9] [--outage-rate 0.3] [--scale 0.1]
 
 Targets: while the provider is up, p99 within 1.5 times the floor (batching window + one provider round
 trip); after the outage, every STOP honoured within one backoff step of the provider's return (the step a
@@ -48,7 +48,6 @@ from devkit.standin import SmsPartnerStandIn
 from devkit.template import create_resources, load_template
 
 API_KEY = "bench-key"
-SCALE = 0.1  # of the retry path's time constants, as of the outage
 IN_FLIGHT_SECONDS = 5.0
 SMS_PARTNER_LIMIT = 2000  # requests a minute per IP
 
@@ -140,6 +139,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1, help="seconds the stand-in takes per answer")
     parser.add_argument("--rate", type=float, default=0.9, help="the stream, as a share of the provider's limit")
     parser.add_argument("--outage-rate", type=float, default=0.3, help="the stream from the outage on, as a share")
+    parser.add_argument(
+        "--scale", type=float, default=0.1, help="the retry path's time constants, as a share of the template's"
+    )
     args = parser.parse_args()
 
     aws = start_local_aws()
@@ -163,9 +165,9 @@ def main() -> None:
         batch = int(resources.parameters["BatchSize"])
         env = dict(resources.function_env["OptOutSqsFunction"])
         defaults = Settings()
-        base = defaults.redelivery_base_seconds * SCALE
-        cooldown = defaults.circuit_cooldown_seconds * SCALE
-        max_cooldown = defaults.circuit_max_cooldown_seconds * SCALE
+        base = defaults.redelivery_base_seconds * args.scale
+        cooldown = defaults.circuit_cooldown_seconds * args.scale
+        max_cooldown = defaults.circuit_max_cooldown_seconds * args.scale
         env |= {
             "RETRY_BACKOFF_BASE_SECONDS": str(base),
             "CIRCUIT_COOLDOWN_SECONDS": str(cooldown),
@@ -234,8 +236,8 @@ def main() -> None:
                     f"max {max(values):.2f} s"
                 )
         print(
-            f"  outage of {args.outage:.0f} s (10 minutes scaled by {SCALE}, backoff base {base:.0f} s, circuit "
-            f"cooldown {cooldown:g} s to {max_cooldown:g} s), the stream at {args.outage_rate:.0%} from its "
+            f"  outage of {args.outage:.0f} s (time constants scaled by {args.scale:g}, backoff base {base:.0f} s, "
+            f"circuit cooldown {cooldown:g} s to {max_cooldown:g} s), the stream at {args.outage_rate:.0%} from its "
             f"start: {len(during)} STOPs sent during it, {backlog} waiting at the provider's return; the last "
             f"honoured {max(late_after_return, default=0):.1f} s after the return (one backoff step: {step:.0f} s; "
             f"the backlog over the budget the stream leaves: {bound:.1f} s)"
