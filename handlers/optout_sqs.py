@@ -15,7 +15,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from stoplist.adapters.opt_out_queue import ORIGINAL_MESSAGE_ID, RECEIVED_AT, received_at
+from stoplist.adapters.opt_out_queue import ERASURE_RECHECK, ORIGINAL_MESSAGE_ID, RECEIVED_AT, received_at
 from stoplist.config import Settings
 from stoplist.domain.dispatch import Delivery, EventDispatcher, process
 from stoplist.domain.events import RawEvent, read_sqs_message
@@ -63,6 +63,7 @@ async def handle_record(record: SQSRecord, lambda_context: LambdaContext) -> str
     # A requeued record (throttled) keeps the id of the message it was: the default eventId.
     original = record.message_attributes[ORIGINAL_MESSAGE_ID]
     first_received = record.message_attributes[RECEIVED_AT]
+    recheck = record.message_attributes[ERASURE_RECHECK]
     raw = RawEvent(
         record.body or "",
         (original.string_value if original is not None else None) or record.message_id,
@@ -72,6 +73,7 @@ async def handle_record(record: SQSRecord, lambda_context: LambdaContext) -> str
         received_at(
             first_received.string_value if first_received is not None else None, record.attributes.sent_timestamp
         ),
+        erasure_recheck=recheck is not None and recheck.string_value == "true",
     )
     disposition = await asyncio.get_running_loop().run_in_executor(
         runtime.pool, process, runtime.service, raw, read_sqs_message, lambda_context

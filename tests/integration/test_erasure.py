@@ -12,12 +12,14 @@ from typing import Any
 import boto3
 import pytest
 from stoplist.adapters.locks import NumberLeases
+from stoplist.domain import dispatch
 from stoplist.domain.erasure import CHANGE_ERASURE, FORGET_SOURCE
 from stoplist.domain.ordering import utc_text
 from stoplist.domain.ports import utc_clock
 from stoplist.lookup import StopListLookup
 
 from devkit.lambda_runtime import LocalFunction
+from devkit.poller import sqs_event as poller_sqs_event
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources
 from tests.helpers import load_event, table_items
@@ -123,3 +125,34 @@ def test_an_erasure_of_a_held_number_goes_to_the_queue_and_is_done_from_there(
     assert sqs_function.invoke(sqs_event(requeued["Body"])) == {"batchItemFailures": []}
     [erasure] = history_items(resources, BUS_NUMBER)
     assert (erasure["change"]["S"], erasure["eventId"]["S"]) == (CHANGE_ERASURE, "crm-erasure-0412")
+
+
+def test_a_change_still_in_the_stream_during_the_erasure_is_stripped_by_its_second_run(
+    sqs_function: LocalFunction, resources: LocalResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The opt-out's stream record reaches the history only after the erasure ran (the change publisher's lag):
+    the second run, sent back to the real queue with its ``erasureRecheck`` attribute, strips it."""
+    monkeypatch.setattr(dispatch, "ERASURE_RECHECK_SECONDS", 0)  # 15 minutes on AWS
+    feed = ChangeFeed(resources)
+    opt_out = {"phoneNumber": "06 12 34 56 78", "eventId": "crm-1", "source": "agent Marie D.", "reason": "furieux"}
+    sqs_function.invoke(sqs_event(json.dumps(opt_out)))
+    erase = {"action": "erase", "phoneNumber": "0612345678", "eventId": "forget-1", "source": FORGET_SOURCE}
+    sqs_function.invoke(sqs_event(json.dumps(erase)))
+    feed.deliver()  # late: the opt-out's entry arrives with its details
+    late = next(item for item in history_items(resources) if item["eventId"]["S"] == "crm-1")
+    assert late["optOutReason"]["S"] == "furieux"
+
+    sqs: Any = boto3.client("sqs")
+    [again] = sqs.receive_message(
+        QueueUrl=resources.queue_urls["OptOutQueue"], MessageAttributeNames=["All"], AttributeNames=["All"]
+    )["Messages"]
+    assert again["MessageAttributes"]["erasureRecheck"]["StringValue"] == "true"
+    answer = sqs_function.invoke(poller_sqs_event([again], resources.queue_arns["OptOutQueue"]))
+
+    assert answer == {"batchItemFailures": []}
+    entries = history_items(resources)
+    assert [item["eventId"]["S"] for item in entries].count("forget-1") == 1  # the same erasure entry
+    stripped = next(item for item in entries if item["eventId"]["S"] == "crm-1")
+    assert "optOutReason" not in stripped
+    assert "source" not in stripped
+    assert sqs.receive_message(QueueUrl=resources.queue_urls["OptOutQueue"]).get("Messages", []) == []  # no third

@@ -373,7 +373,14 @@ class SimQueue:
     def postpone(self, receipt_handle: str, seconds: int) -> None:
         self.postponed.append((receipt_handle, seconds))
 
-    def requeue(self, body: str, delay_seconds: int, original_message_id: str | None, received: object) -> None:
+    def requeue(
+        self,
+        body: str,
+        delay_seconds: int,
+        original_message_id: str | None,
+        received: object,
+        erasure_recheck: bool = False,
+    ) -> None:
         self.requeued.append((original_message_id or "", delay_seconds))
 
 

@@ -155,12 +155,23 @@ class FakeQueue:
         self.postponed.append((receipt_handle, seconds))
 
     def requeue(
-        self, body: str, delay_seconds: int, original_message_id: str | None, received: datetime | None
+        self,
+        body: str,
+        delay_seconds: int,
+        original_message_id: str | None,
+        received: datetime | None,
+        erasure_recheck: bool = False,
     ) -> None:
         if self.fail_with is not None:
             raise self.fail_with
         self.requeued.append(
-            {"body": body, "delay": delay_seconds, "original_message_id": original_message_id, "received": received}
+            {
+                "body": body,
+                "delay": delay_seconds,
+                "original_message_id": original_message_id,
+                "received": received,
+                **({"erasure_recheck": True} if erasure_recheck else {}),
+            }
         )
 
 

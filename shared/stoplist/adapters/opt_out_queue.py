@@ -28,6 +28,8 @@ ORIGINAL_MESSAGE_ID = "originalMessageId"
 # When the event first reached the queue or the bus (UTC text): a requeued message is sent again later, and the
 # ordering rule never counts an event later than its first receipt.
 RECEIVED_AT = "receivedAt"
+# On an erasure sent again for its second run (stoplist.domain.dispatch).
+ERASURE_RECHECK = "erasureRecheck"
 
 
 def received_at(carried: str | None, sent_timestamp: str | None) -> datetime:
@@ -57,9 +59,16 @@ class OptOutQueue:
             )
 
     def requeue(
-        self, body: str, delay_seconds: int, original_message_id: str | None, received: datetime | None
+        self,
+        body: str,
+        delay_seconds: int,
+        original_message_id: str | None,
+        received: datetime | None,
+        erasure_recheck: bool = False,
     ) -> None:
         attributes: dict[str, Any] = {}
+        if erasure_recheck:
+            attributes[ERASURE_RECHECK] = {"DataType": "String", "StringValue": "true"}
         if original_message_id:
             attributes[ORIGINAL_MESSAGE_ID] = {"DataType": "String", "StringValue": original_message_id}
         if received is not None:

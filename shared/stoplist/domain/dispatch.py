@@ -46,6 +46,8 @@ from stoplist.errors import (
 from stoplist.observability import count, logger
 
 Parser = Callable[[RawEvent], Request]
+# An erasure runs again this long after its first run (SQS's longest delay): see EventDispatcher._erasure_done.
+ERASURE_RECHECK_SECONDS = SQS_MAX_DELAY_SECONDS
 
 
 class Delivery(enum.Enum):
@@ -96,7 +98,8 @@ class EventDispatcher:
             if isinstance(request, ErasureRequest):
                 if self._erasure is None:
                     raise ConfigurationError("this function is not set up for erasures")
-                return self._erasure.erase(request, raw.received_at, deadline)
+                self._erasure.erase(request, raw.received_at, deadline)
+                return self._erasure_done(raw, event_id)
             return self._opt_out.opt_out(request, raw.received_at, deadline)
         except PermanentError as exc:
             logger.warning("event rejected", event_id=event_id, error_type=exc.reason, error=str(exc))
@@ -104,6 +107,23 @@ class EventDispatcher:
             return Disposition.REJECTED
         except RetryableError as exc:
             return self._retry_later(raw, event_id, exc)
+
+    def _erasure_done(self, raw: RawEvent, event_id: str) -> Disposition:
+        """After an erasure's first run, send it again for a second, ``ERASURE_RECHECK_SECONDS`` later.
+
+        A change of the number made before the erasure but still in the table's stream when it ran (the change
+        publisher's lag: a second, normally) reaches the history afterwards, with its details; the second run
+        strips them. It changes nothing else (an erasure is idempotent) and sends no third. If the second run
+        cannot be queued, the first stands and the failure is logged: `stoplist forget` runs it again."""
+        if raw.erasure_recheck:
+            return Disposition.ERASURE_RECHECKED
+        try:
+            self._queue.requeue(
+                raw.body, ERASURE_RECHECK_SECONDS, raw.message_id, raw.received_at, erasure_recheck=True
+            )
+        except AwsServiceError as exc:
+            logger.error("the erasure's second run could not be queued", event_id=event_id, error=str(exc))
+        return Disposition.ERASED
 
     def _retry_later(self, raw: RawEvent, event_id: str, exc: RetryableError) -> Disposition:
         """Bring the event back later (raising, or requeued), or dead-letter it on its last receive."""

@@ -63,6 +63,8 @@ class RawEvent:
     receive_count: int = 1
     receipt_handle: str | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # An erasure's second run (``stoplist.domain.dispatch``): the queue's ``erasureRecheck`` attribute.
+    erasure_recheck: bool = False
 
 
 @dataclass(frozen=True)

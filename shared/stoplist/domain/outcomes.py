@@ -24,6 +24,8 @@ class Disposition(enum.Enum):
     OPTED_IN = "OptInRemoved"  # the provider's entries were deleted
     NOT_LISTED = "OptInNotListed"  # the number was on no list: nothing to undo
     ERASED = "SubjectErased"  # details erased, the objection kept (domain/erasure.py)
+    # The erasure's second run, once the table's stream has caught up: whatever reached the history meanwhile.
+    ERASURE_RECHECKED = "SubjectErasureRechecked"
 
 
 def log_done(request: Request, number: str, disposition: Disposition) -> Disposition:

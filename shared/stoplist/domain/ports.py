@@ -172,9 +172,15 @@ class RetryQueue(Protocol):
     def postpone(self, receipt_handle: str, seconds: int) -> None: ...
 
     def requeue(
-        self, body: str, delay_seconds: int, original_message_id: str | None, received: datetime | None
+        self,
+        body: str,
+        delay_seconds: int,
+        original_message_id: str | None,
+        received: datetime | None,
+        erasure_recheck: bool = False,
     ) -> None:
-        """Send ``body`` again as a new message; ``received`` (when its event first arrived) rides along."""
+        """Send ``body`` again as a new message; ``received`` (when its event first arrived) rides along, and
+        ``erasure_recheck`` marks an erasure's second run."""
         ...
 
 

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 
 from stoplist.domain.changes import CHANGE_OPT_IN, CHANGE_OPT_OUT
-from stoplist.domain.dispatch import Delivery, EventDispatcher
+from stoplist.domain.dispatch import ERASURE_RECHECK_SECONDS, Delivery, EventDispatcher
 from stoplist.domain.erasure import CHANGE_ERASURE, FORGET_SOURCE, ErasureService, erased_fields
 from stoplist.domain.events import RawEvent, eventbridge_reader, read_sqs_message
 from stoplist.domain.optout import OptOutService
@@ -15,6 +15,7 @@ from stoplist.domain.outcomes import Disposition
 from stoplist.domain.records import HistoryEntry
 from stoplist.domain.redelivery import RedeliverySchedule
 from stoplist.domain.replies import SOURCE as REPLY_SOURCE
+from stoplist.errors import AwsServiceError
 
 from tests.unit.fakes import FakeDeadLetters, FakeHistory, FakeLocks, FakeProvider, FakeQueue, FakeTable
 
@@ -184,3 +185,36 @@ def test_an_erasure_from_the_bus_is_the_queue_s_erasure() -> None:
     assert outcome is Disposition.ERASED
     assert from_bus[0].items == from_queue[0].items
     assert from_bus[1].by_key == from_queue[1].by_key
+
+
+def test_an_erasure_sends_itself_again_for_a_second_run_once() -> None:
+    """A change made before the erasure but still in the table's stream reaches the history after the first run:
+    the second run, 15 minutes later, strips it; the second run sends no third."""
+    table, history = stocked()
+    queue = FakeQueue()
+    service = erasure_service(table, history, queue=queue)
+
+    assert service.handle(erase_event(), read_sqs_message) is Disposition.ERASED
+    [again] = queue.requeued
+    assert again == {
+        "body": erase_event().body,
+        "delay": ERASURE_RECHECK_SECONDS,
+        "original_message_id": "msg-1",  # the default eventId stays
+        "received": RECEIVED,  # and so does the erasure's own time
+        "erasure_recheck": True,
+    }
+    late = opt_out("2026-03-31T23:59:00.000000Z", "crm-3", source="agent Marie Dupont", reason="en retard")
+    history.append_all([late])  # the stream's late entry, written with its details
+    second = RawEvent(again["body"], "msg-1", received_at=RECEIVED, erasure_recheck=True)
+
+    assert service.handle(second, read_sqs_message) is Disposition.ERASURE_RECHECKED
+    assert len(queue.requeued) == 1
+    assert all(erased_fields(entry) == [] for entry in history.entries(NUMBER))
+    assert [entry.change for entry in history.entries(NUMBER)].count(CHANGE_ERASURE) == 1  # the same entry
+
+
+def test_an_erasure_whose_second_run_cannot_be_queued_stands() -> None:
+    table, history = stocked()
+    queue = FakeQueue(fail_with=AwsServiceError("cannot send to the opt-out queue: Throttling", "Throttling"))
+    assert erasure_service(table, history, queue=queue).handle(erase_event(), read_sqs_message) is Disposition.ERASED
+    assert all(erased_fields(entry) == [] for entry in history.entries(NUMBER))
