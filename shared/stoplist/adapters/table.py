@@ -315,42 +315,64 @@ def write_updates(client: DynamoDBClient, table_name: str, updates: Sequence[Ite
     """UpdateItems written together: the write-through's (``GroupWriter``) and the snapshot's additions. A
     write alone is one UpdateItem; writes that waited together are one TransactWriteItems, two write units
     an item instead of one (with on-demand capacity, 1.25 dollars more per million opt-outs) for one request
-    instead of ten. A transaction is cancelled whole when one of its items is being written by someone else (a
-    snapshot, another instance) or when one's condition fails (an older opt-out arriving late): each item is
-    then written alone, so that only the one in conflict can fail, and one whose condition failed (its
-    ``CancellationReasons`` entry) goes straight to its ``otherwise``."""
-    condition_failed = [False] * len(updates)
-    if len(updates) > 1:
-        items: list[TransactWriteItemTypeDef] = [
-            {"Update": {"TableName": table_name, **update.request}}  # type: ignore[typeddict-item]
-            for update in updates
-        ]
+    instead of ten. A transaction is cancelled whole when one of its items' condition fails (an older opt-out
+    arriving late) or when one is being written by someone else (a snapshot, another instance). When the
+    ``CancellationReasons`` name only failed conditions, the same items go again in one transaction, those
+    items as their ``otherwise``; otherwise each item is written alone, so that only the one in conflict can
+    fail."""
+    use_otherwise = [False] * len(updates)
+    reasons: list[str] = []
+    for _ in range(2 if len(updates) > 1 else 0):
         try:
-            with aws_errors("write to the table", expected=frozenset({_TRANSACTION_CANCELED})):
-                client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            reasons = [reason.get("Code") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
-            logger.info("write-through transaction cancelled, writing each item alone", reasons=reasons)
-            if len(reasons) == len(updates):
-                condition_failed = [reason == _CONDITION_CANCELLED for reason in reasons]
+            cancelled = _transact(client, table_name, updates, use_otherwise)
         except AwsServiceError as exc:
             return [exc] * len(updates)
-        else:
+        if cancelled is None:
             return [None] * len(updates)
+        reasons = cancelled if len(cancelled) == len(updates) else ["unknown"] * len(updates)
+        failed = [reason == _CONDITION_CANCELLED for reason in reasons]
+        use_otherwise = [used != flag for used, flag in zip(use_otherwise, failed, strict=True)]
+        # Failed conditions alone, each with a write on the opposite one: the same items again, in one request.
+        again = any(failed) and set(reasons) <= {_CONDITION_CANCELLED, "None"}
+        if not again or any(update.otherwise is None for flag, update in zip(failed, updates, strict=True) if flag):
+            break
+    if reasons:
+        logger.info("write-through transaction cancelled, writing each item alone", reasons=reasons)
     return [
-        _write_alone(client, table_name, update, failed)
-        for update, failed in zip(updates, condition_failed, strict=True)
+        _write_alone(client, table_name, update, otherwise_first)
+        for update, otherwise_first in zip(updates, use_otherwise, strict=True)
     ]
 
 
+def _transact(
+    client: DynamoDBClient, table_name: str, updates: Sequence[ItemUpdate], use_otherwise: Sequence[bool]
+) -> list[str] | None:
+    """One TransactWriteItems of ``updates`` (each as its ``otherwise`` where asked): None when written, the
+    items' cancellation codes when cancelled (empty if DynamoDB gave none); other failures raise."""
+    chosen = [
+        update.otherwise if otherwise and update.otherwise is not None else update.request
+        for update, otherwise in zip(updates, use_otherwise, strict=True)
+    ]
+    items: list[TransactWriteItemTypeDef] = [
+        {"Update": {"TableName": table_name, **request}}  # type: ignore[typeddict-item]
+        for request in chosen
+    ]
+    try:
+        with aws_errors("write to the table", expected=frozenset({_TRANSACTION_CANCELED})):
+            client.transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        return [str(reason.get("Code")) for reason in exc.response.get("CancellationReasons", [])]
+    return None
+
+
 def _write_alone(
-    client: DynamoDBClient, table_name: str, update: ItemUpdate, condition_failed: bool
+    client: DynamoDBClient, table_name: str, update: ItemUpdate, otherwise_first: bool
 ) -> Exception | None:
     """One UpdateItem, or its ``otherwise`` when its condition fails (first, when it failed in a transaction).
     The two conditions are opposite, so the second fails only if another write changed the item in between:
     the writes alternate ``ALTERNATIONS`` times before the record fails and is retried later."""
     choices = [update.request] if update.otherwise is None else [update.request, update.otherwise]
-    if condition_failed:
+    if otherwise_first:
         choices.reverse()
     for attempt in range(ALTERNATIONS if update.otherwise is not None else 1):
         try:

@@ -222,18 +222,45 @@ def test_the_latest_opt_out_is_one_request_and_sets_opted_out_at() -> None:
     assert sets_opted_out_at(update)
 
 
-def test_a_transaction_cancelled_by_an_older_opt_out_writes_it_without_opted_out_at_and_the_others_in_full() -> None:
+def test_a_transaction_an_older_opt_out_cancels_goes_again_with_it_written_without_opted_out_at() -> None:
     client = TransactionClient(later=frozenset({OTHERS[1]}))
 
     outcomes = concurrent_opt_outs(client, "+33612345670", OTHERS)
 
     assert outcomes == dict.fromkeys(["+33612345670", *OTHERS])
-    assert [name for name, _ in client.calls] == ["UpdateItem", "TransactWriteItems"] + ["UpdateItem"] * 3
+    assert [name for name, _ in client.calls] == ["UpdateItem", "TransactWriteItems", "TransactWriteItems"]
+    first, again = (
+        {action["Update"]["Key"]["phoneNumber"]["S"]: action["Update"] for action in t} for t in client.transactions
+    )
+    assert [sets_opted_out_at(first[number]) for number in OTHERS] == [True, True, True]
+    assert [sets_opted_out_at(again[number]) for number in OTHERS] == [True, False, True]  # the older one's other form
+    assert again[OTHERS[0]] == first[OTHERS[0]]
+
+
+def test_a_second_cancellation_writes_each_item_alone_the_older_one_in_its_second_form() -> None:
+    class Conflicting(TransactionClient):
+        """The second transaction meets another writer of the first item."""
+
+        def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
+            if self.transactions:
+                self.calls.append(("TransactWriteItems", []))
+                self.transactions.append(TransactItems)
+                reasons: list[Any] = [{"Code": "TransactionConflict"}] + [{"Code": "None"}] * (len(TransactItems) - 1)
+                raise ClientError(
+                    {"Error": {"Code": "TransactionCanceledException"}, "CancellationReasons": reasons},
+                    "TransactWriteItems",
+                )
+            return super().transact_write_items(TransactItems)
+
+    client = Conflicting(later=frozenset({OTHERS[1]}))
+
+    outcomes = concurrent_opt_outs(client, "+33612345670", OTHERS)
+
+    assert outcomes == dict.fromkeys(["+33612345670", *OTHERS])
+    assert [name for name, _ in client.calls] == ["UpdateItem"] + ["TransactWriteItems"] * 2 + ["UpdateItem"] * 3
     alone = {update["Key"]["phoneNumber"]["S"]: update for update in client.updates[1:]}
     assert sorted(alone) == OTHERS  # each written once: the older one straight to its second form
-    assert not sets_opted_out_at(alone[OTHERS[1]])
-    assert sets_opted_out_at(alone[OTHERS[0]])
-    assert sets_opted_out_at(alone[OTHERS[2]])
+    assert [sets_opted_out_at(alone[number]) for number in OTHERS] == [True, False, True]
 
 
 def test_an_item_changing_under_both_writes_fails_the_record_after_alternating() -> None:
