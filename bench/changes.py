@@ -127,13 +127,15 @@ def main() -> None:
                     poller.drain()
                 rows.append((f"{label}: publisher ({len(batches)} batches)", changes, counts, items))
 
-            rounds = iter(range(2))
+            rounds = iter(range(3))
+            # A replay: opt-outs older than the ones the items record (their write-through goes twice).
+            older = (datetime.now(UTC) - timedelta(hours=3)).isoformat(timespec="seconds")
 
-            def opt_outs() -> None:
+            def opt_outs(occurred_at: str = earlier) -> None:
                 round_ = next(rounds)
                 for start in range(0, count, 10):
                     bodies = [
-                        {"phoneNumber": n, "eventId": f"out-{round_}-{n}", "occurredAt": earlier}
+                        {"phoneNumber": n, "eventId": f"out-{round_}-{n}", "occurredAt": occurred_at}
                         for n in numbers[start : start + 10]
                     ]
                     sqs_function.invoke(sqs_event(bodies))
@@ -149,6 +151,7 @@ def main() -> None:
             direct = [f"+3362{index:07d}" for index in range(count)]
             run("opt-out (new number)", count, opt_outs)
             run("opt-out (number already listed)", count, opt_outs)
+            run("opt-out older than the item's (a replay)", count, lambda: opt_outs(older))
             snapshot.invoke(schedule)  # merges the provider's dates into the written-through items (no change)
             poller.drain()
             standin.seed_stop_list(direct)

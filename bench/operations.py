@@ -86,7 +86,7 @@ def main() -> None:
                 ((f"+336{i:08d}", ProviderFields((ListedEntry(i, "2015-07-20 10:19:45"),))) for i in range(half)), now
             )
             for i in range(half, args.items):
-                table.record_opt_out(OptOutRecord(f"+336{i:08d}", f"evt-{i}", at, at, "crm", "STOP", i), now)
+                table.record_opt_out(OptOutRecord(f"+336{i:08d}", f"evt-{i}", at, "crm", "STOP", i), now)
             target = work / "export.csv"
             print(f"export of {args.items:,} items ({half:,} from the snapshot, {args.items - half:,} written through)")
             times = {}

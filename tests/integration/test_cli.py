@@ -281,9 +281,7 @@ def test_import_sends_valid_lines_paced_and_reports_invalid_ones(
 ) -> None:
     path = opt_out_list(tmp_path, valid=60)
     StopListTable(resources.table_name, boto3.client("dynamodb")).record_opt_out(
-        OptOutRecord(
-            "+33620000000", "earlier-event", "2023-05-01T00:00:00.000000Z", "2023-05-01T00:00:00.000000Z", source="web"
-        )
+        OptOutRecord("+33620000000", "earlier-event", "2023-05-01T00:00:00.000000Z", source="web")
     )
 
     dry = stoplist(resources, "--json", "import", "--dry-run", str(path))

@@ -22,9 +22,7 @@ def opted_out(resources: LocalResources) -> list[str]:
     table = StopListTable(resources.table_name, boto3.client("dynamodb"))
     numbers = [f"+336200{index:05d}" for index in range(0, 500, 3)]  # every third number of 500
     for number in numbers:
-        table.record_opt_out(
-            OptOutRecord(number, f"evt-{number}", "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z")
-        )
+        table.record_opt_out(OptOutRecord(number, f"evt-{number}", "2026-01-01T00:00:00.000000Z"))
     return numbers
 
 

@@ -142,7 +142,6 @@ def test_snapshot_merges_provider_fields_into_a_written_through_item(
             "+33612345678",
             "evt-1",
             "2026-01-01T00:00:00.000000Z",
-            "2026-01-01T00:00:00.000000Z",
             source="crm",
             reason="asked by phone",
         )
@@ -176,10 +175,10 @@ class _OptOutDuringFetch:
 def test_opt_out_written_during_the_snapshot_survives_it(resources: LocalResources, standin: SmsPartnerStandIn) -> None:
     table = StopListTable(resources.table_name, boto3.client("dynamodb"))
     table.record_opt_out(
-        OptOutRecord("+33600000001", "old", "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z")
+        OptOutRecord("+33600000001", "old", "2026-01-01T00:00:00.000000Z")
     )  # no longer on the list: goes
     table.record_opt_out(
-        OptOutRecord("+33600000003", "old", "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z")
+        OptOutRecord("+33600000003", "old", "2026-01-01T00:00:00.000000Z")
     )  # not on the list either, but ...
     standin.seed_stop_list(["+33600000002"])
     # Two of three items would go: raise the guard, which is tested on its own below.
@@ -188,9 +187,7 @@ def test_opt_out_written_during_the_snapshot_survives_it(resources: LocalResourc
     sync._provider = _OptOutDuringFetch(
         # ... opted out again while the list is being fetched: the list cannot know it yet.
         sync._provider,
-        lambda: table.record_opt_out(
-            OptOutRecord("+33600000003", "racing", "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z")
-        ),
+        lambda: table.record_opt_out(OptOutRecord("+33600000003", "racing", "2026-01-01T00:00:00.000000Z")),
     )
 
     report = sync.run()

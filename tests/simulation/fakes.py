@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from stoplist.adapters.aws import BATCH_WRITE_LIMIT, CONDITION_FAILED
-from stoplist.adapters.table import OPT_IN_MARK_ATTRIBUTES, opt_in_mark_attributes
+from stoplist.adapters.table import ALTERNATIONS, OPT_IN_MARK_ATTRIBUTES, opt_in_mark_attributes
 from stoplist.domain.changes import CHANGE_OPT_IN, StreamRecord
 from stoplist.domain.deadline import Deadline
 from stoplist.domain.ordering import utc_text
@@ -194,19 +194,31 @@ class SimTable:
         )
 
     def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
+        """As the adapter: the write on condition that ``optedOutAt`` is not later, else (a yield point later, as
+        a second request) the write without it on the opposite condition, in turn up to ``ALTERNATIONS`` times."""
         number = record.phone_number
-        self._s.point(f"table.record_opt_out {number} {record.event_id}")
         now = self._now(now)
-        old = self.items.get(number)
-        current = old.get("optedOutAt") if old is not None else None
-        if self._keeps_latest:
-            if current is not None and current > record.latest_opted_out_at:
-                raise AwsServiceError(f"cannot write the opt-out to the table: {CONDITION_FAILED}", CONDITION_FAILED)
-            opted_out_at = record.latest_opted_out_at
-        else:
-            opted_out_at = record.opted_out_at
-            if current is not None and opted_out_at < current:
-                self.moved_backwards.append(number)
+        for attempt in range(ALTERNATIONS):
+            latest = attempt % 2 == 0
+            self._s.point(f"table.record_opt_out {number} {record.event_id}{'' if latest else ' (a later one kept)'}")
+            old = self.items.get(number)
+            current = old.get("optedOutAt") if old is not None else None
+            if not self._keeps_latest:
+                opted_out_at = record.opted_out_at
+                if current is not None and opted_out_at < current:
+                    self.moved_backwards.append(number)
+            elif latest and (current is None or current <= record.opted_out_at):
+                opted_out_at = record.opted_out_at
+            elif not latest and current is not None and current > record.opted_out_at:
+                opted_out_at = current
+            else:
+                continue  # the condition failed
+            self._write_opt_out(record, old, opted_out_at, now)
+            return
+        raise AwsServiceError(f"cannot write the opt-out to the table: {CONDITION_FAILED}", CONDITION_FAILED)
+
+    def _write_opt_out(self, record: OptOutRecord, old: dict[str, Any] | None, opted_out_at: str, now: str) -> None:
+        number = record.phone_number
         new = {key: value for key, value in (old or {}).items() if key not in OPT_IN_MARK_ATTRIBUTES}
         new.update(
             phoneNumber=number,

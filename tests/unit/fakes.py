@@ -185,14 +185,13 @@ class FakeTable:
     status: dict[str, Any] = field(default_factory=dict)
 
     def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
-        item = self.items.get(record.phone_number, {})
-        if item.get("optedOutAt", "") > record.latest_opted_out_at:
-            raise AwsServiceError("cannot write the opt-out to the table: ConditionalCheckFailedException")
         self.writes += 1
         item = self.items.setdefault(record.phone_number, {"recordedBy": "optout"})
         written = now or f"9999-{self.writes:06d}"  # each write-through a new updatedAt, as in DynamoDB
         item.update(eventId=record.event_id, source=record.source, updatedAt=written)
-        item.update(optedOutAt=record.latest_opted_out_at, eventOptedOutAt=record.opted_out_at)
+        item.update(
+            optedOutAt=max(item.get("optedOutAt", ""), record.opted_out_at), eventOptedOutAt=record.opted_out_at
+        )
         if record.stop_id is not None:
             item.setdefault("addedStopIds", set()).add(record.stop_id)
         item.pop("optInEventId", None)  # an opt-out cancels a re-opt-in under way

@@ -22,11 +22,12 @@ last snapshot's status, ``#snapshot-lease`` is held by the running snapshot; nei
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from stoplist.adapters.aws import aws_errors, conditional_write
+from stoplist.adapters.aws import CONDITION_FAILED, aws_errors, conditional_write
 from stoplist.adapters.group_write import GroupWriter
 from stoplist.domain.keys import STATUS_KEY, is_control_key
 from stoplist.domain.ports import ListedEntry, OptInMark, OptOutRecord, ProviderFields, StoredOptOut, utc_now
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 
 TRANSACT_WRITE_LIMIT = 100  # actions in one TransactWriteItems
 _TRANSACTION_CANCELED = "TransactionCanceledException"
+_CONDITION_CANCELLED = "ConditionalCheckFailed"  # an item's code in a cancelled transaction's CancellationReasons
+# A write alone and its ``otherwise``, tried in turn: each failure means another write changed the item meanwhile.
+ALTERNATIONS = 3
 OPT_IN_MARK_ATTRIBUTES = (
     "optInEventId",
     "optInSource",
@@ -77,41 +81,16 @@ class StopListTable:
         self.name = table_name
         self._client = client
         # Concurrent records' write-throughs leave together (stoplist.adapters.group_write).
-        self._write_through: GroupWriter[dict[str, Any]] = GroupWriter(
+        self._write_through: GroupWriter[ItemUpdate] = GroupWriter(
             lambda updates: write_updates(client, table_name, updates),
-            key=lambda update: update["Key"]["phoneNumber"]["S"],
+            key=lambda update: update.request["Key"]["phoneNumber"]["S"],
             limit=TRANSACT_WRITE_LIMIT,
         )
 
     # --- write-through from the opt-out handlers ----------------------------------------------------------
     def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
-        """Upsert the number with its audit fields; provider fields already there are kept. ``optedOutAt`` is set
-        to ``record.latest_opted_out_at`` on condition that it is not later already: it never moves backwards."""
-        now = now or utc_now()
-        assignments: dict[str, str | int | float | None] = {
-            "updatedAt": now,
-            "eventId": record.event_id,
-            "optedOutAt": record.latest_opted_out_at,
-            "eventOptedOutAt": record.opted_out_at,
-            "source": record.source,
-            "optOutReason": record.reason,
-            "providerStopId": record.stop_id,
-            "honouredAt": record.honoured_at,
-            "honourSeconds": record.honour_seconds,
-            # An opt-out cancels a re-opt-in under way: its conditional delete will not match any more.
-            **dict.fromkeys(OPT_IN_MARK_ATTRIBUTES),
-        }
-        request = _update_request(
-            record.phone_number,
-            assignments,
-            set_if_missing={"recordedBy": "optout", "firstSeenAt": now},
-            remove_missing=(*OPT_IN_MARK_ATTRIBUTES, "honouredAt", "honourSeconds"),
-            add_to_set={"addedStopIds": record.stop_id} if record.stop_id is not None else None,
-        )
-        request["ExpressionAttributeNames"]["#latest"] = "optedOutAt"
-        request["ExpressionAttributeValues"][":latest"] = {"S": record.latest_opted_out_at}
-        request["ConditionExpression"] = "attribute_not_exists(#latest) OR #latest <= :latest"
-        self._write_through.write(request)
+        """Upsert the number with its audit fields (``opt_out_update``); concurrent records' leave together."""
+        self._write_through.write(opt_out_update(record, now or utc_now()))
 
     # --- re-opt-in -----------------------------------------------------------------------------------------
     def read(self, number: str) -> StoredOptOut | None:
@@ -250,7 +229,7 @@ class SnapshotTable:
         ``optedOutAt`` and ``addedStopIds``. A BatchWriteItem put would replace the item whole, and a re-opt-in
         could then win against a STOP it never saw (found by the interleaving checker, docs/ordering-checker.md).
         The price: two write units an item instead of one, on additions only (the provider's own STOPs)."""
-        updates = [_provider_update(number, fields, now) for number, fields in entries]
+        updates = [ItemUpdate(_provider_update(number, fields, now)) for number, fields in entries]
         for start in range(0, len(updates), TRANSACT_WRITE_LIMIT):
             errors = write_updates(self._client, self.name, updates[start : start + TRANSACT_WRITE_LIMIT])
             failed = next((error for error in errors if error is not None), None)
@@ -284,38 +263,127 @@ class SnapshotTable:
             self._client.put_item(TableName=self.name, Item=item)
 
 
-def write_updates(client: DynamoDBClient, table_name: str, updates: Sequence[dict[str, Any]]) -> list[Exception | None]:
+@dataclass(frozen=True)
+class ItemUpdate:
+    """One UpdateItem (key and expressions, without the table) and, for a conditional one, the UpdateItem to send
+    instead when its condition fails: one on the opposite condition, so that exactly one of the two holds."""
+
+    request: dict[str, Any]
+    otherwise: dict[str, Any] | None = None
+
+
+def opt_out_update(record: OptOutRecord, now: str) -> ItemUpdate:
+    """The write-through of an opt-out: the item upserted with its audit fields, provider fields already there
+    kept. ``optedOutAt`` never moves backwards, and nothing is read first: the write sets it to
+    ``record.opted_out_at`` on condition that it is not later already; when a later opt-out is recorded, the
+    same write without ``optedOutAt`` goes instead, on the opposite condition (DynamoDB's SET has no maximum,
+    nor an assignment under a condition of its own: ``if_not_exists`` only tells a missing attribute from a
+    present one). One request when the opt-out is the number's latest, the usual case; two when an older one
+    arrives late (a replay)."""
+    assignments: dict[str, str | int | float | None] = {
+        "updatedAt": now,
+        "eventId": record.event_id,
+        "eventOptedOutAt": record.opted_out_at,
+        "source": record.source,
+        "optOutReason": record.reason,
+        "providerStopId": record.stop_id,
+        "honouredAt": record.honoured_at,
+        "honourSeconds": record.honour_seconds,
+        # An opt-out cancels a re-opt-in under way: its conditional delete will not match any more.
+        **dict.fromkeys(OPT_IN_MARK_ATTRIBUTES),
+    }
+
+    def request(latest: bool) -> dict[str, Any]:
+        update = _update_request(
+            record.phone_number,
+            {**assignments, "optedOutAt": record.opted_out_at} if latest else assignments,
+            set_if_missing={"recordedBy": "optout", "firstSeenAt": now},
+            remove_missing=(*OPT_IN_MARK_ATTRIBUTES, "honouredAt", "honourSeconds"),
+            add_to_set={"addedStopIds": record.stop_id} if record.stop_id is not None else None,
+        )
+        update["ExpressionAttributeNames"]["#latest"] = "optedOutAt"
+        update["ExpressionAttributeValues"][":latest"] = {"S": record.opted_out_at}
+        update["ConditionExpression"] = (
+            "attribute_not_exists(#latest) OR #latest <= :latest" if latest else "#latest > :latest"
+        )
+        return update
+
+    return ItemUpdate(request(latest=True), otherwise=request(latest=False))
+
+
+def write_updates(client: DynamoDBClient, table_name: str, updates: Sequence[ItemUpdate]) -> list[Exception | None]:
     """UpdateItems written together: the write-through's (``GroupWriter``) and the snapshot's additions. A
     write alone is one UpdateItem; writes that waited together are one TransactWriteItems, two write units
     an item instead of one (with on-demand capacity, 1.25 dollars more per million opt-outs) for one request
-    instead of ten. A transaction is cancelled
-    whole when one of its items is being written by someone else (a snapshot, another instance): each
-    item is then written alone, so that only the one in conflict can fail."""
-    if len(updates) > 1:
-        items: list[TransactWriteItemTypeDef] = [
-            {"Update": {"TableName": table_name, **update}}  # type: ignore[typeddict-item]
-            for update in updates
-        ]
+    instead of ten. A transaction is cancelled whole when one of its items' condition fails (an older opt-out
+    arriving late) or when one is being written by someone else (a snapshot, another instance). When the
+    ``CancellationReasons`` name only failed conditions, the same items go again in one transaction, those
+    items as their ``otherwise``; otherwise each item is written alone, so that only the one in conflict can
+    fail."""
+    use_otherwise = [False] * len(updates)
+    reasons: list[str] = []
+    for _ in range(2 if len(updates) > 1 else 0):
         try:
-            with aws_errors("write to the table", expected=frozenset({_TRANSACTION_CANCELED})):
-                client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            reasons = [reason.get("Code") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
-            logger.info("write-through transaction cancelled, writing each item alone", reasons=reasons)
+            cancelled = _transact(client, table_name, updates, use_otherwise)
         except AwsServiceError as exc:
             return [exc] * len(updates)
-        else:
+        if cancelled is None:
             return [None] * len(updates)
-    errors: list[Exception | None] = []
-    for update in updates:
+        reasons = cancelled if len(cancelled) == len(updates) else ["unknown"] * len(updates)
+        failed = [reason == _CONDITION_CANCELLED for reason in reasons]
+        use_otherwise = [used != flag for used, flag in zip(use_otherwise, failed, strict=True)]
+        # Failed conditions alone, each with a write on the opposite one: the same items again, in one request.
+        again = any(failed) and set(reasons) <= {_CONDITION_CANCELLED, "None"}
+        if not again or any(update.otherwise is None for flag, update in zip(failed, updates, strict=True) if flag):
+            break
+    if reasons:
+        logger.info("write-through transaction cancelled, writing each item alone", reasons=reasons)
+    return [
+        _write_alone(client, table_name, update, otherwise_first)
+        for update, otherwise_first in zip(updates, use_otherwise, strict=True)
+    ]
+
+
+def _transact(
+    client: DynamoDBClient, table_name: str, updates: Sequence[ItemUpdate], use_otherwise: Sequence[bool]
+) -> list[str] | None:
+    """One TransactWriteItems of ``updates`` (each as its ``otherwise`` where asked): None when written, the
+    items' cancellation codes when cancelled (empty if DynamoDB gave none); other failures raise."""
+    chosen = [
+        update.otherwise if otherwise and update.otherwise is not None else update.request
+        for update, otherwise in zip(updates, use_otherwise, strict=True)
+    ]
+    items: list[TransactWriteItemTypeDef] = [
+        {"Update": {"TableName": table_name, **request}}  # type: ignore[typeddict-item]
+        for request in chosen
+    ]
+    try:
+        with aws_errors("write to the table", expected=frozenset({_TRANSACTION_CANCELED})):
+            client.transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        return [str(reason.get("Code")) for reason in exc.response.get("CancellationReasons", [])]
+    return None
+
+
+def _write_alone(
+    client: DynamoDBClient, table_name: str, update: ItemUpdate, otherwise_first: bool
+) -> Exception | None:
+    """One UpdateItem, or its ``otherwise`` when its condition fails (first, when it failed in a transaction).
+    The two conditions are opposite, so the second fails only if another write changed the item in between:
+    the writes alternate ``ALTERNATIONS`` times before the record fails and is retried later."""
+    choices = [update.request] if update.otherwise is None else [update.request, update.otherwise]
+    if otherwise_first:
+        choices.reverse()
+    for attempt in range(ALTERNATIONS if update.otherwise is not None else 1):
         try:
-            with aws_errors("write to the table"):
-                client.update_item(TableName=table_name, **update)
+            with aws_errors("write to the table", expected=frozenset({CONDITION_FAILED})):
+                client.update_item(TableName=table_name, **choices[attempt % len(choices)])
+        except ClientError:
+            continue  # the condition failed (aws_errors translated every other code)
         except AwsServiceError as exc:
-            errors.append(exc)
-        else:
-            errors.append(None)
-    return errors
+            return exc
+        return None
+    return AwsServiceError(f"cannot write to the table: {CONDITION_FAILED}", CONDITION_FAILED)
 
 
 def _update_request(

@@ -2,7 +2,8 @@
 
     E.164 (phone) -> when it counts (ordering) -> hold the number (number_lease)
     -> a later consent applied? superseded, kept in the history
-    -> POST /stop-sms/add (provider) -> write-through (table: optedOutAt never moves backwards)
+    -> POST /stop-sms/add (provider) -> write-through (table: optedOutAt never moves backwards, by a condition
+       of the write itself: nothing is read from the table)
 
 Holding the number makes the decision and the calls one step for every other opt-out and opt-in of it: an opt-in
 sees this opt-out once it reached the provider and the table, never in between (docs/ordering.md).
@@ -60,15 +61,11 @@ class OptOutService:
                 return self._superseded(request, number, counts_from)
             result = self._provider.add_stop(number, deadline)
             honoured = honour(counts_from, self._clock())
-            item = self._table.read(number)
-            recorded = stored_time(item.opted_out_at) if item is not None else None
-            latest = counts_from if recorded is None else max(recorded, counts_from)
             self._table.record_opt_out(
                 OptOutRecord(
                     phone_number=number,
                     event_id=request.event_id,
                     opted_out_at=utc_text(counts_from),
-                    latest_opted_out_at=utc_text(latest),
                     source=request.source,
                     reason=request.reason,
                     stop_id=result.stop_id,

@@ -94,14 +94,13 @@ class ProviderFields:
 class OptOutRecord:
     """An accepted opt-out, as written through to the table (audit fields from the event).
 
-    ``opted_out_at`` is when this opt-out counts (``ordering.opt_out_time``); ``latest_opted_out_at`` the latest of
-    every opt-out the table has seen for the number, this one included: the item's ``optedOutAt``, which never
-    moves backwards. ``stop_id`` is the entry the provider created for this call (None when already listed)."""
+    ``opted_out_at`` is when this opt-out counts (``ordering.opt_out_time``): the item's ``optedOutAt`` becomes it
+    unless a later opt-out is recorded there (it never moves backwards). ``stop_id`` is the entry the provider
+    created for this call (None when already listed)."""
 
     phone_number: str
     event_id: str
     opted_out_at: str
-    latest_opted_out_at: str
     source: str | None = None
     reason: str | None = None
     stop_id: int | None = None
@@ -191,13 +190,12 @@ class DeadLetterSink(Protocol):
 
 
 class OptOutStore(Protocol):
-    """What the opt-out reads and writes of the table (``stoplist.adapters.table.StopListTable``)."""
-
-    def read(self, number: str) -> StoredOptOut | None: ...
+    """What the opt-out writes of the table (``stoplist.adapters.table.StopListTable``): it reads nothing there."""
 
     def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:
-        """Upsert the item; ``optedOutAt`` becomes ``record.latest_opted_out_at`` on condition that it is not
-        later already (it never moves backwards: an AwsServiceError, retried, if it would)."""
+        """Upsert the item with the record's fields; ``optedOutAt`` becomes ``record.opted_out_at`` unless it is
+        later already, without a read first (it never moves backwards; the other fields are written either
+        way)."""
         ...
 
 

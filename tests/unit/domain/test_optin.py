@@ -48,7 +48,7 @@ def opt_in(svc: OptInService, req: OptInRequest | None = None, deadline: Deadlin
 
 
 def opted_out(table: FakeTable, at: str = "2026-11-22T09:00:00.000000Z", stop_id: int | None = 7) -> None:
-    table.record_opt_out(OptOutRecord(NUMBER, "out-1", at, at, "web", None, stop_id))
+    table.record_opt_out(OptOutRecord(NUMBER, "out-1", at, "web", None, stop_id))
 
 
 def test_later_consent_deletes_the_entry_and_the_item_and_keeps_the_consent() -> None:
@@ -107,7 +107,7 @@ def test_every_spelling_of_the_number_in_the_list_is_deleted() -> None:
     )
     table = FakeTable()
     table.put_new([(overseas, _fields(3, 4))], "2026-11-22T08:00:00.000000Z")
-    table.record_opt_out(OptOutRecord(overseas, "o", "2026-11-22T09:00:00.000000Z", "2026-11-22T09:00:00.000000Z"))
+    table.record_opt_out(OptOutRecord(overseas, "o", "2026-11-22T09:00:00.000000Z"))
     req = OptInRequest("0692123456", "in-1", Consent("web-form", "2026-11-22T11:00:00Z"))
     assert opt_in(service(provider, table), req) is Disposition.OPTED_IN
     assert sorted(provider.deleted) == [3, 4]
