@@ -4,16 +4,18 @@ Every call is a yield point of the scheduler before its effect, so another actor
 of a service. The provider can fail a call before or after it took effect (the answer lost) or answer late;
 the table keeps its stream of INSERT/MODIFY/REMOVE records with old and new images, as DynamoDB's does.
 
-Two switches reproduce behaviours the ordering rule replaced: ``SimTable(keeps_latest=False)`` writes the
+Three switches reproduce behaviours the services replaced: ``SimTable(keeps_latest=False)`` writes the
 event's own time into ``optedOutAt`` with no condition (the old write-through, which let a replayed opt-out move
-it backwards), and ``SimLocks(always_grant=True)`` grants every lease (no serialisation of a number's events).
+it backwards), ``SimLocks(always_grant=True)`` grants every lease (no serialisation of a number's events), and
+``SimHistory(strong_reads=False)`` reads the history eventually consistently even when asked for a strong read
+(the erasure's read that missed a consent written just before).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -40,6 +42,9 @@ from stoplist.errors import AwsServiceError, ProviderUnavailableError
 from tests.simulation.scheduler import Scheduler
 
 REGION = "FR"
+# An eventually consistent Query of the history may miss an item put this recently (logical seconds; DynamoDB:
+# "usually within a second", while the calls between a put and the next read take milliseconds).
+STALE_SECONDS = 5
 _PARIS = ZoneInfo(PARIS)
 
 
@@ -264,6 +269,23 @@ class SimTable:
         self._put(number, None)
         return True
 
+    # --- ErasureStore -----------------------------------------------------------------------------------
+    def forget_details(self, number: str, kept_sources: Collection[str]) -> bool:
+        """As the adapter: one UpdateItem for the free text (on condition the item exists, ``updatedAt``
+        untouched), then one per source attribute (on condition it is there and not one of ``kept_sources``)."""
+        self._s.point(f"table.forget_details {number}")
+        item = self.items.get(number)
+        if item is None:
+            return False
+        if "optOutReason" in item or "optInConsentText" in item:
+            self._put(number, {k: v for k, v in item.items() if k not in ("optOutReason", "optInConsentText")})
+        for attribute in ("source", "optInSource"):
+            self._s.point(f"table.forget_details {number} {attribute}")
+            item = self.items.get(number)
+            if item is not None and attribute in item and item[attribute] not in kept_sources:
+                self._put(number, {k: v for k, v in item.items() if k != attribute})
+        return True
+
     # --- SnapshotStore ----------------------------------------------------------------------------------
     def scan_segment(self, segment: int, total_segments: int) -> Iterator[tuple[str, ProviderFields]]:
         self._s.point(f"table.scan {segment}/{total_segments}")
@@ -329,18 +351,21 @@ class Hold:
 
 class SimLocks:
     """Numbers' leases (``adapters.locks``): taken when absent or ended on the logical clock, given back by the
-    owner. ``always_grant`` grants every request (no lease at all); ``holds`` records who held what when."""
+    owner. ``always_grant`` grants every request (no lease at all); ``holds`` records who held what when,
+    ``refused`` which actor found a number held by which."""
 
     def __init__(self, scheduler: Scheduler, always_grant: bool = False) -> None:
         self._s = scheduler
         self._always_grant = always_grant
         self._leases: dict[str, tuple[str, str]] = {}
         self.holds: dict[str, Hold] = {}  # by owner
+        self.refused: list[tuple[str, str]] = []  # (actor refused, actor holding)
 
     def acquire(self, number: str, owner: str, until: str, now: str) -> str | None:
         self._s.point(f"locks.acquire {number}")
         held = self._leases.get(number)
         if not self._always_grant and held is not None and held[1] >= now:
+            self.refused.append((self._s.actor, self.holds[held[0]].actor))
             return held[1]
         self._leases[number] = (owner, until)
         self.holds[owner] = Hold(number, self._s.actor, self._s.step)
@@ -356,16 +381,47 @@ class SimLocks:
 
 class SimHistory:
     """The history table (``adapters.history``): items keyed by number and ``<at>#<eventId>``, a put of the same
-    key leaves one item."""
+    key leaves one item. ``appended`` numbers each item's last put, in the order of every put. A Query that is
+    not strongly consistent (``entries``' default, as the adapter's) misses items first put less than
+    ``STALE_SECONDS`` ago; ``strong_reads=False`` makes every Query such a read."""
 
-    def __init__(self, scheduler: Scheduler) -> None:
+    def __init__(self, scheduler: Scheduler, strong_reads: bool = True) -> None:
         self._s = scheduler
+        self._strong_reads = strong_reads
         self.items: dict[tuple[str, str], HistoryEntry] = {}
+        self.appended: dict[tuple[str, str], int] = {}
+        self._first_put: dict[tuple[str, str], int] = {}  # the step of each item's first put
+        self._puts = 0
 
     def append_all(self, entries: Sequence[HistoryEntry]) -> None:
         self._s.point(f"history.append {len(entries)}")
         for entry in entries:
-            self.items[(entry.phone_number, entry.key)] = entry
+            key = (entry.phone_number, entry.key)
+            self.items[key] = entry
+            self._puts += 1
+            self.appended[key] = self._puts
+            self._first_put.setdefault(key, self._s.step)
+
+    def entries(self, number: str, after: str | None = None, consistent: bool = False) -> Iterator[HistoryEntry]:
+        """The number's entries oldest first, as a Query reads them when it starts."""
+        self._s.point(f"history.entries {number}{' consistent' if consistent else ''}")
+        consistent = consistent and self._strong_reads
+        seen_from = self._s.step if consistent else self._s.step - STALE_SECONDS
+        found = sorted(
+            (key, entry)
+            for (phone, key), entry in self.items.items()
+            if phone == number and self._first_put[phone, key] <= seen_from
+        )
+        yield from [entry for key, entry in found if after is None or key > after]
+
+    def remove_details(self, entry: HistoryEntry, fields: Collection[str]) -> None:
+        """An UpdateItem REMOVE on condition the item exists: one gone meanwhile is not written again."""
+        self._s.point(f"history.remove_details {entry.key} {','.join(fields)}")
+        key = (entry.phone_number, entry.key)
+        stored = self.items.get(key)
+        if stored is not None:
+            cleared: dict[str, Any] = dict.fromkeys(fields)
+            self.items[key] = replace(stored, **cleared)
 
     def latest_consent(self, number: str) -> str | None:
         self._s.point(f"history.latest_consent {number}")

@@ -8,6 +8,11 @@ Actors are offered in the order of their names, so the same seed gives the same 
 Time is logical: one second a step. An actor that waits (a record's redelivery, a late answer) sleeps a
 number of steps; when every actor sleeps, time jumps to the earliest wake-up, as in a discrete-event
 simulation. The services get ``Scheduler.now`` as their clock, so leases end on this clock too.
+
+A side actor (an erasure) is drawn by a random source of its own (``side_rng``) and its steps take no time:
+until it touches what the others read (it holds a number they want), the others run exactly the steps, at
+exactly the times, that they run without it, so adding side actors leaves every seed's schedule of the
+others as it was.
 """
 
 from __future__ import annotations
@@ -34,13 +39,15 @@ class _Actor:
     # Held while the actor waits for its turn: released by whoever hands it over (the cheapest handoff there is).
     go: threading.Lock = field(default_factory=threading.Lock)
     wake_at: int = 0
+    side: bool = False
     finished: bool = False
     error: BaseException | None = None
 
 
 class Scheduler:
-    def __init__(self, rng: random.Random, start: datetime) -> None:
+    def __init__(self, rng: random.Random, start: datetime, side_rng: random.Random | None = None) -> None:
         self._rng = rng
+        self._side_rng = side_rng or rng
         self._start = start
         self.step = 0
         self.trace: list[str] = []
@@ -63,7 +70,8 @@ class Scheduler:
         current: _Actor | None = getattr(self._local, "actor", None)
         if current is None:
             return
-        self.step += 1
+        if not current.side:
+            self.step += 1
         self.trace.append(f"{self.step:5d} {current.name:<14} {label}")
         self._hand_over(current)
 
@@ -77,8 +85,8 @@ class Scheduler:
         self._hand_over(current)
 
     # --- running -----------------------------------------------------------------------------------------
-    def spawn(self, name: str, body: Callable[[], None], start_after: int = 0) -> None:
-        actor = _Actor(name, body, wake_at=start_after)
+    def spawn(self, name: str, body: Callable[[], None], start_after: int = 0, side: bool = False) -> None:
+        actor = _Actor(name, body, wake_at=start_after, side=side)
         actor.go.acquire()
         self._actors.append(actor)
 
@@ -129,7 +137,14 @@ class Scheduler:
         if not ready:
             self.step = min(actor.wake_at for actor in alive)
             ready = [actor for actor in alive if actor.wake_at <= self.step]
-        return self._rng.choice(ready)
+        side = [actor for actor in ready if actor.side]
+        if not side:
+            return self._rng.choice(ready)
+        # A side actor goes with its share of the ready actors, drawn from its own source; the others are drawn
+        # from theirs exactly as they would be without it.
+        if len(side) == len(ready) or self._side_rng.random() * len(ready) < len(side):
+            return self._side_rng.choice(side)
+        return self._rng.choice([actor for actor in ready if not actor.side])
 
 
 class InlineExecutor(Executor):

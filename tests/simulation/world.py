@@ -7,6 +7,11 @@ opt-out events (when they count: ``opt_out_time``), the STOPs the provider recei
 ``createdAt``), and the entries an ``add`` created whose answer was lost: the service never learns their id,
 so the rule can only date them by their ``createdAt`` (the safe side: such an entry can only keep a number
 opted out longer).
+
+Erasures (``stoplist.domain.erasure``) come from a random source of their own and run as the scheduler's side
+actors (their steps take no time): a seed's other events, and their schedule until an erasure holds a number
+they want, are what they are without erasures. The model of the rule ignores erasures: an erasure changes
+nothing of what the provider and the table hold.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 from stoplist.domain.changes import OPT_IN_RECORDED, OPT_OUT_RECORDED, ChangePublisher
 from stoplist.domain.dispatch import Delivery, EventDispatcher
+from stoplist.domain.erasure import CHANGE_ERASURE, FORGET_SOURCE, ErasureService, erased_fields
 from stoplist.domain.events import RawEvent, read_sqs_message
 from stoplist.domain.optin import OptInService
 from stoplist.domain.optout import OptOutService
@@ -30,6 +36,8 @@ from stoplist.domain.ports import (
     AnnouncementBus,
     ConsentHistory,
     DeadLetterSink,
+    ErasureHistory,
+    ErasureStore,
     NumberLocks,
     OptInProvider,
     OptInStore,
@@ -59,8 +67,12 @@ MAX_ATTEMPTS = 40
 FAULT_RATE = 0.08
 CONSENT_SKEW_SECONDS = 300
 FINAL = {Disposition.ADDED, Disposition.ALREADY_LISTED, Disposition.SUPERSEDED, Disposition.OPTED_IN}
-FINAL |= {Disposition.NOT_LISTED, Disposition.REJECTED}
+FINAL |= {Disposition.NOT_LISTED, Disposition.REJECTED, Disposition.ERASED}
 APPLIED_OPT_IN = {Disposition.OPTED_IN, Disposition.NOT_LISTED}
+# Details an erasure removes, carried by every opt-out and opt-in (the events' ``source`` names no door either).
+REASON = "ne veut plus de promotions"
+CONSENT_TEXT = "oui aux offres de Marie D."
+ERASURE_SOURCES = (FORGET_SOURCE, "dpo ticket 4711 Marie D.")
 
 
 @dataclass(frozen=True)
@@ -69,12 +81,14 @@ class Variant:
 
     keeps_latest: bool = True  # False: the old write-through, optedOutAt set to the event's own time
     leases: bool = True  # False: every lease granted, no serialisation of a number's events
+    erasures: bool = True  # False: the seed's events without its erasures
+    strong_reads: bool = True  # False: every history Query eventually consistent, the erasure's too
 
 
 @dataclass
 class Event:
     name: str
-    kind: str  # opt-out | opt-in | stop | snapshot
+    kind: str  # opt-out | opt-in | erase | stop | snapshot
     number: str = ""
     spelling: str = ""
     event_id: str = ""
@@ -85,7 +99,8 @@ class Event:
     outcome: Disposition | None = None
 
     def describe(self) -> str:
-        fields = {key: value for key, value in self.body.items() if key not in ("phoneNumber", "consentSource")}
+        hidden = ("phoneNumber", "consentSource", "reason", "consentText")
+        fields = {key: value for key, value in self.body.items() if key not in hidden}
         when = f" received {self.received_at:%H:%M:%S}" if self.received_at else ""
         outcome = f" -> {self.outcome.name}" if self.outcome else ""
         return f"{self.name} {self.kind} {self.spelling} {fields}{when}{outcome}"
@@ -161,7 +176,7 @@ def generate(seed: int) -> tuple[list[Event], list[tuple[str, str]], bool]:
             event = Event(f"e{index:02d}", "", number, spelling, f"evt-{index:02d}", start_after=rng.randint(0, 90))
             if roll < 0.45:
                 event.kind = "opt-out"
-                event.body = {"phoneNumber": spelling, "eventId": event.event_id, "source": "sim"}
+                event.body = {"phoneNumber": spelling, "eventId": event.event_id, "source": "sim", "reason": REASON}
                 occurred = _occurred_at(rng)
                 if occurred is not None:
                     event.body["occurredAt"] = occurred
@@ -173,6 +188,7 @@ def generate(seed: int) -> tuple[list[Event], list[tuple[str, str]], bool]:
                     "eventId": event.event_id,
                     "consentSource": "crm",
                     "consentAt": _consent_at(rng),
+                    "consentText": CONSENT_TEXT,
                 }
             else:
                 event.kind = "stop"
@@ -188,17 +204,41 @@ def generate(seed: int) -> tuple[list[Event], list[tuple[str, str]], bool]:
     return events, initial, rng.random() < 0.5
 
 
+def generate_erasures(seed: int, numbers: list[str]) -> list[Event]:
+    """The erasures of a seed, from a source of their own (so the seed's other events stay as they were): none
+    a quarter of the time, else one or two of the seed's numbers, with or without ``occurredAt`` (``stoplist
+    forget`` sends it), from ``stoplist forget`` or another system, some delivered twice."""
+    rng = random.Random(f"erasures-{seed}")
+    erasures: list[Event] = []
+    for index in range(rng.choice((0, 1, 1, 2)) if numbers else 0):
+        number = rng.choice(numbers)
+        spelling = rng.choice(NUMBERS[number])
+        event = Event(f"x{index}-erase", "erase", number, spelling, f"erase-{index}", start_after=rng.randint(0, 150))
+        event.body = {"action": "erase", "phoneNumber": spelling, "eventId": event.event_id}
+        event.body["source"] = rng.choice(ERASURE_SOURCES)
+        if rng.random() < 0.5:
+            event.body["occurredAt"] = _at(rng.randint(0, 5) * 30).isoformat()
+        erasures.append(event)
+        if rng.random() < 0.2:
+            copy = Event(f"x{index}-erase-again", "erase", number, spelling, event.event_id, event.body)
+            copy.start_after = event.start_after + rng.randint(0, 60)
+            copy.copy_of = event
+            erasures.append(copy)
+    return erasures
+
+
 class World:
     """The fakes, the real services wired to them, and the actors of one schedule."""
 
     def __init__(self, seed: int, variant: Variant) -> None:
         self.seed = seed
         self.rng = random.Random(f"schedule-{seed}")
-        self.scheduler = Scheduler(self.rng, START)
+        self.side_rng = random.Random(f"erasures-schedule-{seed}")  # the erasures' turns and waits
+        self.scheduler = Scheduler(self.rng, START, self.side_rng)
         self.provider = SimProvider(self.scheduler, self.rng, FAULT_RATE)
         self.table = SimTable(self.scheduler, keeps_latest=variant.keeps_latest)
         self.locks = SimLocks(self.scheduler, always_grant=not variant.leases)
-        self.history = SimHistory(self.scheduler)
+        self.history = SimHistory(self.scheduler, strong_reads=variant.strong_reads)
         self.dead_letters = SimDeadLetters()
         self.bus = SimBus()
         # The fakes checked against the ports, as the services see them.
@@ -207,6 +247,8 @@ class World:
         store: OptOutStore = self.table
         locks: NumberLocks = self.locks
         history: ConsentHistory = self.history
+        erasure_table: ErasureStore = self.table
+        erasure_history: ErasureHistory = self.history
         queue: RetryQueue = SimQueue()
         sink: DeadLetterSink = self.dead_letters
         clock = self.scheduler.now
@@ -223,7 +265,9 @@ class World:
                 clock_skew_seconds=CONSENT_SKEW_SECONDS,
                 clock=clock,
             ),
-            erasure=None,
+            erasure=ErasureService(
+                table=erasure_table, locks=locks, history=erasure_history, default_region=REGION, clock=clock
+            ),
             dead_letters=sink,
             queue=queue,
             delivery=Delivery.QUEUE,
@@ -246,8 +290,9 @@ class World:
             pool=InlineExecutor,
         )
 
-    def deliver(self, event: Event) -> None:
-        """An SQS record and its redeliveries, until the event reaches a final outcome (or MAX_ATTEMPTS)."""
+    def deliver(self, event: Event, rng: random.Random) -> None:
+        """An SQS record and its redeliveries, until the event reaches a final outcome (or MAX_ATTEMPTS); ``rng``
+        draws the waits."""
         first = event.copy_of or event
         if first.received_at is None:
             first.received_at = self.scheduler.now()
@@ -260,11 +305,11 @@ class World:
                 outcome = self.dispatcher.handle(raw, read_sqs_message)
             except RetryableError as exc:
                 receive += 1
-                self.scheduler.sleep(self.rng.randint(5, 60), f"redelivered after {exc.reason}")
+                self.scheduler.sleep(rng.randint(5, 60), f"redelivered after {exc.reason}")
                 continue
             if outcome in (Disposition.THROTTLED, Disposition.HANDED_OVER):
                 message, receive = message + 1, 1
-                self.scheduler.sleep(self.rng.randint(5, 60), f"requeued: {outcome.name}")
+                self.scheduler.sleep(rng.randint(5, 60), f"requeued: {outcome.name}")
                 continue
             event.outcome = outcome
             self.scheduler.point(f"done: {outcome.name}")
@@ -281,24 +326,32 @@ class World:
             return self.run_snapshot
         if event.kind == "stop":
             return lambda: self.provider.stop_received(event.spelling)
-        return lambda: self.deliver(event)
+        if event.kind == "erase":
+            return lambda: self.deliver(event, self.side_rng)
+        return lambda: self.deliver(event, self.rng)
 
 
 def run_schedule(seed: int, variant: Variant = Variant()) -> Result:
     events, initial, snapshot_first = generate(seed)
+    if variant.erasures:
+        events += generate_erasures(seed, sorted({event.number for event in events if event.number}))
     world = World(seed, variant)
     for spelling, created in initial:
         world.provider.seed_entry(spelling, created)
     if snapshot_first:
         world.run_snapshot()
     for event in events:
-        world.scheduler.spawn(event.name, world.actor(event), event.start_after)
+        world.scheduler.spawn(event.name, world.actor(event), event.start_after, side=event.kind == "erase")
     crashes = world.scheduler.run()
+    # The history as the services left it, before the change publisher writes the stream's entries (which carry
+    # the details of changes still in the stream when an erasure ran: docs/privacy.md).
+    erasure_failures = _erasure_failures(world, events)
     world.run_snapshot()  # the next snapshot, after every actor finished: no faults outside a schedule
     bus: AnnouncementBus = world.bus
     ChangePublisher(history=world.history, bus=bus).process(world.table.stream)
     metrics.clear_metrics()
     failures = [("crash", f"{name} raised {error!r}") for name, error in crashes]
+    failures += erasure_failures
     failures += check(world, events)
     return Result(
         seed, failures, events, world.scheduler.trace, world.scheduler.step, world.table, world.locks, world.provider
@@ -329,22 +382,25 @@ def expected_opted_out(world: World, events: list[Event], number: str) -> bool:
 def check(world: World, events: list[Event]) -> list[tuple[str, str]]:
     failures: list[tuple[str, str]] = []
     for event in events:
-        if event.kind in ("opt-out", "opt-in") and event.outcome not in FINAL:
+        if event.kind in ("opt-out", "opt-in", "erase") and event.outcome not in FINAL:
             failures.append(("no-outcome", f"{event.name} ended without a final outcome ({event.outcome})"))
     for letter in world.dead_letters.letters:
         if letter.error_type != "consent_superseded":
             failures.append(("dead-letter", f"{letter.event_id} dead-lettered: {letter.reason}"))
     numbers = sorted({event.number for event in events if event.number})
     for number in numbers:
+        # The rule's model knows no erasure: a number erased is held exactly where it would be without it.
         expected = expected_opted_out(world, events, number)
         listed = bool(world.provider.listed(number))
         in_table = number in world.table.items
+        erased = any(event.kind == "erase" and event.number == number and event.outcome for event in events)
+        said = f"{number}{' (erased)' if erased else ''}"
         if expected and not listed:
-            failures.append(("lost-stop", f"{number}: the rule says opted out, the provider does not list it"))
+            failures.append(("lost-stop", f"{said}: the rule says opted out, the provider does not list it"))
         if not expected and listed:
-            failures.append(("kept-out", f"{number}: the rule says opted in, the provider lists it"))
+            failures.append(("kept-out", f"{said}: the rule says opted in, the provider lists it"))
         if in_table != expected:
-            failures.append(("table", f"{number}: after the snapshot the table holds it: {in_table}, rule: {expected}"))
+            failures.append(("table", f"{said}: after the snapshot the table holds it: {in_table}, rule: {expected}"))
         failures += _history_failures(world, events, number)
         failures += _announcement_failures(world, events, number, in_table)
     return failures
@@ -360,7 +416,12 @@ def _history_failures(world: World, events: list[Event], number: str) -> list[tu
         if event.number != number or event.outcome is None:
             continue
         found = len(keys.get(event.event_id, ()))
-        if event.kind == "opt-out" or event.outcome in APPLIED_OPT_IN:
+        if event.outcome is Disposition.ERASED:
+            entries = [world.history.items[number, key] for key in keys.get(event.event_id, ())]
+            erasures = [entry for entry in entries if entry.change == CHANGE_ERASURE]
+            if len(erasures) != 1:
+                failures.append(("erasure-record", f"{event.name} is recorded {len(erasures)} times"))
+        elif event.kind == "opt-out" or event.outcome in APPLIED_OPT_IN:
             if found != 1:
                 failures.append(("history", f"{event.name} ({event.outcome.name}) is in the history {found} times"))
         elif found > 1:
@@ -383,4 +444,28 @@ def _announcement_failures(world: World, events: list[Event], number: str, in_ta
     for announcement in said:
         if announcement.detail["recordedBy"] == "optin" and announcement.detail["eventId"] not in opt_ins:
             failures.append(("announcements", f"{number}: opt-in announced for {announcement.detail['eventId']}"))
+    return failures
+
+
+def _erasure_failures(world: World, events: list[Event]) -> list[tuple[str, str]]:
+    """No entry of the number put in the history before an erasure's own entry (its last put: a redelivered
+    erasure strips again) still holds a detail the erasure removes."""
+    failures = []
+    done = {event.event_id: event for event in events if event.kind == "erase" and event.outcome is Disposition.ERASED}
+    for event_id, event in sorted(done.items()):
+        own = [
+            put
+            for key, put in world.history.appended.items()
+            if key[0] == event.number
+            and world.history.items[key].event_id == event_id
+            and world.history.items[key].change == CHANGE_ERASURE
+        ]
+        if not own:
+            continue  # reported by the history's check
+        for key, put in world.history.appended.items():
+            entry = world.history.items[key]
+            if key[0] == event.number and put < max(own) and (fields := erased_fields(entry)):
+                failures.append(
+                    ("erasure-details", f"{event.name}: {entry.change} {entry.event_id} still holds {fields}")
+                )
     return failures

@@ -283,7 +283,7 @@ class FakeHistory:
         for entry in entries:
             self.by_key[(entry.phone_number, entry.key)] = entry
 
-    def entries(self, number: str, after: str | None = None) -> Iterator[HistoryEntry]:
+    def entries(self, number: str, after: str | None = None, consistent: bool = False) -> Iterator[HistoryEntry]:
         found = [entry for (phone, _), entry in self.by_key.items() if phone == number]
         yield from sorted((entry for entry in found if after is None or entry.key > after), key=lambda e: e.key)
 

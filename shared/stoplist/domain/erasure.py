@@ -15,7 +15,9 @@ finds nothing left to remove and records the same entry (same time, same id) whe
 
 It holds the number (``stoplist.domain.number_lease``) like an opt-out or an opt-in: their rewrites of the item
 and the history never interleave with its own, and an erasure that finds the number held comes back a few
-seconds later (``NumberBusyError``, requeued by the dispatcher).
+seconds later (``NumberBusyError``, requeued by the dispatcher). It reads the history strongly consistently:
+an eventually consistent read can miss the consent an opt-in wrote just before it gave the number back, whose
+text would then stay (the interleaving checker found it, docs/ordering-checker.md).
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ class ErasureService:
         with number_held(self._locks, number, deadline, self._clock):
             in_table = self._table.forget_details(number, DOOR_SOURCES)
             rewritten = 0
-            for entry in list(self._history.entries(number)):
+            for entry in list(self._history.entries(number, consistent=True)):
                 fields = erased_fields(entry)
                 if fields:
                     self._history.remove_details(entry, fields)

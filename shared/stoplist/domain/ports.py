@@ -324,7 +324,10 @@ class ErasureStore(Protocol):
 class ErasureHistory(HistoryWriter, Protocol):
     """What the erasure reads and rewrites of the history (``stoplist.adapters.history.HistoryTable``)."""
 
-    def entries(self, number: str, after: str | None = None) -> Iterator[HistoryEntry]: ...
+    def entries(self, number: str, after: str | None = None, consistent: bool = False) -> Iterator[HistoryEntry]:
+        """The number's entries oldest first; ``consistent``: a strongly consistent read, which sees every entry
+        written before it (what the number's last holder wrote just before giving it back)."""
+        ...
 
     def remove_details(self, entry: HistoryEntry, fields: Collection[str]) -> None:
         """Remove these ``HistoryEntry`` fields from the stored entry, keeping the rest (its expiry too)."""
