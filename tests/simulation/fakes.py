@@ -196,6 +196,7 @@ class SimTable:
             updated_at=item.get("updatedAt"),
             listed=_fields(item).entries,
             added_stop_ids=frozenset(item.get("addedStopIds", ())),
+            opt_in_under_way="optInEventId" in item,
         )
 
     def record_opt_out(self, record: OptOutRecord, now: str | None = None) -> None:

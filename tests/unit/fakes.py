@@ -234,6 +234,7 @@ class FakeTable:
             item.get("updatedAt"),
             tuple(item.get("providerEntries", ())),
             frozenset(item.get("addedStopIds", ())),
+            "optInEventId" in item,
         )
 
     def mark_opt_in(self, seen: StoredOptOut, mark: OptInMark, now: str | None = None) -> bool:

@@ -106,6 +106,7 @@ class StopListTable:
             updated_at=item.get("updatedAt", {}).get("S"),
             listed=_provider_fields(item).entries,
             added_stop_ids=frozenset(int(value) for value in item.get("addedStopIds", {}).get("NS", [])),
+            opt_in_under_way="optInEventId" in item,
         )
 
     def mark_opt_in(self, seen: StoredOptOut, mark: OptInMark, now: str | None = None) -> bool:

@@ -72,10 +72,12 @@ class OptInService:
                 item = self._table.read(number)
                 listed = list(self._entries_of(number, deadline))
                 if not consent_wins(counts_from, _opt_outs_known(item, listed)):
-                    if item is not None and not listed:
-                        # Table and list disagree (an entry deleted from the provider's console, or by an opt-in
-                        # whose answer was lost): the table's opt-out stands, so the provider gets it back, as the
-                        # table's own entry (a consent later than that opt-out still wins against it).
+                    if item is not None and not listed and not item.opt_in_under_way:
+                        # Table and list disagree (an entry deleted from the provider's console): the table's
+                        # opt-out stands, so the provider gets it back, as the table's own entry (a consent later
+                        # than that opt-out still wins against it). Not while another opt-in's mark is on the item:
+                        # its consent won and its deletes explain the missing entry; given back, the entry would
+                        # count against that consent if the item went before it was noted as the table's own.
                         restored = self._provider.add_stop(number, deadline)
                         if restored.stop_id is not None:
                             self._table.note_added(number, restored.stop_id)

@@ -114,13 +114,15 @@ class StoredOptOut:
 
     ``opted_out_at``: the latest opt-out this application recorded (None for an item only the snapshot wrote);
     ``listed``: the provider's entries as the last snapshot saw them; ``added_stop_ids``: the entries this
-    application's own ``add`` created, whose time is the opt-out that added them, not their ``createdAt``."""
+    application's own ``add`` created, whose time is the opt-out that added them, not their ``createdAt``;
+    ``opt_in_under_way``: an opt-in's mark is on the item (its consent won, and it may have deleted entries)."""
 
     phone_number: str
     opted_out_at: str | None
     updated_at: str | None
     listed: tuple[ListedEntry, ...] = ()
     added_stop_ids: frozenset[int] = frozenset()
+    opt_in_under_way: bool = False
 
     @property
     def stop_ids(self) -> frozenset[int]:

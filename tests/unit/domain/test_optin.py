@@ -11,7 +11,7 @@ from stoplist.domain.deadline import Deadline
 from stoplist.domain.events import Consent, OptInRequest
 from stoplist.domain.optin import OptInService
 from stoplist.domain.outcomes import Disposition
-from stoplist.domain.ports import ListedEntry, OptOutRecord, ProviderFields, StopEntry
+from stoplist.domain.ports import ListedEntry, OptInMark, OptOutRecord, ProviderFields, StopEntry
 from stoplist.errors import ConsentSupersededError, InvalidConsentError, NumberBusyError
 
 from tests.unit.fakes import FakeHistory, FakeLocks, FakeProvider, FakeTable
@@ -141,6 +141,26 @@ def test_an_item_the_provider_no_longer_lists_is_restored_when_its_opt_out_wins(
     with pytest.raises(ConsentSupersededError):
         opt_in(service(provider, table))
     assert provider.added == [NUMBER]
+
+
+def test_an_entry_another_opt_in_deleted_is_not_given_back_by_an_older_consent() -> None:
+    """A later consent marked the item and deleted the entry, its answer lost; an older consent, refused, must not
+    add the entry back: if the snapshot then removed the marked item, the entry would be nobody's and count as a
+    STOP later than the winning consent, which would be refused on its retry (the checker's seed 35000)."""
+    provider = FakeProvider()  # the later opt-in's delete went through
+    table = FakeTable()
+    opted_out(table, at="2026-11-22T09:00:00.000000Z")
+    later = service(provider, table)
+    seen = table.read(NUMBER)
+    assert seen is not None
+    winning = request(consent_at="2026-11-22T11:00:00Z", event_id="in-later")
+    mark = OptInMark("in-later", "web-form", "2026-11-22T11:00:00.000000Z", "crm", winning.consent.text, None)
+    assert table.mark_opt_in(seen, mark)
+    with pytest.raises(ConsentSupersededError):
+        opt_in(later, request(consent_at="2026-11-22T08:00:00Z", event_id="in-older"))
+    assert provider.added == []
+    assert opt_in(later, winning) is Disposition.NOT_LISTED  # the winning consent, retried, ends
+    assert table.items == {}
 
 
 def test_a_number_held_by_another_event_is_busy_and_nothing_is_called() -> None:
