@@ -52,11 +52,13 @@ class Settings:
     # Kept from the invocation's time for what follows the calls (dead-lettering, visibility, the response).
     deadline_margin_seconds: float = _setting(3.0, "DEADLINE_MARGIN_SECONDS")
     circuit_failure_threshold: int = _setting(5, "CIRCUIT_FAILURE_THRESHOLD")
-    circuit_cooldown_seconds: float = _setting(30.0, "CIRCUIT_COOLDOWN_SECONDS")
-    # A circuit's cooldown doubles while probes fail, up to a minute: the provider's return is seen within a minute
-    # at a probe a minute per instance. At 10 minutes the last STOP of an outage was honoured 140 s after the
-    # return instead of within the 48 s backoff step (bench/honour.py, scaled by a tenth: 60 s ceiling vs 6 s).
-    circuit_max_cooldown_seconds: float = _setting(60.0, "CIRCUIT_MAX_COOLDOWN_SECONDS")
+    # Shorter than a call's patience (its connect and read timeouts, 13 s): a record waits for the next probe rather
+    # than failing while the provider may be back (stoplist.adapters.circuit); 6 probes a minute per instance.
+    circuit_cooldown_seconds: float = _setting(10.0, "CIRCUIT_COOLDOWN_SECONDS")
+    # The cooldown does not double by default: a longer one keeps the provider's return unseen for longer. At 10
+    # minutes the last STOP of an outage was honoured 140 s after the return instead of within the 48 s backoff
+    # step (bench/honour.py, scaled by a tenth: 60 s ceiling vs 6 s).
+    circuit_max_cooldown_seconds: float = _setting(10.0, "CIRCUIT_MAX_COOLDOWN_SECONDS")
     secret_max_age_seconds: int = _setting(300, "SECRET_MAX_AGE_SECONDS")
     connect_timeout_seconds: float = _setting(3.05, "PROVIDER_CONNECT_TIMEOUT_SECONDS")
     read_timeout_seconds: float = _setting(10.0, "PROVIDER_READ_TIMEOUT_SECONDS")

@@ -174,7 +174,13 @@ def test_an_open_circuit_on_the_last_receive_dead_letters_with_the_reason(
 def test_the_first_batch_after_the_outage_goes_through_whole(
     resources: LocalResources, standin: SmsPartnerStandIn
 ) -> None:
-    function = local_function(resources, "OptOutSqsFunction", "handlers.optout_sqs", CIRCUIT_COOLDOWN_SECONDS="1")
+    function = local_function(
+        resources,
+        "OptOutSqsFunction",
+        "handlers.optout_sqs",
+        CIRCUIT_COOLDOWN_SECONDS="1",
+        CIRCUIT_MAX_COOLDOWN_SECONDS="1",
+    )
     standin.outage = True
     with pytest.raises(BatchProcessingError):  # the circuit opens
         function.invoke(fake_sqs_event(*(optout(number) for number in numbers(10)), receive_count=1))
@@ -192,6 +198,36 @@ def test_the_first_batch_after_the_outage_goes_through_whole(
     assert set(wanted) <= set(standin.stop_list())
     assert standin.counters["calls_add"] == 10  # none skipped, none retried
     assert elapsed < 4 * 0.3  # the probe's round trip, then the others' wave
+
+
+def test_a_batch_that_finds_the_circuit_open_waits_for_its_probe_rather_than_fail(
+    resources: LocalResources, standin: SmsPartnerStandIn
+) -> None:
+    """The provider came back while this instance's circuit is still open: the batch waits the 2 s to the probe
+    (within its patience, the call's timeouts) and goes through, instead of failing into a further backoff step."""
+    function = local_function(
+        resources,
+        "OptOutSqsFunction",
+        "handlers.optout_sqs",
+        CIRCUIT_COOLDOWN_SECONDS="2",
+        CIRCUIT_MAX_COOLDOWN_SECONDS="2",
+        **PRODUCTION_TIMEOUTS,  # a patience (the call's timeouts) longer than the cooldown, as in production
+    )
+    standin.outage = True
+    with pytest.raises(BatchProcessingError):  # the circuit opens
+        function.invoke(fake_sqs_event(*(optout(number) for number in numbers(10)), receive_count=1))
+    standin.outage = False  # back at once: the circuit does not know it yet
+    standin.counters.clear()
+    wanted = numbers(10, start=200)
+
+    started = time.monotonic()
+    response = function.invoke(fake_sqs_event(*(optout(number) for number in wanted), receive_count=1))
+    elapsed = time.monotonic() - started
+
+    assert response == {"batchItemFailures": []}
+    assert set(wanted) <= set(standin.stop_list())
+    assert standin.counters["calls_add"] == 10
+    assert 1.0 <= elapsed < 10.0  # the wait for the probe's time, not a failure
 
 
 def test_the_stand_in_refuses_beyond_either_window(standin: SmsPartnerStandIn) -> None:

@@ -10,7 +10,12 @@ many records come back.
 
 While the probe is under way the other calls of the batch wait for its answer (``patience`` seconds at most,
 which the caller bounds by its deadline) instead of failing: when the provider is back, the whole first batch
-after the outage goes through, rather than one record and a backoff step (minutes) for the others.
+after the outage goes through, rather than one record and a backoff step (minutes) for the others. A call that
+finds the circuit open waits, within the same patience, for the probe's time too: with a cooldown shorter than
+the patience, a record fails only when a probe did, never because this instance had not yet seen the provider's
+return. Failing at once there cost records that came back just after a 10-minute outage a further, doubled
+backoff step: the last STOP was honoured 866 s after the return instead of within the 480 s step (bench/honour.py,
+with a cooldown of 30 s to 60 s).
 """
 
 from __future__ import annotations
@@ -45,8 +50,9 @@ class CircuitBreaker:
         """``None`` if a call may go now (closed, or the one probe of a half-open circuit); else why not, and the
         seconds until a probe may go (a record skipped now should not come back sooner).
 
-        While a probe is under way, wait up to ``patience`` seconds (real time) for its answer: its success lets
-        this call go, its failure blocks it; an abandoned probe makes this call the probe."""
+        Waits up to ``patience`` seconds (real time): for the answer of a probe under way (its success lets this
+        call go, its failure blocks it; an abandoned probe makes this call the probe), and for the probe's time
+        when it comes within the patience (this call may then be the probe)."""
         with self._lock:
             give_up = time.monotonic() + patience
             while True:
@@ -57,9 +63,10 @@ class CircuitBreaker:
                     self._probing = True
                     return None
                 left = give_up - time.monotonic()
-                if not (self._probing and left > 0):
+                until_probe = 0.0 if self._probing else self._open_until - now
+                if left <= 0 or until_probe > left:
                     break
-                self._probe_done.wait(left)
+                self._probe_done.wait(until_probe or left)
             wait = self._open_until - now if now < self._open_until else self._cooldown
             why = f"provider known unavailable after {self._failures} failed calls, last: {self.last_error}"
             return why, wait

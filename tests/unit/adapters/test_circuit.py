@@ -136,3 +136,24 @@ def test_an_abandoned_probe_hands_over_to_a_waiting_call() -> None:
     thread.join(timeout=2)
     assert answers == [None]  # the waiting call is the new probe
     assert circuit.blocked() is not None  # and the only one
+
+
+def test_a_call_waits_for_a_probe_due_within_its_patience_and_becomes_it() -> None:
+    """Not a failure for a record when the provider may be back already: it waits the 0.2 s to the probe."""
+    circuit = CircuitBreaker(threshold=1, cooldown_seconds=0.2, max_cooldown_seconds=0.2)
+    circuit.failed("HTTP 503")
+    started = time.monotonic()
+    assert circuit.blocked(patience=1.0) is None  # the probe
+    assert 0.15 <= time.monotonic() - started < 1.0
+    blocked = circuit.blocked(patience=0.0)
+    assert blocked is not None  # one probe at a time
+
+
+def test_a_call_whose_patience_ends_before_the_probe_fails_at_once_with_the_wait() -> None:
+    circuit = CircuitBreaker(threshold=1, cooldown_seconds=30, max_cooldown_seconds=30)
+    circuit.failed("HTTP 503")
+    started = time.monotonic()
+    blocked = circuit.blocked(patience=5.0)
+    assert blocked is not None
+    assert time.monotonic() - started < 0.5  # no wait that could not end in a probe
+    assert 29 < blocked[1] <= 30
