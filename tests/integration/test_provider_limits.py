@@ -13,6 +13,7 @@ import requests
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from devkit.emf import tally_metrics
+from devkit.lambda_runtime import LocalFunction
 from devkit.poller import SqsEventSourcePoller, sqs_event
 from devkit.standin import SmsPartnerStandIn
 from devkit.template import LocalResources
@@ -171,63 +172,55 @@ def test_an_open_circuit_on_the_last_receive_dead_letters_with_the_reason(
     assert "HTTP 503" in dead["reason"]
 
 
-def test_the_first_batch_after_the_outage_goes_through_whole(
-    resources: LocalResources, standin: SmsPartnerStandIn
-) -> None:
+def after_an_outage(
+    resources: LocalResources, standin: SmsPartnerStandIn, cooldown: str, **extra: str
+) -> LocalFunction:
+    """The queue function once an outage opened its circuit (cooldown ``cooldown`` s) and the provider came back."""
     function = local_function(
         resources,
         "OptOutSqsFunction",
         "handlers.optout_sqs",
-        CIRCUIT_COOLDOWN_SECONDS="1",
-        CIRCUIT_MAX_COOLDOWN_SECONDS="1",
+        CIRCUIT_COOLDOWN_SECONDS=cooldown,
+        CIRCUIT_MAX_COOLDOWN_SECONDS=cooldown,
+        **extra,
     )
     standin.outage = True
     with pytest.raises(BatchProcessingError):  # the circuit opens
         function.invoke(fake_sqs_event(*(optout(number) for number in numbers(10)), receive_count=1))
-    standin.outage = False  # the provider is back...
-    standin.faults.latency_seconds = 0.3  # ...and its answers take long enough for the batch to meet the probe
-    time.sleep(1.1)  # past the cooldown: the next call is the half-open circuit's probe
-    standin.counters.clear()
-    wanted = numbers(10, start=100)
+    standin.outage = False  # the provider is back: the circuit does not know it yet
+    return function
 
+
+def batch_through(function: LocalFunction, standin: SmsPartnerStandIn, wanted: list[str]) -> float:
+    """Invoke one batch of ``wanted``: every record done, each with exactly one call; the seconds it took."""
+    standin.counters.clear()
     started = time.monotonic()
     response = function.invoke(fake_sqs_event(*(optout(number) for number in wanted), receive_count=1))
     elapsed = time.monotonic() - started
-
-    assert response == {"batchItemFailures": []}  # every record: the nine others waited for the probe
+    assert response == {"batchItemFailures": []}  # every record: none failed on the circuit
     assert set(wanted) <= set(standin.stop_list())
-    assert standin.counters["calls_add"] == 10  # none skipped, none retried
-    assert elapsed < 4 * 0.3  # the probe's round trip, then the others' wave
+    assert standin.counters["calls_add"] == len(wanted)  # none skipped, none retried
+    return elapsed
+
+
+def test_the_first_batch_after_the_outage_goes_through_whole(
+    resources: LocalResources, standin: SmsPartnerStandIn
+) -> None:
+    function = after_an_outage(resources, standin, cooldown="1")
+    standin.faults.latency_seconds = 0.3  # answers long enough for the batch to meet the probe under way
+    time.sleep(1.1)  # past the cooldown: the next call is the half-open circuit's probe
+    # The probe's round trip, then the others' wave: the nine others waited for the probe's answer.
+    assert batch_through(function, standin, numbers(10, start=100)) < 4 * 0.3
 
 
 def test_a_batch_that_finds_the_circuit_open_waits_for_its_probe_rather_than_fail(
     resources: LocalResources, standin: SmsPartnerStandIn
 ) -> None:
     """The provider came back while this instance's circuit is still open: the batch waits the 2 s to the probe
-    (within its patience, the call's timeouts) and goes through, instead of failing into a further backoff step."""
-    function = local_function(
-        resources,
-        "OptOutSqsFunction",
-        "handlers.optout_sqs",
-        CIRCUIT_COOLDOWN_SECONDS="2",
-        CIRCUIT_MAX_COOLDOWN_SECONDS="2",
-        **PRODUCTION_TIMEOUTS,  # a patience (the call's timeouts) longer than the cooldown, as in production
-    )
-    standin.outage = True
-    with pytest.raises(BatchProcessingError):  # the circuit opens
-        function.invoke(fake_sqs_event(*(optout(number) for number in numbers(10)), receive_count=1))
-    standin.outage = False  # back at once: the circuit does not know it yet
-    standin.counters.clear()
-    wanted = numbers(10, start=200)
-
-    started = time.monotonic()
-    response = function.invoke(fake_sqs_event(*(optout(number) for number in wanted), receive_count=1))
-    elapsed = time.monotonic() - started
-
-    assert response == {"batchItemFailures": []}
-    assert set(wanted) <= set(standin.stop_list())
-    assert standin.counters["calls_add"] == 10
-    assert 1.0 <= elapsed < 10.0  # the wait for the probe's time, not a failure
+    (within its patience, the call's timeouts, as in production) and goes through, instead of failing into a
+    further backoff step."""
+    function = after_an_outage(resources, standin, cooldown="2", **PRODUCTION_TIMEOUTS)
+    assert 1.0 <= batch_through(function, standin, numbers(10, start=200)) < 10.0
 
 
 def test_the_stand_in_refuses_beyond_either_window(standin: SmsPartnerStandIn) -> None:
