@@ -209,8 +209,9 @@ def test_the_first_batch_after_the_outage_goes_through_whole(
     function = after_an_outage(resources, standin, cooldown="1")
     standin.faults.latency_seconds = 0.3  # answers long enough for the batch to meet the probe under way
     time.sleep(1.1)  # past the cooldown: the next call is the half-open circuit's probe
-    # The probe's round trip, then the others' wave: the nine others waited for the probe's answer.
-    assert batch_through(function, standin, numbers(10, start=100)) < 4 * 0.3
+    # The probe's round trip, then the others' wave (0.6 s; one after the other would take 3 s): the nine others
+    # waited for the probe's answer. Loose, for a loaded machine.
+    assert batch_through(function, standin, numbers(10, start=100)) < 8 * 0.3
 
 
 def test_a_batch_that_finds_the_circuit_open_waits_for_its_probe_rather_than_fail(
