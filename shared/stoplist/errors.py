@@ -120,7 +120,7 @@ class ProviderUnavailableError(RetryableError):
 
 
 class ProviderThrottledError(ProviderUnavailableError):
-    """HTTP 429, or no slot in this instance's share of the provider's rate limit before the deadline.
+    """HTTP 429, or no place in the provider's budget before the deadline.
 
     The provider's state, not the message's fault: the record waits ``retry_after`` seconds and must not
     spend its receives (see ``OptOutService``)."""
