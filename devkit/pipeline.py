@@ -274,6 +274,8 @@ def _run(
     local = {
         # Backoff in seconds, not minutes: the first wait is the poller's retry delay.
         "RETRY_BACKOFF_BASE_SECONDS": str(options.retry_delay_seconds),
+        # An erasure's second run at once: the run ends when the queue is empty, not 15 minutes later.
+        "ERASURE_RECHECK_SECONDS": "0",
     }
     sqs: Any = boto3.client("sqs")
     functions = LocalFunctions(resources, {**local, **options.extra_env}, options.retry_delay_seconds, sqs)

@@ -25,6 +25,7 @@ TEST_TUNING = {
     "PROVIDER_REQUESTS_PER_MINUTE": "6000000",  # the provider's limit out of the way (the pacing tests set theirs)
     "RETRY_BACKOFF_BASE_SECONDS": "0",  # failed records come back at once (the backoff tests set theirs)
     "CIRCUIT_COOLDOWN_SECONDS": "0.5",  # records skipped by an open circuit come back after 1 s
+    "ERASURE_RECHECK_SECONDS": "0",  # an erasure's second run at once, not 15 minutes later (its test sets it)
     "PROVIDER_RETRY_BASE_DELAY_SECONDS": "0.01",
     "PUBLISH_RETRY_BASE_SECONDS": "0.01",
     "PROVIDER_RETRY_MAX_DELAY_SECONDS": "0.05",

@@ -51,6 +51,9 @@ class Settings:
     redelivery_min_jitter: float = _setting(0.75, "RETRY_BACKOFF_MIN_JITTER")
     # Kept from the invocation's time for what follows the calls (dead-lettering, visibility, the response).
     deadline_margin_seconds: float = _setting(3.0, "DEADLINE_MARGIN_SECONDS")
+    # An erasure runs a second time this long after its first (SQS's longest delay): a change of the number still
+    # in the table's stream then has reached the history (stoplist.domain.dispatch).
+    erasure_recheck_seconds: int = _setting(900, "ERASURE_RECHECK_SECONDS")
     circuit_failure_threshold: int = _setting(5, "CIRCUIT_FAILURE_THRESHOLD")
     # Shorter than a call's patience (its connect and read timeouts, 13 s): a record waits for the next probe rather
     # than failing while the provider may be back (stoplist.adapters.circuit); 6 probes a minute per instance.

@@ -157,6 +157,7 @@ def build_dispatcher(
             base_seconds=settings.redelivery_base_seconds, min_jitter=settings.redelivery_min_jitter
         ),
         deadline_margin_seconds=settings.deadline_margin_seconds,
+        erasure_recheck_seconds=settings.erasure_recheck_seconds,
     )
 
 

@@ -46,8 +46,6 @@ from stoplist.errors import (
 from stoplist.observability import count, logger
 
 Parser = Callable[[RawEvent], Request]
-# An erasure runs again this long after its first run (SQS's longest delay): see EventDispatcher._erasure_done.
-ERASURE_RECHECK_SECONDS = SQS_MAX_DELAY_SECONDS
 
 
 class Delivery(enum.Enum):
@@ -70,6 +68,7 @@ class EventDispatcher:
         max_receive_count: int,
         schedule: RedeliverySchedule,
         deadline_margin_seconds: float,
+        erasure_recheck_seconds: int = SQS_MAX_DELAY_SECONDS,
     ) -> None:
         """``opt_in`` and ``erasure`` are None where the function is not set up for them (unit tests of the
         opt-out's delivery); an event of that kind is then a configuration error."""
@@ -82,6 +81,7 @@ class EventDispatcher:
         self._max_receive_count = max_receive_count
         self._schedule = schedule
         self._deadline_margin = deadline_margin_seconds
+        self._erasure_recheck = erasure_recheck_seconds
 
     def handle(self, raw: RawEvent, parse: Parser, context: HasRemainingTime | None = None) -> Disposition:
         """Take one event to its end; ``parse`` reads the contract's object out of ``raw``. With the invocation's
@@ -109,7 +109,7 @@ class EventDispatcher:
             return self._retry_later(raw, event_id, exc)
 
     def _erasure_done(self, raw: RawEvent, event_id: str) -> Disposition:
-        """After an erasure's first run, send it again for a second, ``ERASURE_RECHECK_SECONDS`` later.
+        """After an erasure's first run, send it again for a second, ``erasure_recheck_seconds`` later.
 
         A change of the number made before the erasure but still in the table's stream when it ran (the change
         publisher's lag: a second, normally) reaches the history afterwards, with its details; the second run
@@ -118,9 +118,7 @@ class EventDispatcher:
         if raw.erasure_recheck:
             return Disposition.ERASURE_RECHECKED
         try:
-            self._queue.requeue(
-                raw.body, ERASURE_RECHECK_SECONDS, raw.message_id, raw.received_at, erasure_recheck=True
-            )
+            self._queue.requeue(raw.body, self._erasure_recheck, raw.message_id, raw.received_at, erasure_recheck=True)
         except AwsServiceError as exc:
             logger.error("the erasure's second run could not be queued", event_id=event_id, error=str(exc))
         return Disposition.ERASED

@@ -8,13 +8,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from stoplist.domain.changes import CHANGE_OPT_IN, CHANGE_OPT_OUT
-from stoplist.domain.dispatch import ERASURE_RECHECK_SECONDS, Delivery, EventDispatcher
+from stoplist.domain.dispatch import Delivery, EventDispatcher
 from stoplist.domain.erasure import CHANGE_ERASURE, FORGET_SOURCE, ErasureService, erased_fields
 from stoplist.domain.events import RawEvent, eventbridge_reader, read_sqs_message
 from stoplist.domain.optout import OptOutService
 from stoplist.domain.outcomes import Disposition
 from stoplist.domain.records import HistoryEntry
-from stoplist.domain.redelivery import RedeliverySchedule
+from stoplist.domain.redelivery import SQS_MAX_DELAY_SECONDS, RedeliverySchedule
 from stoplist.domain.replies import SOURCE as REPLY_SOURCE
 from stoplist.errors import AwsServiceError
 
@@ -229,7 +229,7 @@ def test_an_erasure_sends_itself_again_for_a_second_run_once() -> None:
     [again] = queue.requeued
     assert again == {
         "body": erase_event().body,
-        "delay": ERASURE_RECHECK_SECONDS,
+        "delay": SQS_MAX_DELAY_SECONDS,  # the default: 15 minutes
         "original_message_id": "msg-1",  # the default eventId stays
         "received": RECEIVED,  # and so does the erasure's own time
         "erasure_recheck": True,
