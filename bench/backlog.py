@@ -32,11 +32,10 @@ from devkit.lambda_runtime import LocalFunction
 from devkit.poller import SqsEventSourcePoller, queue_depth
 from devkit.services import start_local_aws
 from devkit.standin import SmsPartnerStandIn
-from devkit.template import create_resources, load_template
+from devkit.template import create_resources, load_template, scaled_provider_budget
 
 API_KEY = "bench-key"
 BURST_WINDOW = 5.0
-SMS_PARTNER_LIMIT = 2000  # requests a minute per IP
 
 
 def instance(
@@ -75,11 +74,11 @@ def main() -> None:
     standin.rate_limit = (args.provider_limit, 60.0)
     standin.burst_limit = (args.burst_limit, BURST_WINDOW) if args.burst_limit else None
     per_minute = min(limit * 60 / window for window, limit in windows.items())
-    default = float(load_template()["Parameters"]["ProviderRequestsPerMinute"]["Default"])
-    budget = 6_000_000 if args.unpaced else round(per_minute * default / SMS_PARTNER_LIMIT)
+    template = load_template()
+    budget = 6_000_000 if args.unpaced else scaled_provider_budget(per_minute, template)
     try:
         resources = create_resources(
-            load_template(),
+            template,
             {"SmsPartnerApiUrl": standin.base_url, "ProviderRequestsPerMinute": str(budget)},
             api_key=API_KEY,
             prefix="backlog",

@@ -45,11 +45,10 @@ from devkit.lambda_runtime import LocalFunction
 from devkit.poller import SqsEventSourcePoller
 from devkit.services import start_local_aws
 from devkit.standin import SmsPartnerStandIn
-from devkit.template import create_resources, load_template
+from devkit.template import create_resources, load_template, scaled_provider_budget
 
 API_KEY = "bench-key"
 IN_FLIGHT_SECONDS = 5.0
-SMS_PARTNER_LIMIT = 2000  # requests a minute per IP
 
 
 def instance(
@@ -149,10 +148,9 @@ def main() -> None:
     standin = SmsPartnerStandIn(api_keys=(API_KEY,)).start()
     standin.faults.latency_seconds = args.latency
     standin.rate_limit = (args.provider_limit, 60.0)
-    default = float(load_template()["Parameters"]["ProviderRequestsPerMinute"]["Default"])
-    budget = round(args.provider_limit * default / SMS_PARTNER_LIMIT)
+    template = load_template()
+    budget = scaled_provider_budget(args.provider_limit, template)
     try:
-        template = load_template()
         resources = create_resources(
             template,
             {"SmsPartnerApiUrl": standin.base_url, "ProviderRequestsPerMinute": str(budget)},

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 import yaml
+from stoplist.adapters.pacing import SMS_PARTNER_LIMIT
 
 from devkit.services import REPO_ROOT
 
@@ -73,6 +74,13 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     with path.open() as handle:
         document: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
     return document
+
+
+def scaled_provider_budget(limit_per_minute: float, template: dict[str, Any] | None = None) -> int:
+    """``ProviderRequestsPerMinute`` for a stand-in allowing ``limit_per_minute``: the template's default in the
+    same ratio to it as to SMS Partner's own limit (1,950 for 2,000), as the benchmarks scale the provider down."""
+    default = float((template or load_template())["Parameters"]["ProviderRequestsPerMinute"]["Default"])
+    return round(limit_per_minute * default / SMS_PARTNER_LIMIT)
 
 
 @dataclass

@@ -32,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+# SMS Partner's limit: requests a minute per IP (its error-code page; HTTP 429 beyond).
+SMS_PARTNER_LIMIT = 2000
 # The longest pause a 429 imposes on every caller; a longer Retry-After is left to the records' redelivery.
 MAX_PAUSE_SECONDS = 5.0
 # A 429 without a Retry-After pauses every caller this long.
