@@ -46,7 +46,7 @@ from stoplist.domain.ports import (
     SnapshotStore,
     StopListProvider,
 )
-from stoplist.domain.redelivery import RedeliverySchedule
+from stoplist.domain.redelivery import SQS_MAX_DELAY_SECONDS, RedeliverySchedule
 from stoplist.domain.snapshot import SnapshotSync
 from stoplist.errors import RetryableError, StopListError
 from stoplist.observability import metrics
@@ -274,6 +274,7 @@ class World:
             max_receive_count=MAX_ATTEMPTS + 1,
             schedule=RedeliverySchedule(base_seconds=30, min_jitter=0.75),
             deadline_margin_seconds=0,
+            erasure_recheck_seconds=SQS_MAX_DELAY_SECONDS,
         )
 
     def snapshot(self) -> SnapshotSync:

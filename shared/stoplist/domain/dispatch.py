@@ -68,7 +68,7 @@ class EventDispatcher:
         max_receive_count: int,
         schedule: RedeliverySchedule,
         deadline_margin_seconds: float,
-        erasure_recheck_seconds: int = SQS_MAX_DELAY_SECONDS,
+        erasure_recheck_seconds: int,
     ) -> None:
         """``opt_in`` and ``erasure`` are None where the function is not set up for them (unit tests of the
         opt-out's delivery); an event of that kind is then a configuration error."""

@@ -8,7 +8,7 @@ from stoplist.domain.events import OptOutRequest, RawEvent, Request, read_sqs_me
 from stoplist.domain.optout import OptOutService
 from stoplist.domain.outcomes import Disposition
 from stoplist.domain.ports import OptOutRecord
-from stoplist.domain.redelivery import RedeliverySchedule
+from stoplist.domain.redelivery import SQS_MAX_DELAY_SECONDS, RedeliverySchedule
 from stoplist.errors import (
     AwsServiceError,
     ConfigurationError,
@@ -48,6 +48,7 @@ def service(
         max_receive_count=max_receives,
         schedule=RedeliverySchedule(base_seconds=120, min_jitter=0.75),
         deadline_margin_seconds=3.0,
+        erasure_recheck_seconds=SQS_MAX_DELAY_SECONDS,
     )
     return svc, dead
 

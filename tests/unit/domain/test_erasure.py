@@ -76,6 +76,7 @@ def erasure_service(
         max_receive_count=1,
         schedule=RedeliverySchedule(base_seconds=120, min_jitter=0.75),
         deadline_margin_seconds=3.0,
+        erasure_recheck_seconds=SQS_MAX_DELAY_SECONDS,
     )
 
 
@@ -229,7 +230,7 @@ def test_an_erasure_sends_itself_again_for_a_second_run_once() -> None:
     [again] = queue.requeued
     assert again == {
         "body": erase_event().body,
-        "delay": SQS_MAX_DELAY_SECONDS,  # the default: 15 minutes
+        "delay": SQS_MAX_DELAY_SECONDS,  # as the dispatcher is set: 15 minutes, the production setting
         "original_message_id": "msg-1",  # the default eventId stays
         "received": RECEIVED,  # and so does the erasure's own time
         "erasure_recheck": True,
